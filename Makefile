@@ -1,0 +1,46 @@
+# The two commands a user needs are `make run` and `make test`; the rest are for developers.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Stamps make pip run again only when pyproject.toml changes.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test test-fast bench lint chromium clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[train,serve]'
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[train,serve,dev]'
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/scalpcheck demo
+
+# Debian's Chromium for the Playwright end-to-end test (Playwright's own browser download cannot work offline).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+test: $(TEST_STAMP) chromium
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: $(TEST_STAMP)
+	$(BIN)/pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+clean-venv:
+	rm -rf $(VENV)

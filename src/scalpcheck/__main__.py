@@ -1,0 +1,3 @@
+from scalpcheck.cli import main
+
+raise SystemExit(main())

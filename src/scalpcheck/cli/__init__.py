@@ -1,0 +1,45 @@
+"""The `scalpcheck` command line: one module per command, each registering its own subparser.
+
+Command modules import nothing heavy at module level, so `scalpcheck predict` starts without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from scalpcheck import __version__
+from scalpcheck.errors import UsageError
+
+COMMAND_MODULES = ("synth", "clean", "train", "evaluate", "predict", "serve", "doctor")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments get one line naming the problem and exit status 2, never a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="scalpcheck", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"scalpcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"scalpcheck.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except UsageError as exc:
+        print(f"scalpcheck {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"scalpcheck {args.command}: interrupted", file=sys.stderr)
+        return 130

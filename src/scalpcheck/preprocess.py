@@ -1,0 +1,65 @@
+"""Model-input preprocessing shared by training and serving, written once without torch.
+
+Training wraps these functions after its augmentations; serving calls them directly. Keeping one copy
+means an exported model always sees at serving time exactly what it saw in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from PIL import Image
+
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    input_size: int = 224
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    color_space: str = "rgb"  # or "hsv": PIL's HSV, each channel scaled to 0..1 like RGB
+    interpolation: str = "bicubic"
+
+    def to_card(self) -> dict:
+        return {**asdict(self), "mean": list(self.mean), "std": list(self.std), "resize": "center_square"}
+
+    @classmethod
+    def from_card(cls, card: dict) -> Preprocess:
+        return cls(
+            input_size=int(card["input_size"]),
+            mean=tuple(card["mean"]),
+            std=tuple(card["std"]),
+            color_space=card["color_space"],
+            interpolation=card["interpolation"],
+        )
+
+
+def center_square(img: Image.Image) -> Image.Image:
+    """The largest centred square: the model sees the middle of the photo undistorted."""
+    w, h = img.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return img if w == h else img.crop((left, top, left + side, top + side))
+
+
+def fit_square(img: Image.Image, size: int, interpolation: str = "bicubic") -> Image.Image:
+    img = center_square(img.convert("RGB"))
+    if img.size != (size, size):
+        img = img.resize((size, size), _RESAMPLE[interpolation], reducing_gap=3.0)
+    return img
+
+
+def to_array(img: Image.Image, pre: Preprocess) -> np.ndarray:
+    """An image already at the input size -> float32 [3, H, W]: colour space, 0..1, normalisation."""
+    if img.size != (pre.input_size, pre.input_size):
+        raise ValueError(f"expected a {pre.input_size} px square image, got {img.size}")
+    img = img.convert("HSV") if pre.color_space == "hsv" else img.convert("RGB")
+    x = np.asarray(img, dtype=np.float32) * np.float32(1 / 255)
+    x = (x - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def preprocess(img: Image.Image, pre: Preprocess) -> np.ndarray:
+    return to_array(fit_square(img, pre.input_size, pre.interpolation), pre)

@@ -1,0 +1,75 @@
+"""Every setting scalpcheck reads from the environment, in one place (DESIGN.md, Settings)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    ratelimit_storage_uri: str
+    max_upload_mb: float
+    secret_key_env: str | None = None
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    def secret_key(self) -> str:
+        """SECRET_KEY from the environment, else one generated once and kept in the home folder.
+
+        A fixed default would let anyone forge sessions; a fresh key per start would log everyone out.
+        """
+        if self.secret_key_env:
+            return self.secret_key_env
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".secret_key.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)  # atomic and never overwrites: two workers starting together agree
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    home = Path(env.get("SCALPCHECK_HOME") or "./var").resolve()
+    return Settings(
+        home=home,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{home / 'scalpcheck.db'}",
+        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        max_upload_mb=float(env.get("MAX_UPLOAD_MB") or 25),
+        secret_key_env=env.get("SECRET_KEY") or None,
+    )

@@ -1,0 +1,56 @@
+"""The built-in assessment tasks and their labels, in model output order.
+
+A dataset whose folders carry other labels becomes a custom task (see data.catalog); these two are the
+ones the web app offers and the phantom generator draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    title: str
+    labels: tuple[str, ...]
+    display_names: dict[str, str]
+    ordinal: bool  # labels are ordered stages: report stage MAE and quadratic weighted kappa
+
+    def display_name(self, label: str) -> str:
+        return self.display_names.get(label, label.replace("_", " ").capitalize())
+
+
+SCALP = Task(
+    name="scalp",
+    title="Scalp condition",
+    labels=("alopecia", "folliculitis", "healthy", "psoriasis"),
+    display_names={
+        "alopecia": "Alopecia (patchy hair loss)",
+        "folliculitis": "Folliculitis",
+        "healthy": "Healthy scalp",
+        "psoriasis": "Scalp psoriasis",
+    },
+    ordinal=False,
+)
+
+HAIRLOSS = Task(
+    name="hairloss",
+    title="Hair-loss stage",
+    labels=("stage_0", "stage_1", "stage_2", "stage_3", "stage_4"),
+    display_names={
+        "stage_0": "Stage 0: full hair cover",
+        "stage_1": "Stage 1: slight thinning",
+        "stage_2": "Stage 2: clear thinning",
+        "stage_3": "Stage 3: sparse hair",
+        "stage_4": "Stage 4: complete baldness",
+    },
+    ordinal=True,
+)
+
+TASKS: dict[str, Task] = {t.name: t for t in (SCALP, HAIRLOSS)}
+
+
+def custom_task(name: str, labels: list[str]) -> Task:
+    """A task for a user's own label folders: labels sorted, nothing assumed about their order."""
+    return Task(name=name, title=name, labels=tuple(sorted(labels)), display_names={}, ordinal=False)
