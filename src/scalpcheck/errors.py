@@ -1,4 +1,4 @@
-"""The two kinds of failure every caller must handle: bad arguments, and images that are refused."""
+"""The failures every caller must handle: bad arguments, and assessments that cannot be made."""
 
 
 class UsageError(Exception):
@@ -8,8 +8,25 @@ class UsageError(Exception):
     """
 
 
-class ImageRejected(Exception):
-    """An uploaded image that will not be assessed, with the error code and HTTP status of DESIGN.md."""
+class AssessmentError(Exception):
+    """An assessment that will not be made, with the error code and HTTP status of DESIGN.md."""
+
+    STATUS: dict[str, int] = {}
+
+    def __init__(self, code: str, message: str):
+        if code not in self.STATUS:
+            raise ValueError(f"unknown error code {code!r} for {type(self).__name__}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = self.STATUS[code]
+
+    def to_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class ImageRejected(AssessmentError):
+    """The uploaded file is not an image we can or should assess; nothing of it is stored."""
 
     STATUS = {
         "missing_image": 400,
@@ -22,10 +39,8 @@ class ImageRejected(Exception):
         "image_too_small": 422,
     }
 
-    def __init__(self, code: str, message: str):
-        if code not in self.STATUS:
-            raise ValueError(f"unknown image error code {code!r}")
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = self.STATUS[code]
+
+class TaskUnavailable(AssessmentError):
+    """No such task, or its model is not installed."""
+
+    STATUS = {"unknown_task": 404, "model_unavailable": 503}

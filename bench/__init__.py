@@ -1,0 +1,25 @@
+"""Benchmarks: `make bench` (python -m bench) runs every bench_*.py module here.
+
+Each module has `run(ctx) -> list[dict]`; a row is one measured figure side by side with its baseline
+measured in the same run: {"group", "name", "measured", "baseline_name", "baseline", "unit", "ratio",
+"target", "passed"}. Use `row(...)` to build one so the ratio and pass mark are computed the same way.
+"""
+
+from __future__ import annotations
+
+
+def row(group, name, measured, unit, *, baseline=None, baseline_name="", higher_is_better=True,
+        target=None, target_text=""):
+    """One result row; `ratio` is always "how many times better than the baseline" (>1 is better)."""
+    ratio = None
+    if baseline:
+        ratio = measured / baseline if higher_is_better else baseline / measured
+    passed = None
+    if target is not None:
+        passed = measured >= target if higher_is_better else measured <= target
+    return {
+        "group": group, "name": name, "measured": measured, "unit": unit,
+        "baseline_name": baseline_name, "baseline": baseline, "ratio": ratio,
+        "target": target_text or (None if target is None else f"{'>=' if higher_is_better else '<='} {target}"),
+        "passed": passed,
+    }
