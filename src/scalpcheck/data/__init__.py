@@ -1,0 +1,1 @@
+"""The data half: phantom synthesis, the dataset catalog, cleaning, splitting and augmentation."""
