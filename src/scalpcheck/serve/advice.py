@@ -1,0 +1,70 @@
+"""Advice for a result, from the data file advice.yaml (edited by people, not code).
+
+Every result carries the disclaimer; a model trained on phantoms adds the synthetic-data note; a result
+the model is unsure about adds a plain low-confidence message naming the alternatives and recommends a
+dermatologist. Labels without written advice (custom tasks) get the file's generic text.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import yaml
+
+# Alternatives below this probability are not worth naming in the low-confidence message.
+MENTION_ALTERNATIVE_FROM = 0.05
+
+
+@functools.cache
+def load_texts() -> dict:
+    return yaml.safe_load(resources.files(__package__).joinpath("advice.yaml").read_text("utf-8"))
+
+
+def percent(p: float) -> str:
+    """A probability as a person reads it; never "100%" or "0%", which a model cannot know."""
+    if p >= 0.995:
+        return ">99%"
+    if p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
+def has_written_advice(task: str, label: str) -> bool:
+    return label in load_texts()["tasks"].get(task, {})
+
+
+def advice_for(
+    task: str,
+    label: str,
+    display_name: str,
+    confidence: float,
+    alternatives: list[dict],
+    *,
+    low_confidence: bool,
+    synthetic_data: bool,
+) -> dict:
+    """The advice block of an assessment (DESIGN.md JSON `advice`)."""
+    texts = load_texts()
+    entry = texts["tasks"].get(task, {}).get(label) or texts["generic"]
+    return {
+        "summary": entry["summary"].format(display_name=display_name),
+        "recommendations": list(entry["recommendations"]),
+        "see_a_dermatologist": bool(entry["see_a_dermatologist"] or low_confidence),
+        "low_confidence_message": (
+            _low_confidence_message(texts["low_confidence"], display_name, confidence, alternatives)
+            if low_confidence
+            else None
+        ),
+        "disclaimer": texts["disclaimer"],
+        "synthetic_note": texts["synthetic_note"] if synthetic_data else None,
+    }
+
+
+def _low_confidence_message(
+    template: str, display_name: str, confidence: float, alternatives: list[dict]
+) -> str:
+    named = [a for a in alternatives if a["probability"] >= MENTION_ALTERNATIVE_FROM] or alternatives[:1]
+    phrases = [f'"{a["display_name"]}" ({percent(a["probability"])})' for a in named]
+    listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
+    return template.format(display_name=display_name, confidence=percent(confidence), alternatives=listed)

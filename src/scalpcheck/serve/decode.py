@@ -1,0 +1,147 @@
+"""Uploaded bytes -> a small, upright RGB image, refusing anything unsafe or undecodable.
+
+Limits come first: the byte count before anything is parsed, the pixel count from the header before any
+pixel is decoded (a tiny PNG can claim 100 000 x 100 000 pixels; decoding it would exhaust memory). Only
+JPEG, PNG and WebP are accepted, the formats phones and browsers produce. Decoding is done at the smallest
+scale that still covers the model's input: a JPEG is decoded in draft mode (the DCT is scaled down by 1/2,
+1/4 or 1/8 inside libjpeg, about 5x faster for a 12 MP photo than a full decode); then every format is
+box-reduced so that everything downstream works on a few hundred pixels.
+
+Choices worth knowing:
+- Animated PNG/WebP files are refused: a photo of a scalp is a still image, and picking one frame of an
+  animation would assess something the user did not choose.
+- Transparency is composited on white, as browsers and image viewers show it; black would turn a cut-out
+  photo into a dark one and trip the brightness gate for no reason.
+- 16-bit greyscale is scaled to 8 bits (Pillow's plain conversion would clip it to white).
+- Embedded colour profiles are not converted: training images are read the same way (scalpcheck.preprocess),
+  and the model must see at serving time what it saw in training.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from scalpcheck.errors import ImageRejected
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("JPEG", "PNG", "WEBP")
+ORIENTATION_TAG = 0x0112
+# Pillow reads a JPEG with multi-picture data (many phone cameras write one) as MPO; it is a JPEG.
+_FORMAT_NAMES = {"MPO": "JPEG"}
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+# 16-bit greyscale PNGs open in these modes; their full scale is 65535.
+_WIDE_INT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    image: Image.Image  # RGB, upright; short side in [min_side, 2 * min_side) unless the photo is smaller
+    format: str  # "JPEG", "PNG" or "WEBP"
+    width: int  # pixel size as stored in the file, before the EXIF orientation is applied
+    height: int
+    orientation: int  # EXIF orientation tag, 1 (upright) when absent
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """The photo's size as the user sees it: orientations 5 to 8 swap width and height."""
+        return (self.height, self.width) if self.orientation in (5, 6, 7, 8) else (self.width, self.height)
+
+
+def _unsupported(message: str) -> ImageRejected:
+    return ImageRejected("unsupported_image", message)
+
+
+_NOT_AN_IMAGE = "This file is not a photo we can read. Please upload a JPEG, PNG or WebP photo."
+
+
+def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> Decoded:
+    """Decode an upload for assessment; raises ImageRejected with DESIGN.md's codes.
+
+    `min_side` is the smallest short side the caller needs (the model's input size): decoding stops at the
+    coarsest scale that still gives at least that many pixels.
+    """
+    if not data:
+        raise _unsupported("The file is empty. Please choose a photo and try again.")
+    if len(data) > max_bytes:
+        raise ImageRejected(
+            "image_too_large",
+            f"The file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB. "
+            "Please upload a smaller photo.",
+        )
+    try:
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(max_pixels) from exc
+    except Exception as exc:  # any decoder failure on untrusted bytes means "not a readable photo"
+        log.debug("image header rejected: %s", exc)
+        raise _unsupported(_NOT_AN_IMAGE) from exc
+    width, height = img.size
+    if width * height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    if getattr(img, "n_frames", 1) > 1:
+        raise _unsupported("Animated images are not supported. Please upload a still photo.")
+    fmt = _FORMAT_NAMES.get(img.format, img.format)
+    try:
+        if fmt == "JPEG":
+            img.draft("RGB", (min_side, min_side))
+        img.load()
+        orientation = _orientation(img)
+        img = _reduce(img, min_side)
+        img = ImageOps.exif_transpose(_to_rgb(img))
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(max_pixels) from exc
+    except Exception as exc:  # truncated or corrupt pixel data
+        log.debug("image data rejected: %s", exc)
+        raise _unsupported(
+            "This photo's file is damaged or incomplete. Please take or export the photo again and upload it."
+        ) from exc
+    return Decoded(image=img, format=fmt, width=width, height=height, orientation=orientation)
+
+
+def _too_many_pixels(max_pixels: int) -> ImageRejected:
+    return ImageRejected(
+        "image_too_large",
+        f"The photo has too many pixels (the limit is {max_pixels / 1e6:.0f} megapixels). "
+        "Please upload a smaller photo.",
+    )
+
+
+def _orientation(img: Image.Image) -> int:
+    value = img.getexif().get(ORIENTATION_TAG, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _reduce(img: Image.Image, min_side: int) -> Image.Image:
+    """Box-reduce by the largest integer factor that keeps the short side at least `min_side`.
+
+    A JPEG already came out of draft mode at most twice too large (up to 8x more for huge photos, whose
+    draft scale stops at 1/8); PNG and WebP decode at full size. Image.reduce keeps the EXIF data, so the
+    orientation can still be applied to the small copy.
+    """
+    factor = min(img.size) // min_side
+    return img.reduce(factor) if factor >= 2 else img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img
+    if img.mode in _WIDE_INT_MODES:
+        grey = np.asarray(img, dtype=np.float32) * np.float32(255 / 65535)
+        converted = Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+        converted.info = img.info  # keep the EXIF data for the orientation
+        return converted
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in _ALPHA_MODES:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        converted = Image.alpha_composite(white, rgba).convert("RGB")
+        converted.info = img.info
+        return converted
+    return img.convert("RGB")  # L, 1, P, CMYK (Adobe-inverted CMYK is undone by Pillow's JPEG reader), YCbCr

@@ -1,0 +1,62 @@
+"""Grad-CAM without torch, and the heat-map overlay shown beside the photo.
+
+The embedding is the spatial mean of the last conv stage (`feature_map` [C, h, w]), so the gradient of a
+class score with respect to any feature-map cell is the gradient with respect to that channel of the
+embedding divided by h*w. Grad-CAM's channel weights (the spatial mean of those gradients) are therefore
+the head's gradient times 1/(h*w): one small backward pass through the head, no autograd needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from scalpcheck.serve.head import Head
+
+# Control points of matplotlib's "inferno" colour map: perceptually uniform, still ordered in greyscale and
+# for colour-blind readers. Low values are nearly transparent in the overlay, so its dark end rarely shows.
+_INFERNO = np.array(
+    [
+        [0, 0, 4],
+        [40, 11, 84],
+        [101, 21, 110],
+        [159, 42, 99],
+        [212, 72, 66],
+        [245, 125, 21],
+        [250, 193, 39],
+        [252, 255, 164],
+    ],
+    dtype=np.float32,
+)
+
+
+def grad_cam(head: Head, embedding: np.ndarray, feature_map: np.ndarray, class_index: int) -> np.ndarray:
+    """Where in the feature map the evidence for `class_index` lies: float32 [h, w] in 0..1.
+
+    All zeros when nothing in the image raises that class's score (a ReLU of only negative evidence).
+    """
+    channels, h, w = feature_map.shape
+    if channels != embedding.shape[0]:
+        raise ValueError(f"feature map has {channels} channels, the embedding {embedding.shape[0]}")
+    weights = head.class_gradient(embedding, class_index) / np.float32(h * w)
+    cam = np.maximum(np.tensordot(weights, feature_map, axes=1), 0)
+    peak = cam.max()
+    return (cam / peak if peak > 0 else cam).astype(np.float32)
+
+
+def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Image.Image:
+    """The heat map over the photo: hot regions tinted up to `alpha`, cold ones left as they are.
+
+    The map is upsampled bilinearly to the photo's size; the opacity follows the heat, so the photo stays
+    readable everywhere the model did not look.
+    """
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    heat = Image.fromarray(np.asarray(heatmap, np.float32), "F").resize(image.size, Image.Resampling.BILINEAR)
+    heat = np.clip(np.asarray(heat), 0, 1)[..., None]
+    stops = np.linspace(0, 1, len(_INFERNO))
+    colour = np.stack([np.interp(heat[..., 0], stops, _INFERNO[:, c]) for c in range(3)], axis=-1)
+    photo = np.asarray(image.convert("RGB"), np.float32)
+    opacity = np.float32(alpha) * heat
+    blended = photo * (1 - opacity) + colour * opacity
+    return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8), "RGB")
