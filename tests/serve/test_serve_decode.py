@@ -138,6 +138,15 @@ def test_exif_orientation_is_applied(orientation, fmt, encode):
     assert difference < (0.01 if fmt == "PNG" else 2)
 
 
+@pytest.mark.parametrize("mode", ["P", "1", "I;16", "LA", "CMYK"])
+def test_large_images_of_every_mode_are_reduced(mode, encode):
+    img = Image.new(mode, (1000, 800))
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    decoded = decode(encode(img, fmt), **LIMITS)
+    assert decoded.image.mode == "RGB"
+    assert 224 <= min(decoded.image.size) < 448 and decoded.image.size[0] > decoded.image.size[1]
+
+
 def test_greyscale_becomes_rgb(encode):
     img = decode(encode(Image.new("L", (240, 240), 100), "PNG"), **LIMITS).image
     assert img.mode == "RGB" and img.getpixel((5, 5)) == (100, 100, 100)
@@ -178,3 +187,20 @@ def test_cmyk_jpeg_becomes_rgb(encode):
 def test_bilevel_png_becomes_rgb(encode):
     img = Image.new("1", (240, 240), 1)
     assert decode(encode(img, "PNG"), **LIMITS).image.getpixel((3, 3)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_corrupted_files_never_escape_as_other_errors(fmt, scalp_photo, encode):
+    """Flipped bytes anywhere give a decoded image or ImageRejected, never another exception."""
+    original = encode(scalp_photo(240), fmt)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        data = bytearray(original)
+        for position in rng.integers(0, len(data), size=int(rng.integers(1, 8))):
+            data[position] = int(rng.integers(0, 256))
+        try:
+            decoded = decode(bytes(data), **LIMITS)
+        except ImageRejected as exc:
+            assert exc.code in {"unsupported_image", "image_too_large"}
+        else:
+            assert decoded.image.mode == "RGB"

@@ -92,8 +92,9 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
             img.draft("RGB", (min_side, min_side))
         img.load()
         orientation = _orientation(img)
-        img = _reduce(img, min_side)
-        img = ImageOps.exif_transpose(_to_rgb(img))
+        # RGB first: box-reducing palette indices or bilevel pixels would be meaningless (and Pillow
+        # refuses those modes); the conversions keep the EXIF data the orientation needs.
+        img = ImageOps.exif_transpose(_reduce(_to_rgb(img), min_side))
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(max_pixels) from exc
     except Exception as exc:  # truncated or corrupt pixel data
