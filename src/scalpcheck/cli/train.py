@@ -1,0 +1,105 @@
+"""`scalpcheck train`: compare backbones by transfer learning, tune, evaluate, export the best as a bundle."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="compare backbones, tune, evaluate and export the best model",
+        description="Compare backbones by transfer learning (frozen base, tuned head), evaluate on a "
+        "held-out test split, write a run folder (SCALPCHECK_HOME/runs/<task>/trainN) and export the best "
+        "model as a bundle.",
+    )
+    p.add_argument("--task", required=True, help="scalp, hairloss, or a name for a custom task")
+    p.add_argument(
+        "--data", required=True, help="dataset folder: DIR/<label>/* or DIR/{train,val,test}/<label>/*"
+    )
+    p.add_argument(
+        "--backbones",
+        default="efficientnet_lite0",
+        help="comma-separated backbones (default efficientnet_lite0); see `scalpcheck doctor`",
+    )
+    p.add_argument("--trials", type=int, default=None, help="Optuna trials per backbone (default 12)")
+    p.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add repeated stratified K-fold estimates with confidence intervals (K >= 2)",
+    )
+    p.add_argument("--color", choices=("rgb", "hsv"), default="rgb", help="colour space of the model input")
+    p.add_argument(
+        "--input-size",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="model input side in pixels (default: the backbone's, 224 for all built-in ones)",
+    )
+    p.add_argument(
+        "--views",
+        type=int,
+        default=None,
+        help="augmented views per training image of the largest class (default 2)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, augmentation and tuning")
+    p.add_argument(
+        "--weights",
+        action="append",
+        metavar="NAME=PATH",
+        help="pretrained weights file for a backbone (repeatable)",
+    )
+    p.add_argument(
+        "--allow-random-init",
+        action="store_true",
+        help="train backbones without reachable weights from random weights (marked in every report)",
+    )
+    p.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="after the head converges, also train the chosen backbone's last stage (slow on CPU)",
+    )
+    p.add_argument("--publish", action="store_true", help="install the best bundle as the task's model")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scalpcheck.learn import backbones, weights
+    from scalpcheck.learn.train import TrainOptions
+    from scalpcheck.learn.train import run as train
+    from scalpcheck.settings import load_settings
+
+    options = TrainOptions(
+        task=args.task.strip().lower(),
+        data=Path(args.data),
+        backbones=backbones.parse_list(args.backbones),
+        cv=args.cv,
+        color=args.color,
+        input_size=args.input_size,
+        seed=args.seed,
+        weights=weights.parse_weight_args(args.weights, backbones.BACKBONES),
+        allow_random_init=args.allow_random_init,
+        fine_tune=args.fine_tune,
+        publish=args.publish,
+        progress=not args.quiet,
+    )
+    if args.trials is not None:
+        options.trials = args.trials
+    if args.views is not None:
+        options.views = args.views
+    result = train(options, load_settings())
+    best = result.leaderboard[0]
+    print(f"run folder: {result.run_dir}")
+    print(
+        f"best: {result.best} (validation macro-F1 {best['val_f1_macro']:.3f}, "
+        f"test accuracy {best['test_accuracy']:.3f}, test macro-F1 {best['test_f1_macro']:.3f})"
+    )
+    print(f"bundle: {result.bundle_dir}")
+    if result.published:
+        print(f"published: {result.published}")
+    return 0

@@ -1,0 +1,102 @@
+"""The backbone registry: one config per backbone, so training, export and serving share its preprocessing.
+
+Every backbone is a timm model used as the Keras `include_top=False` base: its last convolutional feature
+map (`forward_features`, e.g. 1280x7x7 for EfficientNet at 224 px) is the `feature_map`, and its global
+average is the `embedding` the head classifies. Input size and normalisation are read from timm's
+pretrained config of that model, never copied by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from scalpcheck.errors import UsageError
+from scalpcheck.preprocess import Preprocess
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str  # the name users type and cards record; also the timm model name
+    feature_dim: int  # channels of the last feature map = embedding size
+    last_stage: tuple[str, ...]  # module names unfrozen by --fine-tune
+    unused: tuple[str, ...] = ()  # parameter prefixes forward_features never uses (loaded when present)
+
+    @property
+    def pretrained_cfg(self) -> dict:
+        import timm
+
+        return timm.models.get_pretrained_cfg(self.name).to_dict()
+
+    @property
+    def hub_id(self) -> str:
+        return self.pretrained_cfg["hf_hub_id"]
+
+    def preprocess(self, color_space: str = "rgb") -> Preprocess:
+        cfg = self.pretrained_cfg
+        return Preprocess(
+            input_size=int(cfg["input_size"][-1]),
+            mean=tuple(float(v) for v in cfg["mean"]),
+            std=tuple(float(v) for v in cfg["std"]),
+            color_space=color_space,
+            interpolation=cfg["interpolation"],
+        )
+
+    def create(self) -> nn.Module:
+        """The timm model without classifier, randomly initialised (weights.load_into fills it)."""
+        import timm
+
+        return timm.create_model(self.name, pretrained=False, num_classes=0)
+
+
+def _vgg_block(first: int, convs: int) -> tuple[str, ...]:
+    return tuple(f"features.{first + 2 * i}" for i in range(convs))
+
+
+_EFFICIENTNET_LAST = ("blocks.6", "conv_head", "bn2")
+
+BACKBONES: dict[str, Backbone] = {
+    b.name: b
+    for b in (
+        Backbone("efficientnet_lite0", 1280, _EFFICIENTNET_LAST),
+        Backbone("efficientnet_b0", 1280, _EFFICIENTNET_LAST),
+        Backbone("resnet50", 2048, ("layer4",)),
+        # timm's VGG keeps the fully connected layers as a convolutional `pre_logits` after the base.
+        Backbone("vgg16", 512, _vgg_block(24, 3), unused=("pre_logits.",)),
+        Backbone("vgg19", 512, _vgg_block(28, 4), unused=("pre_logits.",)),
+    )
+}
+
+DEFAULT_BACKBONE = "efficientnet_lite0"
+
+
+def get(name: str) -> Backbone:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise UsageError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}") from None
+
+
+def parse_list(text: str) -> list[Backbone]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--backbones: give at least one backbone name")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--backbones: {text!r} names a backbone twice")
+    return [get(n) for n in names]
+
+
+class FeatureModel(nn.Module):
+    """Backbone base + head: `image` -> (`logits`, `embedding`, `feature_map`), the bundle's graph."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        feature_map = self.backbone.forward_features(image)
+        embedding = feature_map.mean(dim=(2, 3))
+        return self.head(embedding), embedding, feature_map

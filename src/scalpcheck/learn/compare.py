@@ -1,0 +1,189 @@
+"""One backbone's part of the comparison: cached features, a tuned head, calibration and honest figures.
+
+Figures come from the plain (un-augmented) view of each image, exactly as serving preprocesses it:
+training accuracy on the training images (for the overfitting gap), validation figures (for choosing the
+backbone and fitting the temperature), test figures with bootstrap intervals (reported, never used to
+choose), and optionally repeated stratified K-fold over train+val with Student-t intervals.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from scalpcheck.learn import metrics
+from scalpcheck.learn.backbones import Backbone
+from scalpcheck.learn.calibrate import fit_temperature
+from scalpcheck.learn.dataset import CV_REPEATS, PreparedData
+from scalpcheck.learn.features import Features, cache_key, cached_extract, extract, view_plan
+from scalpcheck.learn.head import TrainedHead, predict_logits, train_head
+from scalpcheck.learn.tune import tune_head
+from scalpcheck.learn.weights import WeightSource, create_model
+from scalpcheck.preprocess import Preprocess
+
+
+@dataclass
+class Candidate:
+    backbone: Backbone
+    source: WeightSource
+    pre: Preprocess
+    model: nn.Module  # the backbone base, frozen
+    features: Features
+    features_cached: bool
+    trained: TrainedHead
+    trials: list[dict]
+    temperature: float = 1.0
+    logits: dict[str, np.ndarray] = field(default_factory=dict)  # split -> plain-view logits
+    figures: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.backbone.name
+
+    def selection_score(self, ordinal: bool) -> tuple[float, float]:
+        """Higher is better: validation QWK (ordinal) or macro-F1, then lower validation loss."""
+        val = self.figures["val"]
+        return (val["qwk"] if ordinal else val["f1_macro"], -val["log_loss"])
+
+
+def training_rows(
+    data: PreparedData, features: Features, fit_items: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every view (plain and augmented) of the given items, with their labels: what the head trains on."""
+    x, item = features.with_views(fit_items)
+    return x, data.y[item]
+
+
+def evaluate(candidate: Candidate, data: PreparedData) -> None:
+    """Logits of the plain view of every split, the temperature, and the figures of the reports."""
+    ordinal = data.catalog.task.ordinal
+    head = candidate.trained.head
+    for name, idx in data.split.items():
+        candidate.logits[name] = predict_logits(head, candidate.features.plain(idx))
+    y = {name: data.y[idx] for name, idx in data.split.items()}
+    t = fit_temperature(candidate.logits["val"], y["val"])
+    candidate.temperature = t
+
+    def scored(name: str, temperature: float) -> dict:
+        return metrics.evaluate(
+            y[name], metrics.softmax(candidate.logits[name], temperature), data.labels, ordinal
+        )
+
+    val, test = scored("val", t), scored("test", t)
+    test_raw, val_raw = scored("test", 1.0), scored("val", 1.0)
+    train_accuracy = scored("train", 1.0)["accuracy"]
+    candidate.figures = {
+        "val": val,
+        "test": test,
+        "test_ci95": metrics.bootstrap_ci(
+            y["test"], metrics.softmax(candidate.logits["test"], t), len(data.labels), ordinal
+        ),
+        "calibration": {
+            "temperature": t,
+            "val_ece_before": val_raw["ece"],
+            "val_ece_after": val["ece"],
+            "test_ece_before": test_raw["ece"],
+            "test_ece_after": test["ece"],
+            "test_log_loss_before": test_raw["log_loss"],
+            "test_log_loss_after": test["log_loss"],
+        },
+        "overfitting": {
+            "train_accuracy": train_accuracy,
+            "val_accuracy": val["accuracy"],
+            "gap_points": 100 * (train_accuracy - val["accuracy"]),
+        },
+    }
+
+
+def cross_validate(candidate: Candidate, data: PreparedData, seed: int) -> dict:
+    """Repeated stratified K-fold over train+val with the tuned hyper-parameters.
+
+    Each fold trains for the tuned number of epochs (no early stopping: the held-out fold must not
+    steer training) and is scored on the plain views of its held-out images.
+    """
+    ordinal = data.catalog.task.ordinal
+    per_fold: dict[str, list[float]] = {}
+    for n, (fit_items, held_out) in enumerate(data.folds):
+        x, y = training_rows(data, candidate.features, fit_items)
+        trained = train_head(
+            x,
+            y,
+            None,
+            None,
+            len(data.labels),
+            candidate.trained.params,
+            seed=seed + n,
+            epochs=candidate.trained.best_epoch,
+        )
+        proba = metrics.softmax(predict_logits(trained.head, candidate.features.plain(held_out)))
+        scores = metrics.evaluate(data.y[held_out], proba, data.labels, ordinal)
+        for key in ("accuracy", "f1_macro", *(("qwk", "mae") if ordinal else ())):
+            per_fold.setdefault(key, []).append(scores[key])
+    return {
+        "k": data.cv_k,
+        "repeats": CV_REPEATS,
+        "folds": len(data.folds),
+        **{key: metrics.mean_ci(values) for key, values in per_fold.items()},
+    }
+
+
+def fit_backbone(
+    backbone: Backbone,
+    source: WeightSource,
+    data: PreparedData,
+    *,
+    color: str,
+    input_size: int | None,
+    views: int,
+    trials: int,
+    seed: int,
+    cache_dir: Path,
+    progress: bool,
+) -> Candidate:
+    """Extract (or read cached) features, tune the head on validation loss, calibrate and score."""
+    started = time.perf_counter()
+    pre = backbone.preprocess(color)
+    if input_size:
+        pre = replace(pre, input_size=input_size)
+    model = create_model(backbone, source, seed)
+    augment = data.split["train"] + data.split["val"]  # views for val too: cross-validation trains on them
+    plan = view_plan(data.items, augment, views)
+    key = cache_key(
+        data=data.fingerprint,
+        backbone=backbone.name,
+        weights=source.identity(),
+        preprocess=pre.to_card(),
+        views=views,
+        augmented=sorted(data.catalog.relative(data.items[i]) for i in augment),
+        seed=seed,
+    )
+    features, cached = cached_extract(
+        cache_dir,
+        key,
+        backbone.name,
+        lambda: extract(model, data.items, pre, plan, seed, progress, desc=f"{backbone.name} features"),
+    )
+    x_train, y_train = training_rows(data, features, data.split["train"])
+    x_val, y_val = features.plain(data.split["val"]), data.y[data.split["val"]]
+    trained, trial_rows = tune_head(
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        len(data.labels),
+        trials,
+        seed,
+        progress,
+        desc=f"{backbone.name} tuning",
+    )
+    candidate = Candidate(backbone, source, pre, model, features, cached, trained, trial_rows)
+    evaluate(candidate, data)
+    if data.folds:
+        candidate.figures["cv"] = cross_validate(candidate, data, seed)
+    candidate.seconds = time.perf_counter() - started
+    return candidate

@@ -1,0 +1,157 @@
+"""Frozen-backbone embeddings of every image, extracted once and cached.
+
+With the backbone frozen, the head only ever sees embeddings, so each image goes through the backbone once
+per view: the plain view (exactly the serving preprocessing) for every image, and a few augmented views of
+each image the head may train on (balanced per label, so rare labels get more views). The result is cached
+under SCALPCHECK_HOME/cache/features/, keyed by everything it depends on; tuning, cross-validation and a
+second run then cost no backbone time at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from scalpcheck.data.catalog import Item
+from scalpcheck.data.transforms import balanced_views, eval_transform, load_rgb, train_transform
+from scalpcheck.preprocess import Preprocess
+
+BATCH_SIZE = 32
+CACHE_FORMAT = 1
+
+
+@dataclass
+class Features:
+    embeddings: np.ndarray  # [M, D] float32
+    item: np.ndarray  # [M] index into the item list the features were extracted for
+    view: np.ndarray  # [M] 0 = the plain view, 1.. = augmented views
+    seconds: float  # time the backbone extraction took (when it ran, not when read from the cache)
+
+    @property
+    def images_per_second(self) -> float:
+        return len(self.item) / self.seconds if self.seconds > 0 else float("nan")
+
+    def plain(self, items: Sequence[int]) -> np.ndarray:
+        """Plain-view embeddings of the given item indices, in that order."""
+        row = {int(i): r for r, i in enumerate(self.item) if self.view[r] == 0}
+        return self.embeddings[[row[int(i)] for i in items]]
+
+    def with_views(self, items: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings of every view (plain and augmented) of the given items, and each row's item index."""
+        mask = np.isin(self.item, np.asarray(items, dtype=np.int64))
+        return self.embeddings[mask], self.item[mask]
+
+
+def view_plan(items: Sequence[Item], augment: Sequence[int], views: int) -> dict[int, int]:
+    """Augmented views per item index: `views` per image for the largest label, more for smaller ones."""
+    counts: dict[str, int] = {}
+    for i in augment:
+        counts[items[i].label] = counts.get(items[i].label, 0) + 1
+    per_label = balanced_views(counts, views) if views > 0 and counts else {}
+    return {int(i): per_label.get(items[i].label, 0) for i in augment}
+
+
+def _view_seed(seed: int, item: int, view: int) -> int:
+    """Each augmented view's own seed, so a view does not depend on the order images are processed in."""
+    return int(np.random.SeedSequence([seed, item, view]).generate_state(1)[0])
+
+
+def extract(
+    model: nn.Module,
+    items: Sequence[Item],
+    pre: Preprocess,
+    plan: dict[int, int],
+    seed: int,
+    progress: bool = False,
+    desc: str = "features",
+) -> Features:
+    """Embeddings (global average of `forward_features`) of the plain view of every item and of
+    `plan[i]` augmented views of item i."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = model.eval().to(memory_format=torch.channels_last)
+    plain, augmented = eval_transform(pre), train_transform(pre)
+    total = len(items) + sum(plan.values())
+    chunks: list[np.ndarray] = []
+    index: list[tuple[int, int]] = []
+    batch: list[torch.Tensor] = []
+
+    def flush():
+        x = torch.stack(batch).contiguous(memory_format=torch.channels_last)
+        chunks.append(model.forward_features(x).mean(dim=(2, 3)).float().numpy())
+        bar.update(len(batch))
+        batch.clear()
+
+    start = time.perf_counter()
+    with torch.inference_mode(), tqdm(total=total, desc=desc, unit="img", disable=not progress) as bar:
+        for i, item in enumerate(items):
+            img = load_rgb(item.path)
+            batch.append(plain(img))
+            index.append((i, 0))
+            for view in range(1, plan.get(i, 0) + 1):
+                torch.manual_seed(_view_seed(seed, i, view))
+                batch.append(augmented(img))
+                index.append((i, view))
+                if len(batch) >= BATCH_SIZE:
+                    flush()
+            if len(batch) >= BATCH_SIZE:
+                flush()
+        if batch:
+            flush()
+    seconds = time.perf_counter() - start
+    item, view = (np.asarray(column, dtype=np.int64) for column in zip(*index, strict=True))
+    return Features(np.concatenate(chunks).astype(np.float32), item, view, seconds)
+
+
+def cache_key(**parts) -> str:
+    """A digest of everything the features depend on (data, backbone, weights, preprocessing, views, seed)."""
+    text = json.dumps({"format": CACHE_FORMAT, **parts}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_cached(path: Path) -> Features | None:
+    try:
+        with np.load(path) as f:
+            return Features(f["embeddings"], f["item"], f["view"], float(f["seconds"]))
+    except (OSError, KeyError, ValueError):
+        return None  # missing or damaged: extract again
+
+
+def save_cached(path: Path, features: Features) -> None:
+    """Write atomically: a concurrent or interrupted run never reads half a cache file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez(
+            tmp,
+            embeddings=features.embeddings,
+            item=features.item,
+            view=features.view,
+            seconds=np.float64(features.seconds),
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cached_extract(cache_dir: Path, key: str, name: str, compute) -> tuple[Features, bool]:
+    """Features from cache_dir/<name>-<key>.npz when present, else `compute()` them and store them.
+
+    Returns the features and whether they came from the cache.
+    """
+    path = Path(cache_dir) / f"{name}-{key[:24]}.npz"
+    cached = load_cached(path) if path.is_file() else None
+    if cached is not None:
+        return cached, True
+    features = compute()
+    save_cached(path, features)
+    return features, False

@@ -1,0 +1,312 @@
+"""`scalpcheck train`: compare backbones by transfer learning, choose on validation, export the best.
+
+prepare the data (nothing is written until they are known to be usable)
+-> per backbone: cached features -> tuned head -> calibration -> figures (compare.fit_backbone)
+-> the backbone with the best validation score -> optional fine-tuning
+-> out-of-distribution statistics -> bundle -> run folder (report, plots, leaderboard) -> publish
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scalpcheck import bundle, ood
+from scalpcheck.data.split import write_split_csv
+from scalpcheck.data.transforms import load_rgb
+from scalpcheck.errors import UsageError
+from scalpcheck.learn import plots, report
+from scalpcheck.learn.backbones import DEFAULT_BACKBONE, Backbone, FeatureModel, get
+from scalpcheck.learn.compare import Candidate, fit_backbone
+from scalpcheck.learn.dataset import PreparedData, prepare
+from scalpcheck.learn.export import make_card, write_bundle
+from scalpcheck.learn.metrics import softmax
+from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
+from scalpcheck.learn.tune import DEFAULT_TRIALS, OBJECTIVE
+from scalpcheck.learn.weights import WeightSource, resolve
+from scalpcheck.preprocess import preprocess
+from scalpcheck.settings import Settings
+
+OOD_ACCEPT_RATE = 0.99  # share of held-out (validation) photos the refusal threshold lets through
+DEFAULT_VIEWS = 2
+PARITY_IMAGES = 4
+
+
+@dataclass
+class TrainOptions:
+    task: str
+    data: Path
+    backbones: list[Backbone] = field(default_factory=lambda: [get(DEFAULT_BACKBONE)])
+    trials: int = DEFAULT_TRIALS
+    cv: int = 0
+    color: str = "rgb"
+    input_size: int | None = None  # None: the backbone's own (timm's pretrained config)
+    views: int = DEFAULT_VIEWS
+    seed: int = 0
+    weights: dict[str, Path] = field(default_factory=dict)
+    allow_random_init: bool = False
+    fine_tune: bool = False
+    publish: bool = False
+    progress: bool = True
+
+    def validate(self) -> None:
+        if not self.task:
+            raise UsageError("--task: give a task name")
+        if self.trials < 1:
+            raise UsageError(f"--trials must be at least 1, got {self.trials}")
+        if self.cv == 1 or self.cv < 0:
+            raise UsageError(f"--cv must be 0 (off) or at least 2 folds, got {self.cv}")
+        if self.views < 0:
+            raise UsageError(f"--views must be 0 or more, got {self.views}")
+        if self.input_size is not None and not 32 <= self.input_size <= 1024:
+            raise UsageError(f"--input-size must be between 32 and 1024 pixels, got {self.input_size}")
+        if self.color not in ("rgb", "hsv"):
+            raise UsageError(f"--color must be rgb or hsv, got {self.color!r}")
+
+    def to_record(self) -> dict:
+        record = asdict(self)
+        record["backbones"] = [b.name for b in self.backbones]
+        record["data"] = str(Path(self.data).resolve())
+        record["weights"] = {k: str(v) for k, v in self.weights.items()}
+        return record
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    bundle_dir: Path
+    best: str
+    leaderboard: list[dict]
+    metrics: dict
+    published: Path | None = None
+
+
+def _say(options: TrainOptions, message: str) -> None:
+    if options.progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+def run(options: TrainOptions, settings: Settings) -> TrainResult:
+    options.validate()
+    data = prepare(options.data, options.task, options.seed, options.cv, options.progress)
+    weights_dir = settings.cache_dir / "weights"
+    sources = {
+        b.name: resolve(b, options.weights, weights_dir, options.allow_random_init) for b in options.backbones
+    }
+    # Everything is known to be usable: only now does anything get written.
+    run_dir = next_run_dir(settings.runs_dir, data.catalog.task.name)
+    _say(options, f"run folder {run_dir}")
+    try:
+        return _train_in(run_dir, options, data, sources, settings)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # a failed or interrupted run leaves no half a run folder
+        raise
+
+
+def _train_in(
+    run_dir: Path,
+    options: TrainOptions,
+    data: PreparedData,
+    sources: dict[str, WeightSource],
+    settings: Settings,
+) -> TrainResult:
+    started = time.perf_counter()
+    task = data.catalog.task
+    write_yaml(run_dir / "args.yaml", options.to_record())
+    write_split_csv(data.split_items(), data.catalog.root, run_dir / "split.csv")
+    candidates = _compare(options, data, sources, settings)
+    best = max(candidates, key=lambda c: c.selection_score(task.ordinal))
+    if options.fine_tune:
+        from scalpcheck.learn.finetune import fine_tune
+
+        fine_tune(best, data, seed=options.seed, progress=options.progress)
+    _say(options, f"best: {best.name}; exporting it to ONNX")
+    bundle_dir, card = _export(best, data, run_dir / "bundle")
+
+    board = sorted(candidates, key=lambda c: c.selection_score(task.ordinal), reverse=True)
+    leaderboard = [{"rank": n + 1, **leaderboard_row(c, task.ordinal)} for n, c in enumerate(board)]
+    summary = {
+        "task": task.name,
+        "labels": list(task.labels),
+        "ordinal": task.ordinal,
+        "synthetic_data": data.synthetic,
+        "data": data.summary(),
+        "selection": "validation quadratic weighted kappa" if task.ordinal else "validation macro-F1",
+        "tuning_objective": OBJECTIVE,
+        "best": best.name,
+        "bundle": card,
+        "backbones": {c.name: _backbone_summary(c) for c in candidates},
+        "seconds": time.perf_counter() - started,
+    }
+    _write_run_files(run_dir, summary, leaderboard, candidates, best, data)
+    result = TrainResult(run_dir, bundle_dir, best.name, leaderboard, summary)
+    if options.publish:
+        result.published = bundle.publish(bundle_dir, settings.models_dir, task.name)
+        _say(options, f"published {card['model_version']} as {result.published}")
+    return result
+
+
+def _compare(
+    options: TrainOptions, data: PreparedData, sources: dict[str, WeightSource], settings: Settings
+) -> list[Candidate]:
+    """Fit every backbone; only the leader's network stays in memory (a VGG weighs half a gigabyte)."""
+    ordinal = data.catalog.task.ordinal
+    candidates: list[Candidate] = []
+    for backbone in options.backbones:
+        _say(options, f"{backbone.name}: weights from {sources[backbone.name].describe()}")
+        candidate = fit_backbone(
+            backbone,
+            sources[backbone.name],
+            data,
+            color=options.color,
+            input_size=options.input_size,
+            views=options.views,
+            trials=options.trials,
+            seed=options.seed,
+            cache_dir=settings.cache_dir / "features",
+            progress=options.progress,
+        )
+        leader = max(candidates, key=lambda c: c.selection_score(ordinal), default=None)
+        if leader is None or candidate.selection_score(ordinal) > leader.selection_score(ordinal):
+            if leader is not None:
+                leader.model = None
+        else:
+            candidate.model = None
+        candidates.append(candidate)
+    return candidates
+
+
+def _ood(candidate: Candidate, data: PreparedData) -> tuple[dict, dict]:
+    """Statistics from the training images' plain views; the threshold from the validation images'."""
+    features = candidate.features
+    stats = ood.fit(features.plain(data.split["train"]))
+    threshold = ood.choose_threshold(stats, features.plain(data.split["val"]), OOD_ACCEPT_RATE)
+    accepted = {
+        name: float((ood.score(stats, features.plain(idx)) <= threshold).mean())
+        for name, idx in data.split.items()
+    }
+    info = {
+        "method": ood.METHOD,
+        "threshold": threshold,
+        "accept_rate_target": OOD_ACCEPT_RATE,
+        "heldout_accept_rate": accepted["val"],
+        "test_accept_rate": accepted["test"],
+        "fitted_on": f"{len(data.split['train'])} training images (plain views)",
+        "threshold_from": f"{len(data.split['val'])} validation images",
+    }
+    return stats, info
+
+
+def _card_metrics(candidate: Candidate) -> dict:
+    f = candidate.figures
+    return {
+        "split": "test",
+        **f["test"],
+        "ci95": f["test_ci95"],
+        "ece_uncalibrated": f["calibration"]["test_ece_before"],
+        "validation": {k: f["val"][k] for k in ("accuracy", "f1_macro", "log_loss", "ece")},
+        "train_val_gap_points": f["overfitting"]["gap_points"],
+        **({"cv": f["cv"]} if "cv" in f else {}),
+    }
+
+
+def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, dict]:
+    stats, ood_info = _ood(best, data)
+    card = make_card(
+        task=data.catalog.task,
+        pre=best.pre,
+        backbone={
+            "name": best.name,
+            **best.source.to_card(),
+            "fine_tuned": bool(best.figures.get("fine_tuned", {}).get("kept")),
+        },
+        temperature=best.temperature,
+        ood=ood_info,
+        metrics=_card_metrics(best),
+        data=data.summary(),
+        synthetic=data.synthetic,
+    )
+    picks = data.split["test"][:PARITY_IMAGES]
+    check = torch.from_numpy(np.stack([preprocess(load_rgb(data.items[i].path), best.pre) for i in picks]))
+    bundle_dir = write_bundle(out_dir, FeatureModel(best.model, best.trained.head), card, stats, check)
+    return bundle_dir, bundle.read_card(bundle_dir)
+
+
+def leaderboard_row(candidate: Candidate, ordinal: bool) -> dict:
+    f = candidate.figures
+    row = {
+        "backbone": candidate.name,
+        "pretrained": candidate.source.pretrained,
+        "weights": candidate.source.describe(),
+        **{k: v for k, v in candidate.trained.params.to_dict().items() if k != "patience"},
+        "best_epoch": candidate.trained.best_epoch,
+        "val_loss": f["val"]["log_loss"],
+        "val_accuracy": f["val"]["accuracy"],
+        "val_f1_macro": f["val"]["f1_macro"],
+        "test_accuracy": f["test"]["accuracy"],
+        "test_f1_macro": f["test"]["f1_macro"],
+    }
+    if ordinal:
+        row |= {"val_qwk": f["val"]["qwk"], "test_qwk": f["test"]["qwk"], "test_mae": f["test"]["mae"]}
+    row |= {
+        "test_ece_before": f["calibration"]["test_ece_before"],
+        "test_ece_after": f["calibration"]["test_ece_after"],
+        "temperature": candidate.temperature,
+        "train_accuracy": f["overfitting"]["train_accuracy"],
+        "gap_points": f["overfitting"]["gap_points"],
+    }
+    if "cv" in f:
+        row |= {f"cv_{k}_mean": f["cv"][k]["mean"] for k in ("accuracy", "f1_macro", "qwk") if k in f["cv"]}
+    row |= {
+        "extract_img_per_s": candidate.features.images_per_second,
+        "features_cached": candidate.features_cached,
+        "seconds": candidate.seconds,
+    }
+    return row
+
+
+def _backbone_summary(c: Candidate) -> dict:
+    return {
+        "weights": c.source.describe(),
+        "pretrained": c.source.pretrained,
+        "params": c.trained.params.to_dict(),
+        "best_epoch": c.trained.best_epoch,
+        "trials": c.trials,
+        **c.figures,
+    }
+
+
+def _write_run_files(
+    run_dir: Path,
+    summary: dict,
+    leaderboard: list[dict],
+    candidates: list[Candidate],
+    best: Candidate,
+    data: PreparedData,
+) -> None:
+    write_rows(run_dir / "leaderboard.csv", leaderboard)
+    write_rows(
+        run_dir / "results.csv", [{"backbone": c.name, **r} for c in candidates for r in c.trained.history]
+    )
+    write_json(run_dir / "metrics.json", summary)
+    plots.confusion_matrix(
+        best.figures["test"]["confusion_matrix"],
+        list(data.labels),
+        run_dir / "confusion_matrix.png",
+        f"{best.name}, test split",
+    )
+    plots.curves({c.name: c.trained.history for c in candidates}, run_dir / "curves.png")
+    plots.calibration(
+        data.y[data.split["test"]],
+        softmax(best.logits["test"], 1.0),
+        softmax(best.logits["test"], best.temperature),
+        best.temperature,
+        run_dir / "calibration.png",
+    )
+    write_text(run_dir / "report.md", report.render(summary, leaderboard))
