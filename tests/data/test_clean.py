@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -270,3 +271,100 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert listing(tmp_path) == before
+
+
+# --- against the phantom generator's planted faults (contract: defects.json, /work/notes/A_synth.md) ---
+
+EXPECTED_KIND = {
+    "zero_byte": "unreadable",
+    "not_an_image": "unreadable",
+    "truncated": "truncated",
+    "exact_duplicate": "exact_duplicate",
+    "near_duplicate_reencoded": "near_duplicate",
+    "near_duplicate_resized": "near_duplicate",
+    "near_duplicate_cropped": "near_duplicate",
+    "tiny": "too_small",
+    "blurry": "too_blurry",
+    "too_dark": "too_dark",
+    "too_bright": "too_bright",
+    "label_conflict": "label_conflict",
+}
+
+
+@pytest.fixture(scope="module", params=["scalp", "hairloss"])
+def phantoms_with_defects(request, tmp_path_factory):
+    from scalpcheck.data.synth import write_dataset
+
+    root = tmp_path_factory.mktemp(f"defects-{request.param}") / "data"
+    write_dataset(request.param, per_class=3, seed=11, out=root, defects=True, progress=False)
+    faults = json.loads((root / "defects.json").read_text())["faults"]
+    return root, faults, find_problems(root, progress=False)
+
+
+@pytest.mark.parametrize("planted", list(EXPECTED_KIND))
+def test_every_planted_phantom_fault_is_found(phantoms_with_defects, planted):
+    _, faults, report = phantoms_with_defects
+    findings = by_path(report)
+    of_kind = [f for f in faults if f["kind"] == planted]
+    assert of_kind, f"the generator planted no {planted}"
+    for fault in of_kind:
+        if planted == "label_conflict":
+            assert findings[fault["path"]].kind == findings[fault["of"]].kind == "label_conflict"
+        elif "of" in fault:  # a copy: the worse of the two goes, naming the other as kept
+            flagged = findings.get(fault["path"]) or findings[fault["of"]]
+            assert flagged.kind == EXPECTED_KIND[planted]
+            assert {flagged.path, flagged.kept} == {fault["path"], fault["of"]}
+        else:
+            assert findings[fault["path"]].kind == EXPECTED_KIND[planted]
+
+
+def test_phantom_faults_only_and_apply_restores_a_clean_dataset(phantoms_with_defects, tmp_path):
+    root, faults, report = phantoms_with_defects
+    involved = {f["path"] for f in faults} | {f["of"] for f in faults if "of" in f}
+    assert set(report.offenders) <= involved
+    copy = tmp_path / "data"  # the module's dataset stays untouched for the other tests
+    shutil.copytree(root, copy)
+    before = listing(copy)
+    folder = apply_quarantine(find_problems(copy, progress=False))
+    moved = [p for p in listing(folder) if p not in ("quarantine.csv", "report.json")]
+    assert len(before) == len(listing(copy)) + len(moved)
+    assert find_problems(copy, progress=False).findings == []
+
+
+def test_phantom_leak_between_presplit_splits(phantoms_with_defects, tmp_path):
+    """A pre-split copy of a phantom dataset where one picture sits in train and test, another's near
+    copy in val."""
+    source, _, _ = phantoms_with_defects
+    root = tmp_path / "presplit"
+    labels = sorted(p.name for p in source.iterdir() if p.is_dir())
+    for label in labels:
+        for split, index in (("train", 0), ("val", 1), ("test", 2)):
+            name = f"{label}_{index:04d}.jpg"
+            (root / split / label).mkdir(parents=True)
+            shutil.copy(source / label / name, root / split / label / name)
+    leaked = f"{labels[0]}/{labels[0]}_0000.jpg"
+    shutil.copy(root / "train" / leaked, root / "test" / labels[0] / "leaked.jpg")
+    near = Image.open(root / "train" / labels[1] / f"{labels[1]}_0000.jpg").resize((180, 180))
+    save(near, root / "val" / labels[1] / "near.jpg")
+    findings = by_path(find_problems(root, progress=False))
+    assert set(findings) == {f"test/{labels[0]}/leaked.jpg", f"val/{labels[1]}/near.jpg"}
+    assert {f.kind for f in findings.values()} == {"split_leak"}
+    assert findings[f"test/{labels[0]}/leaked.jpg"].kept == f"train/{leaked}"
+
+
+@pytest.fixture(scope="session")
+def clean_phantoms(tmp_path_factory):
+    """500 clean phantoms of both tasks (the slow part is rendering them, so it is done once)."""
+    from scalpcheck.data.synth import write_dataset
+
+    base = tmp_path_factory.mktemp("clean-phantoms")
+    write_dataset("scalp", per_class=63, seed=2024, out=base / "scalp", progress=False)
+    write_dataset("hairloss", per_class=50, seed=2024, out=base / "hairloss", progress=False)
+    return base
+
+
+@pytest.mark.slow
+def test_500_clean_phantoms_give_no_finding(clean_phantoms):
+    reports = [find_problems(clean_phantoms / task, progress=False) for task in ("scalp", "hairloss")]
+    assert sum(r.n_files for r in reports) == 502
+    assert [f for r in reports for f in r.findings] == []

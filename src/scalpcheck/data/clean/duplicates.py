@@ -3,8 +3,9 @@
 Exact copies are found by content hash; near copies among one representative per content hash, with
 fingerprints.proposed_pairs and fingerprints.is_copy. Groups are the connected components of both.
 
-Which copy stays: the most pixels, then the largest file (the least compressed), then the first path.
-Two exceptions:
+Which copy stays: the most pixels, then the largest file (the least compressed), then the one in the
+earliest split (train, val, test: an evaluation split gives up its copy rather than training), then the
+first path. Two exceptions:
 - copies under different labels: nobody here knows which label is right, so every copy is set aside;
 - copies in different splits (train, val, test): only the kept copy stays, so the evaluation no longer
   measures memory of a training image; the others are reported as split leaks.
@@ -18,7 +19,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from scalpcheck.data.catalog import Item
+from scalpcheck.data.catalog import SPLITS, Item
 from scalpcheck.data.clean.checks import FileCheck
 from scalpcheck.data.clean.fingerprints import is_copy, proposed_pairs
 from scalpcheck.data.clean.report import DuplicateGroup, Finding, Member
@@ -54,8 +55,8 @@ def duplicate_groups(checks: list[FileCheck]) -> list[list[int]]:
     return _components(len(checks), edges)
 
 
-def _keep_order(check: FileCheck, rel: str):
-    return (-check.pixels, -check.size, rel)
+def _keep_order(check: FileCheck, item: Item, rel: str):
+    return (-check.pixels, -check.size, SPLITS.index(item.split) if item.split else 0, rel)
 
 
 def judge_groups(
@@ -64,34 +65,34 @@ def judge_groups(
     """The duplicate groups, and one finding for every copy that must go."""
     groups, findings = [], []
     for gid, indices in enumerate(duplicate_groups(checks), start=1):
-        indices = sorted(indices, key=lambda k: _keep_order(checks[k], rel[k]))
+        indices = sorted(indices, key=lambda k: _keep_order(checks[k], items[k], rel[k]))
         best = indices[0]
         labels = sorted({items[k].label for k in indices})
-        identical = len({checks[k].sha256 for k in indices}) == 1
-        conflict = len(labels) > 1
-        kept = None if conflict else rel[best]
         members = tuple(Member(rel[k], items[k].label, items[k].split) for k in indices)
-        groups.append(DuplicateGroup(gid, members, kept, identical))
-        for k in indices if conflict else indices[1:]:
-            kind, reason = _verdict(k, best, indices, checks, items, rel, labels)
-            findings.append(Finding(kind, rel[k], reason, checks[k].sha256, gid, kept))
+        identical = len({checks[k].sha256 for k in indices}) == 1
+        if len(labels) > 1:
+            groups.append(DuplicateGroup(gid, members, None, identical))
+            for k in indices:
+                others = ", ".join(rel[o] for o in indices if o != k)
+                reason = (
+                    f"the same picture is filed under {' and '.join(labels)} (copies: {others}); "
+                    "which label is right is unknown, so every copy is set aside"
+                )
+                findings.append(Finding("label_conflict", rel[k], reason, checks[k].sha256, gid, None))
+            continue
+        groups.append(DuplicateGroup(gid, members, rel[best], identical))
+        for k in indices[1:]:
+            kind, reason = _copy_verdict(checks[k], items[k], checks[best], items[best], rel[best])
+            findings.append(Finding(kind, rel[k], reason, checks[k].sha256, gid, rel[best]))
     return groups, findings
 
 
-def _verdict(k, best, indices, checks, items, rel, labels) -> tuple[str, str]:
-    same_bytes = checks[k].sha256 == checks[best].sha256
-    what = "an identical copy" if same_bytes else "a near copy (re-encoded, resized or cropped)"
-    if len(labels) > 1:
-        others = [rel[o] for o in indices if o != k]
-        return "label_conflict", (
-            f"the same picture is filed under {' and '.join(labels)} (copies: {', '.join(others)}); "
-            "the right label is unknown, so every copy is set aside"
-        )
-    if items[k].split != items[best].split:
+def _copy_verdict(copy: FileCheck, item: Item, kept: FileCheck, kept_item: Item, kept_rel: str):
+    exact = copy.sha256 == kept.sha256
+    what = "an identical copy" if exact else "a near copy (re-encoded, resized or cropped)"
+    if item.split != kept_item.split:
         return "split_leak", (
-            f"{what} of {rel[best]} in {items[best].split}: the same picture would be in both "
-            f"{items[best].split} and {items[k].split}"
+            f"{what} of {kept_rel}, which is kept: the same picture would be in both "
+            f"{kept_item.split} and {item.split}"
         )
-    if same_bytes:
-        return "exact_duplicate", f"{what} of {rel[best]}"
-    return "near_duplicate", f"{what} of {rel[best]}, which is kept"
+    return ("exact_duplicate" if exact else "near_duplicate"), f"{what} of {kept_rel}, which is kept"
