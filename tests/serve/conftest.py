@@ -1,101 +1,53 @@
 """Bundles and photos for the serving tests.
 
-`random_bundles` are real bundles to the letter of scalpcheck.bundle, exported from a random-init timm
+`random_bundles` are real bundles, written by the one exporter (scalpcheck.learn.export) from a random-init
 efficientnet_lite0 and a random head: every serving code path runs on them, but what they predict means
-nothing, so they accept every photo (their out-of-distribution threshold is out of reach). Refusing
-non-scalp photos and where the heat map points are tested on a trained model (tests needing one say so).
+nothing, so they accept every photo (their out-of-distribution threshold is out of reach).
+`trained_scalp_bundle` is a small model really trained on phantoms (slow to make: tests using it are
+marked slow); refusing photos that are not scalps and where the heat map points are tested on it.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from scalpcheck import __version__, bundle, ood
-from scalpcheck.preprocess import Preprocess
+from scalpcheck import bundle, ood
+from scalpcheck.settings import load_settings
 from scalpcheck.tasks import TASKS
 
-INPUT_SIZE = 224
-HIDDEN = 32
 ACCEPT_EVERYTHING = 1e9  # an out-of-distribution threshold no embedding reaches
 
 
 def _export_random_bundle(out: Path, task: str, seed: int) -> Path:
-    import timm
     import torch
 
+    from scalpcheck.learn import backbones, export
+    from scalpcheck.learn.head import Head
+
     torch.manual_seed(seed)
-    labels = TASKS[task].labels
-    backbone = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0).eval()
-    dims = [backbone.num_features, HIDDEN, HIDDEN, len(labels)]
-    layers = [torch.nn.Linear(dims[i], dims[i + 1]) for i in range(3)]
-    head = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2]).eval()
-
-    class Graph(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.backbone, self.head = backbone, head
-
-        def forward(self, image):
-            feature_map = self.backbone.forward_features(image)
-            embedding = feature_map.mean(dim=(2, 3))
-            return self.head(embedding), embedding, feature_map
-
-    out.mkdir(parents=True)
-    graph = Graph().eval()
-    pre = Preprocess(input_size=INPUT_SIZE)
-    probe = torch.from_numpy(
-        np.random.default_rng(seed).normal(size=(6, 3, INPUT_SIZE, INPUT_SIZE)).astype("f4")
-    )
+    backbone = backbones.get("efficientnet_lite0")
+    head = Head(backbone.feature_dim, len(TASKS[task].labels), hidden=32, dropout=0.3)
+    model = backbones.FeatureModel(backbone.create(), head).eval()
+    pre = backbone.preprocess()
+    probe = torch.randn(6, 3, pre.input_size, pre.input_size, generator=torch.Generator().manual_seed(seed))
     with torch.inference_mode():
-        embeddings = graph(probe)[1].numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter: fast, and enough here
-        torch.onnx.export(
-            graph,
-            (probe[:1],),
-            str(out / bundle.MODEL_FILE),
-            input_names=["image"],
-            output_names=["logits", "embedding", "feature_map"],
-            dynamic_axes={name: {0: "n"} for name in ("image", "logits", "embedding", "feature_map")},
-            opset_version=18,
-            dynamo=False,
-        )
-    np.savez(
-        out / bundle.HEAD_FILE,
-        **{f"w{i}": layer.weight.detach().numpy() for i, layer in enumerate(layers)},
-        **{f"b{i}": layer.bias.detach().numpy() for i, layer in enumerate(layers)},
+        embeddings = model(probe)[1].numpy()
+    card = export.make_card(
+        task=TASKS[task],
+        pre=pre,
+        backbone={"name": backbone.name, "weights_source": "random init", "pretrained": False},
+        temperature=1.5,
+        ood={"method": ood.METHOD, "threshold": ACCEPT_EVERYTHING, "heldout_accept_rate": 1.0},
+        metrics={"accuracy": 0.25},
+        data={"fingerprint": f"{seed:064x}", "n_images": 0, "counts": {}},
+        synthetic=True,
     )
-    np.savez(out / bundle.OOD_FILE, **ood.fit(embeddings))
-    card = {
-        "format_version": bundle.FORMAT_VERSION,
-        "model_version": f"{task}-20260101T000000-{seed:08x}",
-        "task": task,
-        "ordinal": TASKS[task].ordinal,
-        "classes": [{"label": label, "display_name": TASKS[task].display_name(label)} for label in labels],
-        "input_size": INPUT_SIZE,
-        "preprocess": pre.to_card(),
-        "backbone": {
-            "name": "efficientnet_lite0",
-            "weights_source": "random init (test)",
-            "pretrained": False,
-        },
-        "temperature": 1.5,
-        "ood": {"method": ood.METHOD, "threshold": ACCEPT_EVERYTHING, "heldout_accept_rate": 1.0},
-        "metrics": {"accuracy": 0.25},
-        "data": {"fingerprint": "0" * 64, "n_images": 0, "counts": {}},
-        "created_at": "2026-01-01T00:00:00+00:00",
-        "scalpcheck_version": __version__,
-        "synthetic_data": True,
-    }
-    (out / bundle.CARD_FILE).write_text(json.dumps(card, indent=2))
-    return out
+    return export.write_bundle(out, model, card, ood.fit(embeddings), probe[:2])
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +55,19 @@ def random_bundles(tmp_path_factory) -> dict[str, Path]:
     """{task: bundle folder} for both built-in tasks (random weights; see the module docstring)."""
     root = tmp_path_factory.mktemp("bundles")
     return {task: _export_random_bundle(root / task, task, seed) for seed, task in enumerate(TASKS, 1)}
+
+
+@pytest.fixture(scope="session")
+def trained_scalp_bundle(tmp_path_factory) -> Path:
+    """A scalp model trained with `scalpcheck train` defaults on 20 phantoms a class (1 tuning trial)."""
+    from scalpcheck.data.synth import write_dataset
+    from scalpcheck.learn.train import TrainOptions, run
+
+    root = tmp_path_factory.mktemp("trained")
+    data = root / "phantoms"
+    write_dataset("scalp", 20, seed=3, out=data, progress=False)
+    settings = load_settings({"SCALPCHECK_HOME": str(root / "home")})
+    return run(TrainOptions(task="scalp", data=data, trials=1, progress=False), settings).bundle_dir
 
 
 @pytest.fixture

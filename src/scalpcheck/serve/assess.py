@@ -112,7 +112,7 @@ class Assessor:
         """The tasks that can be assessed now, their classes and model (for pages, the API and /healthz)."""
         return {
             task: {
-                "title": TASKS[task].title if task in TASKS else task,
+                "title": TASKS[task].title if task in TASKS else model.card.get("title", task),
                 "classes": [dict(c) for c in model.card["classes"]],
                 "model": {
                     **_model_info(model),
