@@ -1,56 +1,71 @@
 """Out-of-distribution check: is an embedding like the photos the model was trained on?
 
 A classifier always answers with one of its labels, even for a photo of a cat. Before diagnosing, the
-serving path scores the backbone's pooled embedding against statistics of the training embeddings and
-refuses a photo whose score is above a threshold.
+serving path scores the backbone's pooled embedding against the training photos' embeddings and refuses a
+photo whose score is above a threshold.
 
-The score is the Mahalanobis distance to the training embeddings' mean, with a Ledoit-Wolf shrunk
-covariance: with a few hundred photos and 512..2048 feature dimensions the sample covariance is singular,
-and shrinkage gives a well-conditioned estimate without a tuning parameter.
+The score is the cosine distance to the k nearest training embeddings (Sun et al., 2022), after a signed
+square root ("power normalisation", which keeps a few strongly firing channels from dominating) and L2
+normalisation. It was chosen by measurement: on scalp phantoms with EfficientNet-Lite0 features, with the
+threshold at the largest validation score, it refused every one of 26 real photos that are not scalps
+(scikit-image's cat, coffee, astronaut, rocket, galaxy field, retina, histology, text, brick, grass,
+gravel, faces, ...) with the nearest of them 14 % beyond the threshold; the Mahalanobis distance with a
+Ledoit-Wolf covariance let five of them through (in 1280 dimensions with a hundred-odd photos, its
+covariance is mostly shrinkage), and so did distances that ignore the embedding's direction (dim photos
+of text or the moon have small embeddings that sit near the training mean).
 
-The statistics come from training embeddings; the threshold is chosen on held-out embeddings, because
-distances of the fitting photos themselves are biased low and a threshold set on them refuses nearly
-every new photo.
+The reference embeddings come from the training photos; the threshold is chosen on held-out embeddings,
+because the distances of the reference photos to themselves are zero and a threshold set on them refuses
+nearly every new photo.
 
-Fitting needs scikit-learn; scoring is numpy only (the serving path imports this module).
+Numpy only: the serving path imports this module.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-METHOD = "mahalanobis"
+METHOD = "knn-cosine"
+NEIGHBOURS = 5
+
+
+def normalise(embeddings: np.ndarray) -> np.ndarray:
+    """Signed square root, then unit length: [N, D] float32."""
+    x = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+    x = np.sign(x) * np.sqrt(np.abs(x))
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def fit(train_embeddings: np.ndarray) -> dict[str, np.ndarray]:
-    """Statistics of the training embeddings [N, D], as the arrays saved in a bundle's ood.npz."""
-    from sklearn.covariance import LedoitWolf
-
-    x = np.asarray(train_embeddings, dtype=np.float64)
+    """The reference set from training embeddings [N, D], as the arrays saved in a bundle's ood.npz."""
+    x = np.asarray(train_embeddings)
     if x.ndim != 2 or len(x) < 2:
         raise ValueError(f"need at least two embeddings as an [N, D] array, got shape {x.shape}")
-    lw = LedoitWolf(assume_centered=False).fit(x)
     return {
         "method": np.array(METHOD),
-        "mean": lw.location_.astype(np.float32),
-        "precision": lw.precision_.astype(np.float32),
+        "reference": normalise(x),
+        "k": np.array(min(NEIGHBOURS, len(x))),
     }
 
 
 def score(stats: dict, embeddings: np.ndarray) -> np.ndarray:
-    """Distance of each embedding [N, D] (or one [D]) from the training photos: [N], higher = less alike."""
+    """Distance of each embedding [N, D] (or one [D]) from the training photos: [N], higher = less alike.
+
+    1 - the mean cosine similarity to the k nearest training embeddings; 0 means identical directions.
+    """
     method = str(np.asarray(stats["method"]))
     if method != METHOD:
         raise ValueError(f"unknown out-of-distribution method {method!r}")
-    z = np.atleast_2d(np.asarray(embeddings, dtype=np.float32)) - stats["mean"]
-    squared = np.einsum("nd,nd->n", z @ stats["precision"], z)
-    return np.sqrt(np.maximum(squared, 0.0))
+    k = int(stats["k"])
+    similarity = normalise(embeddings) @ stats["reference"].T
+    nearest = np.partition(similarity, similarity.shape[1] - k, axis=1)[:, -k:]
+    return 1.0 - nearest.mean(axis=1)
 
 
 def choose_threshold(stats: dict, heldout_embeddings: np.ndarray, accept_rate: float) -> float:
     """The score below which `accept_rate` of held-out in-distribution photos fall.
 
-    Use embeddings of photos the statistics were not fitted on (the validation split).
+    Use embeddings of photos the reference set does not contain (the validation split).
     """
     if not 0.0 < accept_rate <= 1.0:
         raise ValueError(f"accept_rate must be in (0, 1], got {accept_rate}")
