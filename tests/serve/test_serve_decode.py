@@ -105,6 +105,15 @@ def test_animations_are_refused(fmt, scalp_photo, encode):
     assert rejected(data) == "unsupported_image"
 
 
+def test_multi_picture_jpeg_is_read_as_its_first_picture(scalp_photo, encode):
+    photo = scalp_photo(300)
+    data = encode(photo, "MPO", save_all=True, append_images=[Image.new("RGB", (300, 300))], quality=95)
+    decoded = decode(data, **LIMITS)
+    assert decoded.format == "JPEG"
+    difference = np.abs(np.asarray(decoded.image, np.int16) - np.asarray(photo, np.int16)).mean()
+    assert difference < 10  # the photo, not the black second picture
+
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_accepted_formats(fmt, scalp_photo, encode):
     decoded = decode(encode(scalp_photo(300), fmt), **LIMITS)

@@ -9,7 +9,8 @@ box-reduced so that everything downstream works on a few hundred pixels.
 
 Choices worth knowing:
 - Animated PNG/WebP files are refused: a photo of a scalp is a still image, and picking one frame of an
-  animation would assess something the user did not choose.
+  animation would assess something the user did not choose. A JPEG carrying several pictures (MPO, as
+  some phones write with a depth map) is read as its first, primary picture.
 - Transparency is composited on white, as browsers and image viewers show it; black would turn a cut-out
   photo into a dark one and trip the brightness gate for no reason.
 - 16-bit greyscale is scaled to 8 bits (Pillow's plain conversion would clip it to white).
@@ -84,9 +85,10 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
     width, height = img.size
     if width * height > max_pixels:
         raise _too_many_pixels(max_pixels)
-    if getattr(img, "n_frames", 1) > 1:
-        raise _unsupported("Animated images are not supported. Please upload a still photo.")
     fmt = _FORMAT_NAMES.get(img.format, img.format)
+    # A JPEG's extra pictures (MPO: depth maps, stereo pairs) are not an animation: its first is the photo.
+    if fmt != "JPEG" and getattr(img, "n_frames", 1) > 1:
+        raise _unsupported("Animated images are not supported. Please upload a still photo.")
     try:
         if fmt == "JPEG":
             img.draft("RGB", (min_side, min_side))
