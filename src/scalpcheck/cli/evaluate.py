@@ -72,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
     for item in tqdm(items, desc="evaluating", unit="img", disable=None):
         try:
             with open(item.path, "rb") as f:
-                result = assessor.assess(f.read(settings.max_upload_bytes + 1), task)
+                data = f.read(settings.max_upload_bytes + 1)
+        except OSError as exc:
+            raise UsageError(f"--data: {item.path} cannot be read ({exc.strerror or exc})") from exc
+        try:
+            result = assessor.assess(data, task)
         except ImageRejected as exc:
             refused.setdefault(item.label, Counter())[exc.code] += 1
             continue

@@ -99,8 +99,13 @@ def _assessor(args, settings):
 
 def _read(path: Path, settings) -> bytes:
     """The file's bytes, at most one past the upload limit: enough for the assessor to refuse it."""
-    with open(path, "rb") as f:
-        return f.read(settings.max_upload_bytes + 1)
+    from scalpcheck.errors import UsageError
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(settings.max_upload_bytes + 1)
+    except OSError as exc:
+        raise UsageError(f"IMAGE {path}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def _text(results: list[dict]) -> str:
