@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from scalpcheck import ood
 from scalpcheck.bundle import BundleError
 from scalpcheck.errors import ImageRejected, TaskUnavailable
 from scalpcheck.serve import Assessment, Assessor
@@ -163,10 +164,7 @@ def test_a_broken_bundle_makes_only_its_task_unavailable(home, random_bundles, c
         (lambda d: (d / "head.npz").unlink(), "head.npz"),
         (lambda d: (d / "card.json").write_text("{"), "card.json"),
         (lambda d: np.savez(d / "head.npz", w0=np.zeros((4, 9)), b0=np.zeros(4)), "head.npz"),
-        (
-            lambda d: np.savez(d / "ood.npz", method=np.array("mahalanobis"), mean=np.zeros(3)),
-            "cannot be loaded",
-        ),
+        (lambda d: np.savez(d / "ood.npz", **ood.fit(np.ones((4, 3)))), "cannot be loaded"),
     ],
     ids=["no-head", "bad-card", "head-of-another-model", "ood-of-another-model"],
 )
