@@ -6,13 +6,14 @@ import csv
 import json
 import shutil
 
+import imagehash
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from scalpcheck.cli import main
 from scalpcheck.data.catalog import file_sha256
-from scalpcheck.data.clean import KINDS, apply_quarantine, find_problems
+from scalpcheck.data.clean import KINDS, apply_quarantine, find_problems, fingerprints
 from scalpcheck.errors import UsageError
 
 SIDE = 200
@@ -165,6 +166,28 @@ def test_report_text_and_json(faulty):
     data = json.loads(json.dumps(report.to_dict()))
     assert data["n_flagged"] == 15 and data["counts"]["too_blurry"] == 1
     assert {"kind", "path", "reason", "group", "kept", "sha256"} <= set(data["findings"][0])
+
+
+def test_hashes_are_imagehash_phash_and_dhash():
+    grey = texture(3).convert("L").resize((fingerprints.HASH_SOURCE,) * 2)
+    phash, dhash = fingerprints.hash_crops(grey)
+    whole = grey.resize((32, 32), Image.Resampling.BOX)
+    assert int(phash[0]) == int(str(imagehash.phash(whole)), 16)
+    assert int(dhash[0]) == int(str(imagehash.dhash(whole)), 16)
+    assert len(phash) == len(dhash) == len(fingerprints.BOXES) == 19
+
+
+def test_copies_align_and_unrelated_textures_do_not():
+    original = texture(21)
+    w, h = original.size
+    copies = [
+        original.resize((130, 130)),
+        original.crop((0, 0, round(w * 0.92), round(h * 0.93))),  # 8 and 7 % cut, all from one side
+    ]
+    prints = [fingerprints.fingerprint_image(img.convert("L")) for img in (original, *copies, texture(22))]
+    assert fingerprints.proposed_pairs(prints[:3]) == {(0, 1), (0, 2), (1, 2)}
+    assert all(fingerprints.is_copy(prints[0], p) for p in prints[1:3])
+    assert fingerprints.similarity(prints[0], prints[3]) < fingerprints.MIN_CORRELATION / 2
 
 
 def test_clean_pictures_give_no_findings(tmp_path):
