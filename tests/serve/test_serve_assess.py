@@ -19,6 +19,9 @@ from scalpcheck.tasks import TASKS
 
 MAX_BYTES = 20 * 2**20
 
+# One xdist worker runs every test that needs the exported bundles, so they are built once per run.
+pytestmark = pytest.mark.xdist_group("serve_bundles")
+
 
 @pytest.fixture
 def assessor(models_dir) -> Assessor:

@@ -8,6 +8,9 @@ import pytest
 
 from scalpcheck.cli import main
 
+# One xdist worker runs every test that needs the exported bundles, so they are built once per run.
+pytestmark = pytest.mark.xdist_group("serve_bundles")
+
 
 @pytest.fixture
 def photos(tmp_path, scalp_photo):

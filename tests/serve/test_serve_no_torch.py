@@ -6,6 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+# Shares the exported bundles with the other serving tests: one xdist worker builds them once.
+pytestmark = pytest.mark.xdist_group("serve_bundles")
+
 HEAVY = ("torch", "torchvision", "timm", "sklearn", "matplotlib")
 
 # Runs in a fresh interpreter: assess, draw the overlay, and run `predict` and `evaluate`, then list which

@@ -15,7 +15,7 @@ from scalpcheck.serve import Assessor
 from scalpcheck.serve.explain import grad_cam
 from scalpcheck.serve.model import LoadedModel
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve_trained")]
 
 
 def as_rgb(pixels: np.ndarray) -> Image.Image:
