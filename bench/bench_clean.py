@@ -109,10 +109,10 @@ def _pairs_in_python(prints, max_p: int, max_d: int) -> set:
 def _search(ctx) -> dict:
     from scalpcheck.data.clean import fingerprints as fp
 
-    n = 400 if ctx.quick else 1500
+    n = 300 if ctx.quick else 800
     rng = np.random.default_rng(0)
     thumb = np.zeros((1, 1), np.float32)
-    shape = (n, len(fp.CROPS))
+    shape = (n, len(fp.BOXES))
     phash = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
     dhash = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
     prints = [fp.Fingerprint(phash[k], dhash[k], thumb) for k in range(n)]
@@ -123,7 +123,7 @@ def _search(ctx) -> dict:
     assert fp.proposed_pairs(prints) == expected, "the baseline must find the same pairs"
     return row(
         "clean",
-        f"duplicate candidates among {n} pictures ({len(fp.CROPS)} crop hashes each)",
+        f"duplicate candidates among {n} pictures ({len(fp.BOXES)} hashes each)",
         fast * 1000,
         "ms",
         baseline=slow * 1000,
