@@ -73,7 +73,10 @@ class Catalog:
 
 
 def _visible_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise UsageError(f"{folder} cannot be read: {exc.strerror or exc}") from exc
 
 
 def _images_below(folder: Path) -> list[Path]:
@@ -158,11 +161,11 @@ def scan(root: str | Path, task: str | None = None) -> Catalog:
     else:
         the_task = custom_task(task or root.name.lower(), labels)
     if layout == "presplit":
-        _check_splits(root, items, the_task)
+        _check_splits(root, items)
     return Catalog(root=root, layout=layout, task=the_task, items=items)
 
 
-def _check_splits(root: Path, items: list[Item], task: Task) -> None:
+def _check_splits(root: Path, items: list[Item]) -> None:
     """A pre-split dataset needs train data, and every label present in the data in each of its splits."""
     present = {i.split for i in items}
     if "train" not in present:
