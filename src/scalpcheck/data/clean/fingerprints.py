@@ -46,7 +46,7 @@ ZOOMS = np.linspace(0.76, 1.0, 13)  # how much of the larger picture the smaller
 class Fingerprint:
     phash: np.ndarray  # uint64 [len(BOXES)]: of the whole picture, then of each crop
     dhash: np.ndarray  # uint64 [len(BOXES)]
-    thumb: np.ndarray  # float32 grey 0..255, long side THUMB_SIDE, aspect kept
+    thumb: np.ndarray  # uint8 grey, long side THUMB_SIDE, aspect kept (4 kB: 10 000 pictures fit in 40 MB)
 
 
 def _to_uint64(bits: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ def fingerprint_image(img: Image.Image) -> Fingerprint:
     phash, dhash = hash_crops(grey)
     scale = THUMB_SIDE / max(grey.size)
     thumb_size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
-    thumb = np.asarray(grey.resize(thumb_size, Image.Resampling.BOX), dtype=np.float32)
+    thumb = np.asarray(grey.resize(thumb_size, Image.Resampling.BOX))
     return Fingerprint(phash=phash, dhash=dhash, thumb=thumb)
 
 
