@@ -1,0 +1,79 @@
+"""The web app: accounts, assessments with explanation and advice, history, and the JSON API.
+
+Production: `gunicorn "scalpcheck.web:create_app()"` after `scalpcheck db upgrade`. Every setting comes
+from scalpcheck.settings; `config` overrides Flask settings (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from argon2 import PasswordHasher, profiles
+from flask import Flask
+
+from scalpcheck.serve import Assessor
+from scalpcheck.settings import load_settings
+from scalpcheck.web import database, errors, security
+from scalpcheck.web.extensions import APP_STATE, csrf, db, limiter, login_manager, migrate
+from scalpcheck.web.storage import ImageStore
+
+# Room for the multipart envelope around the photo, so the photo's own limit (MAX_UPLOAD_MB) decides.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = load_settings()
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key(),
+        SQLALCHEMY_DATABASE_URI=database.database_uri(settings.database_url),
+        # Connections that died (a database restart) are replaced instead of failing a request.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + MULTIPART_ALLOWANCE,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_LOGIN="10 per minute; 100 per day",
+        RATELIMIT_REGISTER="5 per minute; 50 per day",
+        RATELIMIT_TOKENS="10 per minute; 100 per day",
+        RATELIMIT_API="300 per minute",
+        API_TOKEN_LIFETIME=timedelta(hours=24),
+        API_PAGE_SIZE_MAX=100,
+        ARGON2_PROFILE="RFC_9106_LOW_MEMORY",  # argon2id, 64 MiB, 3 passes: RFC 9106's second choice
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a form left open still submits
+    )
+    app.config.update(config or {})
+
+    db.init_app(app)
+    with app.app_context():
+        database.tune_engine(db.engine)
+    migrate.init_app(app, db, directory=str(database.MIGRATIONS_DIR))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    app.extensions[APP_STATE] = {
+        "settings": settings,
+        "assessor": Assessor(settings.models_dir, settings.max_upload_bytes),
+        "store": ImageStore(settings.uploads_dir),
+        "password_hasher": PasswordHasher.from_parameters(getattr(profiles, app.config["ARGON2_PROFILE"])),
+    }
+
+    # Imported here, as microblog does: the blueprints import the extensions above.
+    from scalpcheck.web import account, api, assess, auth, history, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(assess.bp)
+    app.register_blueprint(history.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(api.bp)
+    errors.register(app)
+    security.register(app)
+    return app

@@ -1,0 +1,11 @@
+"""The JSON API under /api/v1: bearer tokens, no cookies and so no CSRF, errors as DESIGN.md's JSON."""
+
+from flask import Blueprint, current_app
+
+from scalpcheck.web.extensions import csrf, limiter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+limiter.limit(lambda: current_app.config["RATELIMIT_API"])(bp)
+
+from scalpcheck.web.api import routes  # noqa: E402,F401  (registers the views on bp)

@@ -1,0 +1,339 @@
+"""The API's OpenAPI 3.1 document, written as data (a test checks it covers exactly the routes of the app)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from scalpcheck import __version__
+
+IMAGE_ERROR_CODES = (
+    "missing_image",
+    "image_too_large",
+    "unsupported_image",
+    "not_a_scalp_image",
+    "image_too_blurry",
+    "image_too_dark",
+    "image_too_bright",
+    "image_too_small",
+)
+ERROR_CODES = (
+    *IMAGE_ERROR_CODES,
+    "unknown_task",
+    "model_unavailable",
+    "rate_limited",
+    "unauthorized",
+    "not_found",
+    "bad_request",
+    "method_not_allowed",
+    "internal_error",
+)
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+ASSESSMENT_ID = {
+    "name": "assessment_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+COMMON_ERRORS = {
+    "401": _error("No valid bearer token (`unauthorized`)."),
+    "429": _error("Too many requests (`rate_limited`); see Retry-After."),
+}
+NOT_FOUND = {"404": _error("No such assessment of yours (`not_found`); another user's reads the same.")}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "enum": list(ERROR_CODES)},
+                    "message": {"type": "string", "description": "A sentence to show to the user."},
+                },
+            }
+        },
+    },
+    "Token": {
+        "type": "object",
+        "required": ["token", "expires_at"],
+        "properties": {
+            "token": {"type": "string", "description": "Send as `Authorization: Bearer <token>`."},
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "ModelInfo": {
+        "type": "object",
+        "required": ["version", "backbone", "synthetic_data"],
+        "properties": {
+            "version": {"type": "string"},
+            "backbone": {"type": "string"},
+            "synthetic_data": {
+                "type": "boolean",
+                "description": "True when the model was trained on synthetic phantoms, not real photos.",
+            },
+        },
+    },
+    "Advice": {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string"},
+            "recommendations": {"type": "array", "items": {"type": "string"}},
+            "see_a_dermatologist": {"type": "boolean"},
+            "low_confidence_message": {"type": ["string", "null"]},
+            "disclaimer": {"type": "string"},
+            "synthetic_note": {"type": ["string", "null"]},
+        },
+    },
+    "Assessment": {
+        "type": "object",
+        "required": [
+            "id",
+            "task",
+            "created_at",
+            "label",
+            "display_name",
+            "confidence",
+            "probabilities",
+            "low_confidence",
+            "advice",
+            "model",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "task": {"type": "string", "examples": ["scalp", "hairloss"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "label": {"type": "string"},
+            "display_name": {"type": "string"},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1, "description": "Calibrated."},
+            "probabilities": {"type": "object", "additionalProperties": {"type": "number"}},
+            "low_confidence": {"type": "boolean"},
+            "alternatives": {
+                "type": "array",
+                "description": "The next most likely classes, shown with a low-confidence result.",
+                "items": {"type": "object"},
+            },
+            "advice": _ref("Advice"),
+            "model": _ref("ModelInfo"),
+            "links": {
+                "type": "object",
+                "properties": {
+                    "self": {"type": "string"},
+                    "image": {"type": "string", "description": "The stored photo, without metadata."},
+                    "heatmap": {"type": "string", "description": "The Grad-CAM overlay (JPEG)."},
+                },
+            },
+        },
+    },
+    "AssessmentPage": {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total", "pages", "links"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("Assessment")},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+            "pages": {"type": "integer"},
+            "links": {
+                "type": "object",
+                "properties": {
+                    name: {"type": ["string", "null"]} for name in ("self", "first", "last", "next", "prev")
+                },
+            },
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": ["name", "title", "available", "classes", "model"],
+        "properties": {
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "available": {"type": "boolean", "description": "False when no model is installed for the task."},
+            "classes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"label": {"type": "string"}, "display_name": {"type": "string"}},
+                },
+            },
+            "model": {"oneOf": [{"type": "object"}, {"type": "null"}]},
+        },
+    },
+}
+
+IMAGE_RESPONSE = {
+    "description": "The image; `Cache-Control: private`.",
+    "content": {"image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}}},
+}
+
+PATHS = {
+    "/tokens": {
+        "post": {
+            "summary": "Get an API token for your username and password",
+            "security": [{"basic": []}],
+            "responses": {
+                "201": _json(_ref("Token"), "A new token."),
+                "401": _error("Wrong or missing credentials (`unauthorized`)."),
+                "429": COMMON_ERRORS["429"],
+            },
+        },
+        "delete": {
+            "summary": "Revoke the token sent with this request",
+            "responses": {"204": {"description": "Revoked; it no longer works."}, **COMMON_ERRORS},
+        },
+    },
+    "/assessments": {
+        "post": {
+            "summary": "Assess a photo",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["image", "task"],
+                            "properties": {
+                                "image": {
+                                    "type": "string",
+                                    "contentMediaType": "application/octet-stream",
+                                    "description": "A JPEG, PNG or WebP photo.",
+                                },
+                                "task": {"type": "string", "description": "A task name from GET /tasks."},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(_ref("Assessment"), "Assessed and stored; Location names it."),
+                "400": _error("No photo in the field `image` (`missing_image`)."),
+                "404": _error("No such task (`unknown_task`)."),
+                "413": _error("The photo has too many bytes or pixels (`image_too_large`)."),
+                "415": _error("Not a decodable JPEG, PNG or WebP (`unsupported_image`)."),
+                "422": _error(
+                    "A photo that cannot be assessed: `not_a_scalp_image`, `image_too_blurry`, "
+                    "`image_too_dark`, "
+                    "`image_too_bright` or `image_too_small`. Nothing is stored."
+                ),
+                "503": _error("The task's model is not installed (`model_unavailable`)."),
+                **COMMON_ERRORS,
+            },
+        },
+        "get": {
+            "summary": "Your assessments, newest first",
+            "parameters": [
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                {
+                    "name": "per_page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                },
+                {
+                    "name": "task",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Only this task.",
+                },
+            ],
+            "responses": {
+                "200": _json(_ref("AssessmentPage"), "One page."),
+                "400": _error("Bad page or per_page (`bad_request`)."),
+                **COMMON_ERRORS,
+            },
+        },
+    },
+    "/assessments/{assessment_id}": {
+        "parameters": [ASSESSMENT_ID],
+        "get": {
+            "summary": "One of your assessments",
+            "responses": {"200": _json(_ref("Assessment"), "The assessment."), **NOT_FOUND, **COMMON_ERRORS},
+        },
+        "delete": {
+            "summary": "Delete one of your assessments and its images",
+            "responses": {"204": {"description": "Deleted."}, **NOT_FOUND, **COMMON_ERRORS},
+        },
+    },
+    "/assessments/{assessment_id}/image": {
+        "parameters": [ASSESSMENT_ID],
+        "get": {
+            "summary": "The stored photo (JPEG or PNG), upright, without identifying metadata",
+            "responses": {
+                "200": {
+                    "description": "The photo; `Cache-Control: private`.",
+                    "content": {
+                        media: {"schema": {"type": "string", "contentMediaType": media}}
+                        for media in ("image/jpeg", "image/png")
+                    },
+                },
+                **NOT_FOUND,
+                **COMMON_ERRORS,
+            },
+        },
+    },
+    "/assessments/{assessment_id}/heatmap": {
+        "parameters": [ASSESSMENT_ID],
+        "get": {
+            "summary": "The Grad-CAM overlay: where the model looked",
+            "responses": {"200": IMAGE_RESPONSE, **NOT_FOUND, **COMMON_ERRORS},
+        },
+    },
+    "/tasks": {
+        "get": {
+            "summary": "The tasks, their classes and model versions",
+            "security": [],
+            "responses": {
+                "200": _json(
+                    {"type": "object", "properties": {"tasks": {"type": "array", "items": _ref("Task")}}},
+                    "Every task; `available` says whether it can be assessed now.",
+                ),
+                "429": COMMON_ERRORS["429"],
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+        }
+    },
+}
+
+
+@cache
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "scalpcheck API",
+            "version": __version__,
+            "description": (
+                "Scalp condition and hair-loss stage assessments from photos. Not a diagnosis. "
+                'Every error is {"error": {"code", "message"}}.'
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+            "schemas": SCHEMAS,
+        },
+        "paths": PATHS,
+    }

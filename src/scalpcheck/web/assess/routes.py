@@ -1,0 +1,99 @@
+"""The upload form, the result page, the stored images and deletion; the owner only, everyone else 404."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from scalpcheck.errors import AssessmentError
+from scalpcheck.tasks import TASKS
+from scalpcheck.web.assess import bp
+from scalpcheck.web.extensions import get_settings
+from scalpcheck.web.history.trend import describe_change
+from scalpcheck.web.service import (
+    create_assessment,
+    delete_assessment,
+    owned_assessment,
+    pick_upload,
+    previous_assessment,
+    send_stored_image,
+    task_catalog,
+)
+
+
+@bp.route("/assess/<task>", methods=["GET", "POST"])
+@login_required
+def upload(task: str):
+    if task not in task_catalog():
+        abort(404)
+    if request.method == "POST":
+        try:
+            row = create_assessment(current_user, task, pick_upload(request.files))
+        except AssessmentError as exc:  # a refused photo or a missing model: the form again, with the reason
+            return render_upload(task, error=exc)
+        return redirect(url_for("assess.result", assessment_id=row.id), 303)
+    return render_upload(task)
+
+
+def render_upload(task: str, error: AssessmentError | None = None):
+    """The upload page of a known task; with `error`, the reason the last photo was refused."""
+    info = task_catalog()[task]
+    status = error.status if error is not None else (200 if info["available"] else 503)
+    return (
+        render_template(
+            "assess/upload.html", task=info, error=error, max_upload_mb=get_settings().max_upload_mb
+        ),
+        status,
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>")
+@login_required
+def result(assessment_id: int):
+    row = owned_assessment(current_user, assessment_id)
+    previous = previous_assessment(row)
+    return render_template(
+        "assess/result.html",
+        assessment=row,
+        classes=class_names(row),
+        previous=previous,
+        change=describe_change(previous, row) if previous is not None else None,
+    )
+
+
+def class_names(row) -> list[tuple[str, str, float]]:
+    """(label, display name, probability) for every class, in the model's order."""
+    names = {c["label"]: c["display_name"] for c in (task_catalog().get(row.task) or {}).get("classes", [])}
+    task = TASKS.get(row.task)
+    return [
+        (label, names.get(label) or (task.display_name(label) if task else label), p)
+        for label, p in row.probabilities.items()
+    ]
+
+
+@bp.route("/assessments/<int:assessment_id>/image")
+@login_required
+def image(assessment_id: int):
+    return send_stored_image(owned_assessment(current_user, assessment_id), "photo")
+
+
+@bp.route("/assessments/<int:assessment_id>/heatmap")
+@login_required
+def heatmap(assessment_id: int):
+    return send_stored_image(owned_assessment(current_user, assessment_id), "overlay")
+
+
+@bp.route("/assessments/<int:assessment_id>/thumbnail")
+@login_required
+def thumbnail(assessment_id: int):
+    return send_stored_image(owned_assessment(current_user, assessment_id), "thumbnail")
+
+
+@bp.route("/assessments/<int:assessment_id>/delete", methods=["POST"])
+@login_required
+def delete(assessment_id: int):
+    row = owned_assessment(current_user, assessment_id)
+    task = row.task
+    delete_assessment(row)
+    flash("The assessment and its photos are deleted.", "success")
+    return redirect(url_for("history.index", task=task), 303)

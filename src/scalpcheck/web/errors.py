@@ -1,0 +1,77 @@
+"""Error responses for the whole app: a page for people, DESIGN.md's JSON error for the API and /healthz.
+
+Blueprint error handlers never see a URL that matched no route, so the choice between page and JSON is
+made here, from the path.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from scalpcheck.errors import ImageRejected
+from scalpcheck.web.api.errors import error_response
+from scalpcheck.web.assess.routes import render_upload
+from scalpcheck.web.extensions import get_settings
+from scalpcheck.web.service import task_catalog
+
+# DESIGN.md's codes for the statuses any route can produce; anything else is named after its status.
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "image_too_large",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+PAGE_MESSAGES = {
+    400: "The request could not be understood. Please go back and try again.",
+    404: "There is nothing here. It may have been deleted, or the link is wrong.",
+    405: "That action is not available here.",
+    429: "Too many attempts in a short time. Please wait a minute and try again.",
+    500: "Something went wrong on our side. Please try again in a moment.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        message = (
+            "This form has expired or did not come from this site. Please reload the page and try again."
+        )
+        return render_template("errors/error.html", title="Form expired", message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        if status == 413:
+            rejected = ImageRejected(
+                "image_too_large",
+                f"The upload is larger than the limit of {get_settings().max_upload_mb:g} MB. "
+                "Please upload a smaller photo.",
+            )
+            if wants_json():
+                return error_response(rejected.code, rejected.message, 413)
+            if request.endpoint == "assess.upload" and request.view_args["task"] in task_catalog():
+                return render_upload(request.view_args["task"], error=rejected)
+            return render_template("errors/error.html", title="Too large", message=rejected.message), 413
+        if wants_json():
+            code = CODES.get(status, exc.name.lower().replace(" ", "_"))
+            # Keep headers such as Allow (405); the JSON body brings its own content type.
+            headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+            return error_response(code, _json_message(exc, status), status, headers=headers)
+        message = PAGE_MESSAGES.get(status, exc.description)
+        return render_template("errors/error.html", title=exc.name, message=message), status
+
+
+def _json_message(exc: HTTPException, status: int) -> str:
+    if status == 429:
+        return f"Too many requests: the limit is {exc.description}. Wait and try again."
+    return {404: "No such resource.", 500: "Internal error."}.get(status, exc.description)

@@ -1,0 +1,148 @@
+"""The database: users, their assessments, and their API tokens (SQLAlchemy 2, typed).
+
+The schema is built by the Alembic migrations in web/migrations, never by create_all; a test checks that
+these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from scalpcheck.web.extensions import db, login_manager
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A UTC instant, stored without a zone and read back zone-aware.
+
+    SQLite keeps no zone and PostgreSQL would convert to the session's; storing naive UTC and tagging it on
+    the way out gives the same aware value from both.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The database deletes a user's rows (ON DELETE CASCADE); the ORM never loads them to do so.
+    assessments: WriteOnlyMapped[Assessment] = relationship(back_populates="user", passive_deletes=True)
+    api_tokens: WriteOnlyMapped[ApiToken] = relationship(back_populates="user", passive_deletes=True)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r}>"
+
+
+class Assessment(db.Model):
+    """One assessed photo: the result as shown on the day (advice included), and where its images are."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_user_task_created", "user_id", "task", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    task: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    label: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(128))
+    confidence: Mapped[float] = mapped_column(Float)
+    probabilities: Mapped[dict[str, float]] = mapped_column(JSON)
+    low_confidence: Mapped[bool]
+    alternatives: Mapped[list[dict]] = mapped_column(JSON)
+    advice: Mapped[dict] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(128))
+    model_backbone: Mapped[str] = mapped_column(String(64))
+    synthetic_data: Mapped[bool]
+    image_key: Mapped[str] = mapped_column(String(32), unique=True)
+    image_type: Mapped[str] = mapped_column(String(32))  # media type of the stored photo
+
+    user: Mapped[User] = relationship(back_populates="assessments")
+
+    @classmethod
+    def from_result(cls, user: User, result, image_key: str, image_type: str) -> Assessment:
+        """A row for a scalpcheck.serve.Assessment whose images are stored under `image_key`."""
+        return cls(
+            user_id=user.id,
+            task=result.task,
+            label=result.label,
+            display_name=result.display_name,
+            confidence=float(result.confidence),
+            probabilities={label: float(p) for label, p in result.probabilities.items()},
+            low_confidence=bool(result.low_confidence),
+            alternatives=list(result.alternatives),
+            advice=dict(result.advice),
+            model_version=result.model["version"],
+            model_backbone=result.model["backbone"],
+            synthetic_data=bool(result.model["synthetic_data"]),
+            image_key=image_key,
+            image_type=image_type,
+        )
+
+    def to_dict(self) -> dict:
+        """The assessment as DESIGN.md's JSON (plus the alternatives shown with a low-confidence result)."""
+        return {
+            "id": self.id,
+            "task": self.task,
+            "created_at": self.created_at.isoformat(timespec="seconds"),
+            "label": self.label,
+            "display_name": self.display_name,
+            "confidence": self.confidence,
+            "probabilities": self.probabilities,
+            "low_confidence": self.low_confidence,
+            "alternatives": self.alternatives,
+            "advice": self.advice,
+            "model": {
+                "version": self.model_version,
+                "backbone": self.model_backbone,
+                "synthetic_data": self.synthetic_data,
+            },
+        }
+
+    def __repr__(self) -> str:
+        return f"<Assessment {self.id} {self.task}:{self.label}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token of the JSON API; only its SHA-256 is stored, so a database leak reveals no token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship(back_populates="api_tokens")
+
+    def to_dict(self) -> dict:
+        return {"expires_at": self.expires_at.isoformat(timespec="seconds")}
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))

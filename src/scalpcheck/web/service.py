@@ -1,0 +1,151 @@
+"""Making, finding and deleting assessments: the one code path behind the web pages and the JSON API.
+
+Two stores change together, the image folder and the database, so each operation orders its writes to
+lose nothing: images are written before the row that points to them and removed if the row cannot be
+committed; on delete, the row goes first and its images after, so no row ever points to missing images.
+A refused upload writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, send_file
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from scalpcheck.errors import ImageRejected
+from scalpcheck.serve.explain import overlay
+from scalpcheck.tasks import TASKS
+from scalpcheck.web.extensions import db, get_assessor, get_store
+from scalpcheck.web.models import Assessment, User
+from scalpcheck.web.storage import clean_photo
+
+log = logging.getLogger(__name__)
+
+IMAGE_FIELD = "image"
+DAMAGED_PHOTO = "This photo's file is damaged. Please take or export the photo again and upload it."
+IMAGE_MAX_AGE = 3600  # seconds a browser may reuse an image without asking again
+
+
+def pick_upload(files: MultiDict[str, FileStorage]) -> bytes:
+    """The bytes of the photo in the form field `image`; raises ImageRejected("missing_image").
+
+    The upload page has two inputs of that name (camera and library); a browser sends both, the unused one
+    empty, so the first one that carries a file wins.
+    """
+    for upload in files.getlist(IMAGE_FIELD):
+        data = upload.stream.read()
+        if data or upload.filename:
+            return data
+    raise ImageRejected("missing_image", "No photo was sent. Choose or take a photo, then upload it.")
+
+
+def create_assessment(user: User, task: str, data: bytes) -> Assessment:
+    """Assess the photo and keep it with its result; raises ImageRejected or TaskUnavailable."""
+    result = get_assessor().assess(data, task)
+    try:
+        photo, media_type = clean_photo(data, result.source["format"], result.source["orientation"])
+    except ValueError as exc:
+        raise ImageRejected("unsupported_image", DAMAGED_PHOTO) from exc
+    store = get_store()
+    key = store.save(photo, media_type, preview=result.image, overlay=overlay(result.image, result.heatmap))
+    row = Assessment.from_result(user, result, key, media_type)
+    try:
+        db.session.add(row)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        store.delete(key)
+        raise
+    return row
+
+
+def owned_assessment(user: User, assessment_id: int) -> Assessment:
+    """The user's assessment, or 404 for one that does not exist and for another user's alike."""
+    return db.first_or_404(
+        select(Assessment).where(Assessment.id == assessment_id, Assessment.user_id == user.id)
+    )
+
+
+def previous_assessment(row: Assessment) -> Assessment | None:
+    """The same user's assessment of the same task just before this one (for "what changed")."""
+    return db.session.scalar(
+        select(Assessment)
+        .where(
+            Assessment.user_id == row.user_id,
+            Assessment.task == row.task,
+            (Assessment.created_at < row.created_at)
+            | ((Assessment.created_at == row.created_at) & (Assessment.id < row.id)),
+        )
+        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+
+
+def send_stored_image(row: Assessment, kind: str) -> Response:
+    """One of the assessment's images ("photo", "overlay" or "thumbnail") for its owner's browser only.
+
+    Callers have checked ownership; `private` keeps shared caches from keeping a copy.
+    """
+    store = get_store()
+    path, media_type = {
+        "photo": (store.photo_path(row.image_key, row.image_type), row.image_type),
+        "overlay": (store.overlay_path(row.image_key), "image/jpeg"),
+        "thumbnail": (store.thumbnail_path(row.image_key), "image/jpeg"),
+    }[kind]
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=media_type, max_age=IMAGE_MAX_AGE, conditional=True)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
+
+
+def delete_assessment(row: Assessment) -> None:
+    key = row.image_key
+    db.session.delete(row)
+    db.session.commit()
+    get_store().delete(key)
+
+
+def delete_account(user: User) -> int:
+    """Delete the user, every assessment and token (ON DELETE CASCADE) and every stored image.
+
+    Returns how many assessments went. An upload finishing meanwhile fails its commit on the missing user
+    and removes its own images.
+    """
+    keys = db.session.scalars(select(Assessment.image_key).where(Assessment.user_id == user.id)).all()
+    db.session.delete(user)
+    db.session.commit()
+    store = get_store()
+    for key in keys:
+        store.delete(key)
+    log.info("deleted an account with %d assessments", len(keys))
+    return len(keys)
+
+
+def task_catalog() -> dict[str, dict]:
+    """Every task a user can choose from: the loaded ones, and the built-in ones whose model is missing.
+
+    Each: {"name", "title", "available", "classes": [{"label", "display_name"}], "model": {...} or None}.
+    """
+    catalog = {
+        name: {
+            "name": name,
+            "title": task.title,
+            "available": False,
+            "classes": [{"label": label, "display_name": task.display_name(label)} for label in task.labels],
+            "model": None,
+        }
+        for name, task in TASKS.items()
+    }
+    for name, info in get_assessor().tasks().items():
+        catalog[name] = {
+            "name": name,
+            "title": info["title"],
+            "available": True,
+            "classes": info["classes"],
+            "model": info["model"],
+        }
+    return catalog

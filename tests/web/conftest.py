@@ -1,0 +1,267 @@
+"""Web app fixtures in the style of Flask's tutorial: an app with its own home and database, a client, and
+an `auth` helper; plus photos to upload.
+
+Every test runs on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set (e.g.
+postgresql+psycopg://postgres@127.0.0.1:5432/test): each such test gets a fresh schema, selected with the
+connection's search_path and dropped afterwards. The schema is always built by the migrations.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from scalpcheck.data.synth import render_phantom
+from scalpcheck.web import create_app
+from scalpcheck.web.database import upgrade
+from scalpcheck.web.extensions import APP_STATE, db
+from scalpcheck.web.models import Assessment, User
+
+PASSWORD = "correct horse battery"
+TEST_CONFIG = {
+    "TESTING": True,
+    "WTF_CSRF_ENABLED": False,  # tests that check CSRF turn it back on
+    "SESSION_COOKIE_SECURE": False,  # the test client speaks plain http
+    "ARGON2_PROFILE": "CHEAPEST",  # a real argon2id hash, at test speed
+}
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL is not set"
+        ),
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request, monkeypatch):
+    """The backend name; DATABASE_URL points at a fresh database (SQLite in the home, or a new schema)."""
+    if request.param == "sqlite":
+        yield "sqlite"  # the default: scalpcheck.db in the test's home folder
+        return
+    base_url = make_url(os.environ["TEST_DATABASE_URL"])
+    schema = f"test_{secrets.token_hex(6)}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = base_url.update_query_dict({"options": f"-csearch_path={schema}"})
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    yield "postgresql"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_app(database):
+    """make_app(**config) -> a migrated app; its connections are closed before the database goes."""
+    apps = []
+
+    def make(**config):
+        app = create_app({**TEST_CONFIG, **config})
+        upgrade(app)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class AuthActions:
+    password = PASSWORD
+
+    def __init__(self, client):
+        self._client = client
+
+    def register(self, username: str = "alice", password: str = PASSWORD, confirm: str | None = None):
+        data = {
+            "username": username,
+            "password": password,
+            "confirm": password if confirm is None else confirm,
+        }
+        return self._client.post("/auth/register", data=data)
+
+    def login(self, username: str = "alice", password: str = PASSWORD, next_page: str | None = None):
+        url = "/auth/login" if next_page is None else f"/auth/login?next={next_page}"
+        return self._client.post(url, data={"username": username, "password": password})
+
+    def signup(self, username: str = "alice", password: str = PASSWORD):
+        """Register and log in; fails the test if either does not work."""
+        assert self.register(username, password).status_code == 303
+        assert self.login(username, password).status_code == 303
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def stored(app):
+    """stored() -> (assessment rows, files under uploads/): what a refused upload must leave at (0, 0)."""
+
+    def count() -> tuple[int, int]:
+        uploads = app.extensions[APP_STATE]["store"].root
+        files = [p for p in uploads.rglob("*") if p.is_file()] if uploads.exists() else []
+        with app.app_context():
+            rows = db.session.scalar(select(func.count()).select_from(Assessment))
+        return rows, len(files)
+
+    return count
+
+
+@pytest.fixture
+def user_id(app):
+    """user_id(username) -> the user's id, or None when there is no such user."""
+
+    def find(username: str) -> int | None:
+        with app.app_context():
+            return db.session.scalar(select(User.id).where(User.username == username))
+
+    return find
+
+
+def jpeg_bytes(img: Image.Image, **params) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=params.pop("quality", 90), **params)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def phantom():
+    """phantom(task="scalp", label="healthy", seed=0, size=320) -> a synthetic scalp photo (PIL, RGB)."""
+
+    def make(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 320) -> Image.Image:
+        return render_phantom(task, label, np.random.default_rng(seed), size=size)
+
+    return make
+
+
+@pytest.fixture
+def phantom_jpeg(phantom):
+    """phantom_jpeg(task, label, seed, size) -> JPEG bytes of a phantom."""
+    return lambda *args, **kwargs: jpeg_bytes(phantom(*args, **kwargs))
+
+
+def _not_a_scalp() -> Image.Image:
+    """A real, sharp, well-exposed photo of something else: scikit-image's cup of coffee."""
+    import skimage.data
+
+    return Image.fromarray(skimage.data.coffee())
+
+
+def _gif(img: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, "GIF")
+    return buffer.getvalue()
+
+
+def _pixel_bomb() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("1", (9000, 8000)).save(buffer, "PNG")  # 72 megapixels in a few kilobytes
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def bad_photo(phantom):
+    """bad_photo(kind) -> (error code, HTTP status, file bytes): a real file for each refusal of DESIGN.md."""
+    makers = {
+        "blurry": (
+            "image_too_blurry",
+            422,
+            lambda: jpeg_bytes(phantom(seed=11).filter(ImageFilter.GaussianBlur(10))),
+        ),
+        "dark": ("image_too_dark", 422, lambda: jpeg_bytes(phantom(seed=12).point(lambda v: v * 0.03))),
+        "bright": (
+            "image_too_bright",
+            422,
+            lambda: jpeg_bytes(phantom(seed=13).point(lambda v: 255 - (255 - v) * 0.03)),
+        ),
+        "small": ("image_too_small", 422, lambda: jpeg_bytes(phantom(seed=14).resize((64, 64)))),
+        "not-a-scalp": ("not_a_scalp_image", 422, lambda: jpeg_bytes(_not_a_scalp())),
+        "text": ("unsupported_image", 415, lambda: b"this is a text file, not a photo\n" * 20),
+        "gif": ("unsupported_image", 415, lambda: _gif(phantom(seed=15))),
+        "pixel-bomb": ("image_too_large", 413, _pixel_bomb),
+    }
+
+    def make(kind: str) -> tuple[str, int, bytes]:
+        code, status, build = makers[kind]
+        return code, status, build()
+
+    return make
+
+
+# --- Stand-in for the lead's `published_models` fixture (tests/conftest.py), until it lands ----------------
+# Random-init bundles written by the one exporter (as tests/serve does): every code path runs, but they
+# accept every photo, so `not_a_scalp_image` needs the lead's trained bundles.
+
+
+def _export_random_bundle(out, task: str, seed: int):
+    import torch
+
+    from scalpcheck import ood
+    from scalpcheck.learn import backbones, export
+    from scalpcheck.learn.head import Head
+    from scalpcheck.tasks import TASKS
+
+    torch.manual_seed(seed)
+    backbone = backbones.get("efficientnet_lite0")
+    head = Head(backbone.feature_dim, len(TASKS[task].labels), hidden=32, dropout=0.3)
+    model = backbones.FeatureModel(backbone.create(), head).eval()
+    pre = backbone.preprocess()
+    probe = torch.randn(6, 3, pre.input_size, pre.input_size, generator=torch.Generator().manual_seed(seed))
+    with torch.inference_mode():
+        embeddings = model(probe)[1].numpy()
+    card = export.make_card(
+        task=TASKS[task],
+        pre=pre,
+        backbone={"name": backbone.name, "weights_source": "random init", "pretrained": False},
+        temperature=1.5,
+        ood={"method": ood.METHOD, "threshold": 1e9, "heldout_accept_rate": 1.0},
+        metrics={"accuracy": 0.25},
+        data={"fingerprint": f"{seed:064x}", "n_images": 0, "counts": {}},
+        synthetic=True,
+    )
+    return export.write_bundle(out, model, card, ood.fit(embeddings), probe[:2])
+
+
+@pytest.fixture(scope="session")
+def _web_bundles(tmp_path_factory):
+    from scalpcheck.tasks import TASKS
+
+    root = tmp_path_factory.mktemp("web-bundles")
+    return {task: _export_random_bundle(root / task, task, seed) for seed, task in enumerate(TASKS, 1)}
+
+
+@pytest.fixture
+def published_models(home, _web_bundles):
+    from scalpcheck import bundle
+
+    for task, path in _web_bundles.items():
+        bundle.publish(path, home / "models", task)
+    return home / "models"

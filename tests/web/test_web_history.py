@@ -1,0 +1,77 @@
+"""The trend chart's layout and the words for what changed between two assessments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from scalpcheck.tasks import HAIRLOSS, SCALP
+from scalpcheck.web.history.chart import build_chart
+from scalpcheck.web.history.trend import describe_change
+
+START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class Row:
+    task: str
+    label: str
+    confidence: float
+    created_at: datetime
+    low_confidence: bool = False
+
+
+@pytest.mark.parametrize(
+    ("task", "before", "after", "kind", "words"),
+    [
+        ("hairloss", "stage_2", "stage_1", "better", "Better since 01 Mar 2026: Stage 2 → Stage 1"),
+        ("hairloss", "stage_1", "stage_3", "worse", "Worse since 01 Mar 2026: Stage 1 → Stage 3"),
+        ("hairloss", "stage_2", "stage_2", "same", "Unchanged since 01 Mar 2026: still Stage 2"),
+        ("scalp", "psoriasis", "healthy", "better", "Better since 01 Mar 2026: Psoriasis → Healthy"),
+        ("scalp", "healthy", "folliculitis", "worse", "Worse since 01 Mar 2026: Healthy → Folliculitis"),
+        ("scalp", "alopecia", "psoriasis", "different", "Changed since 01 Mar 2026: Alopecia → Psoriasis"),
+        ("custom", "a", "b", "different", "Changed since 01 Mar 2026: A → B"),
+    ],
+)
+def test_describe_change(task, before, after, kind, words):
+    change = describe_change(Row(task, before, 0.6, START), Row(task, after, 0.8, START + timedelta(days=30)))
+    assert change.kind == kind
+    assert change.text.startswith(words) and "confidence 60% → 80%" in change.text
+
+
+def test_ordinal_chart_draws_stages_in_order_with_a_line():
+    rows = [
+        Row("hairloss", label, 0.9, START + timedelta(days=d))
+        for label, d in (("stage_1", 0), ("stage_2", 10), ("stage_2", 40))
+    ]
+    chart = build_chart("hairloss", list(HAIRLOSS.labels), rows)
+    assert [text for _, text in chart.rows] == [f"Stage {i}" for i in range(5)]
+    y_of = {text: y for y, text in chart.rows}
+    assert [p.y for p in chart.points] == [y_of["Stage 1"], y_of["Stage 2"], y_of["Stage 2"]]
+    assert y_of["Stage 4"] < y_of["Stage 0"]  # higher stages higher up
+    xs = [p.x for p in chart.points]
+    assert xs[0] < xs[1] < xs[2] and (xs[1] - xs[0]) * 3 == pytest.approx(
+        xs[2] - xs[1]
+    )  # proportional to time
+    assert chart.line.count(",") == 3
+    assert [text for _, text in chart.ticks] == ["01 Mar", "10 Apr"]
+    assert "3 assessments from 01 Mar 2026 to 10 Apr 2026" in chart.description
+
+
+def test_condition_chart_has_healthy_at_the_bottom_and_no_line():
+    rows = [Row("scalp", "psoriasis", 0.4, START, low_confidence=True), Row("scalp", "healthy", 0.95, START)]
+    chart = build_chart("scalp", list(SCALP.labels), rows)
+    assert chart.rows[0][1] == "Healthy" and chart.rows[0][0] == max(y for y, _ in chart.rows)
+    assert chart.line == ""
+    low, high = chart.points
+    assert low.hollow and not high.hollow and low.opacity < high.opacity
+    assert low.x < high.x  # same minute: spread evenly instead of stacked
+    assert [text for _, text in chart.ticks] == ["01 Mar"]
+
+
+def test_chart_keeps_a_label_the_model_no_longer_has():
+    chart = build_chart("scalp", ["healthy"], [Row("scalp", "retired_label", 0.7, START)])
+    assert {text for _, text in chart.rows} == {"Healthy", "Retired label"}
+    assert len(chart.points) == 1
