@@ -40,33 +40,37 @@ class QualityStats:
 
 @dataclass(frozen=True)
 class QualityLimits:
-    """What a usable photo needs. The numbers come from measurements (tests/data/test_quality.py holds
-    them as cases): 500 clean scalp phantoms, real photos (scikit-image's astronaut, coffee, chelsea,
-    camera, retina, ...) and the same pictures blurred, darkened and brightened."""
+    """What a usable photo needs. The numbers come from measurements: 1 854 clean scalp phantoms of both
+    tasks, real photos (scikit-image's astronaut, coffee, chelsea, camera, retina, rocket, moon, clock),
+    and the phantoms blurred, darkened and brightened as `scalpcheck synth --defects` does
+    (tests/data/test_quality.py keeps cases of each)."""
 
     min_side: int = 96
     """Short side in pixels. Below this, the model's 224 px input is upscaled more than 2.3 times and
     pustules of a few pixels or single hairs are gone. Planted tiny images are 24 to 48 px."""
 
     min_brightness: float = 0.10
-    """Mean grey level. Phantoms, very dark skin in dim light included, stay above 0.23; real photos
-    measured 0.24 and up (a deep-sky photo, 0.08, is the darkest we saw). Nearly black photos: 0.01-0.05."""
+    """Mean grey level. Phantoms, very dark skin in dim light included, measure 0.22 and up; the real
+    photos 0.24 and up (a deep-sky photo, 0.08, is the one below). Nearly black photos: 0.01 to 0.05."""
 
     max_brightness: float = 0.90
-    """Mean grey level. Phantoms stay below 0.60 and ordinary photos below 0.70 (a page of text: 0.67);
-    nearly white, washed-out photos measure 0.95 and more."""
+    """Mean grey level. Phantoms measure 0.61 at most and ordinary photos 0.70 at most (a page of text:
+    0.67); nearly white, washed-out photos 0.95 and more."""
 
     min_fine_detail: float = 0.15
-    """Laplacian variance (x1000) at the analysis scale. Sharp phantoms measure 0.18 and up (texture or
-    sensor noise); photos blurred by a Gaussian of sigma 4 px or more at 256 px measure 0.01-0.12."""
+    """Laplacian variance (x1000) at the analysis scale. Phantoms blurred by a Gaussian of sigma 4 px or
+    more at 256 px measure 0.01 to 0.12. Sharp phantoms mostly measure 0.3 and more (texture, sensor
+    noise), but bald skin with little noise goes down to 0.12: this alone does not make a photo blurry."""
 
     min_sharpness: float = 0.45
-    """Ratio of Laplacian variance at 1/4 scale to 1/8 scale. Phantoms: 0.58 and up, median 1.1; real
-    photos 0.47-1.1 (a soft photo of a clock: 0.47); blurred by sigma 4 px: 0.12-0.38."""
+    """Ratio of Laplacian variance at 1/4 scale to 1/8 scale. Phantoms 0.56 and up (median 1.1; bald
+    skin with little fine detail 1.2 and up); real photos 0.47 to 1.1 (a soft photo of a clock: 0.47);
+    phantoms blurred by sigma 4 px: 0.12 to 0.38."""
 
     min_coarse_detail: float = 0.2
     """Laplacian variance (x1000) at 1/8 scale, for photos blurred until even the coarse scale is empty
-    (where the ratio above is just compression noise): phantoms measure 0.4 and up, such photos 0.01-0.1."""
+    (their ratio above is then only compression noise): such photos measure 0.01 to 0.1, phantoms 0.31
+    and up."""
 
 
 def grey_image(img: Image.Image) -> Image.Image:

@@ -97,3 +97,21 @@ def test_image_modes():
 def test_quality_does_not_import_torch():
     code = "import sys, scalpcheck.quality; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("task", ["scalp", "hairloss"])
+def test_phantoms_are_usable_and_their_planted_faults_are_not(task):
+    """Every label's phantom passes; blurred (sigma 5 px at 256), darkened or brightened as the
+    generator plants them, it does not."""
+    from scalpcheck.data.synth import render_phantom
+    from scalpcheck.tasks import TASKS
+
+    rng = np.random.default_rng(3)
+    for label in TASKS[task].labels:
+        phantom = render_phantom(task, label, rng)
+        assert problems(measure(phantom)) == [], label
+        pixels = np.asarray(phantom, np.float32)
+        assert problems(measure(phantom.filter(ImageFilter.GaussianBlur(5)))) == ["image_too_blurry"], label
+        assert problems(measure(Image.fromarray((pixels * 0.06).astype(np.uint8)))) == ["image_too_dark"]
+        bright = Image.fromarray((255 - (255 - pixels) * 0.06).astype(np.uint8))
+        assert problems(measure(bright)) == ["image_too_bright"]
