@@ -178,6 +178,15 @@ def test_broken_bundles_are_refused_with_a_reason(tmp_path, random_bundles, dama
         Assessor.from_bundle(broken, MAX_BYTES)
 
 
+def test_a_dangling_task_link_makes_the_task_unavailable(home, caplog):
+    models = home / "models"
+    models.mkdir()
+    (models / "scalp").symlink_to(models / ".bundles" / "scalp-removed")
+    with caplog.at_level(logging.ERROR):
+        assert Assessor(models, MAX_BYTES).tasks() == {}
+    assert "scalp" in caplog.text
+
+
 def test_a_bundle_under_another_tasks_name_is_not_served(home, random_bundles):
     shutil.copytree(random_bundles["hairloss"], home / "models" / "scalp")
     assert Assessor(home / "models", MAX_BYTES).tasks() == {}

@@ -42,7 +42,7 @@ NOT_A_SCALP = (
 )
 
 
-@dataclass
+@dataclass(eq=False)  # holds arrays and images: compare fields, not assessments
 class Assessment:
     task: str
     label: str
@@ -84,8 +84,8 @@ class Assessor:
         models_dir = Path(models_dir)
         folders = sorted(models_dir.iterdir()) if models_dir.is_dir() else []
         for folder in folders:
-            if folder.name.startswith(".") or not folder.is_dir():
-                continue  # .bundles/ holds the versions the task links point to
+            if folder.name.startswith(".") or folder.is_file():
+                continue  # .bundles/ holds the versions the task links point to; a dangling link is broken
             try:
                 self._models[folder.name] = _load_for_task(folder, folder.name)
             except BundleError as exc:
