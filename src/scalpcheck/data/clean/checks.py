@@ -89,11 +89,13 @@ def _describe(kind: str, stats: quality.QualityStats, limits: quality.QualityLim
     if kind == "too_bright":
         return f"nearly white: mean brightness {stats.brightness:.1%} (at most {limits.max_brightness:.0%})"
     if stats.sharpness < limits.min_sharpness:
-        coarse = f"its detail is coarse (sharpness {stats.sharpness:.2f}, at least {limits.min_sharpness})"
-    else:
-        coarse = f"no coarse detail either ({stats.coarse_detail:.2f}, at least {limits.min_coarse_detail})"
+        return (
+            f"blurred: sharpness {stats.sharpness:.2f} (sharp photos: {limits.min_sharpness} or more) "
+            f"and almost no fine detail ({stats.fine_detail:.3f})"
+        )
     return (
-        f"blurred: no fine detail ({stats.fine_detail:.3f}, at least {limits.min_fine_detail}) and {coarse}"
+        "blurred: almost no detail at any scale "
+        f"(fine {stats.fine_detail:.3f}, coarse {stats.coarse_detail:.3f})"
     )
 
 

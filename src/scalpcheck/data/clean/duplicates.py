@@ -89,7 +89,12 @@ def judge_groups(
 
 def _copy_verdict(copy: FileCheck, item: Item, kept: FileCheck, kept_item: Item, kept_rel: str):
     exact = copy.sha256 == kept.sha256
-    what = "an identical copy" if exact else "a near copy (re-encoded, resized or cropped)"
+    if exact:
+        what = "an identical copy"
+    elif copy.pixels == kept.pixels:
+        what = "a re-encoded copy"
+    else:
+        what = "a smaller (resized or cropped) copy"
     if item.split != kept_item.split:
         return "split_leak", (
             f"{what} of {kept_rel}, which is kept: the same picture would be in both "
