@@ -57,6 +57,8 @@ def _decode(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
     """The decoded image (a JPEG reduced to about the analysis size) and its size as stored, or _Rejected."""
     try:
         img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise _Rejected("unreadable", f"too many pixels to decode safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise _Rejected("unreadable", "not an image: no image format recognised in its bytes") from exc
     except Exception as exc:  # a damaged header raises whatever its format's parser raises
@@ -65,7 +67,7 @@ def _decode(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
     if _cut_short(data, fmt):
         raise _Rejected("truncated", f"the {fmt} file is cut short ({len(data)} bytes)")
     try:
-        if fmt == "JPEG":
+        if fmt in ("JPEG", "MPO"):  # MPO: a JPEG with extra pictures, as many phones write them
             img.draft("RGB", (quality.ANALYSIS_SIDE, quality.ANALYSIS_SIDE))
         img.load()
     except Image.DecompressionBombError as exc:
