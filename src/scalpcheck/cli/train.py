@@ -61,6 +61,13 @@ def register(subparsers) -> None:
         action="store_true",
         help="after the head converges, also train the chosen backbone's last stage (slow on CPU)",
     )
+    p.add_argument(
+        "--fine-tune-epochs",
+        type=int,
+        default=5,
+        metavar="N",
+        help="at most N fine-tuning epochs (early stopping on the validation loss)",
+    )
     p.add_argument("--publish", action="store_true", help="install the best bundle as the task's model")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
@@ -85,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         weights=weights.parse_weight_args(args.weights, backbones.BACKBONES),
         allow_random_init=args.allow_random_init,
         fine_tune=args.fine_tune,
+        fine_tune_epochs=args.fine_tune_epochs,
         publish=args.publish,
         progress=not args.quiet,
     )

@@ -41,6 +41,10 @@ class Candidate:
     figures: dict = field(default_factory=dict)
     seconds: float = 0.0
 
+    def __post_init__(self):
+        # The speed of the frozen backbone's extraction (from the cache: of the run that filled it).
+        self.extract_img_per_s = self.features.images_per_second
+
     @property
     def name(self) -> str:
         return self.backbone.name
@@ -77,7 +81,7 @@ def evaluate(candidate: Candidate, data: PreparedData) -> None:
     val, test = scored("val", t), scored("test", t)
     test_raw, val_raw = scored("test", 1.0), scored("val", 1.0)
     train_accuracy = scored("train", 1.0)["accuracy"]
-    candidate.figures = {
+    candidate.figures |= {
         "val": val,
         "test": test,
         "test_ci95": metrics.bootstrap_ci(

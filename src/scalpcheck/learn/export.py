@@ -33,23 +33,28 @@ class ExportError(RuntimeError):
 
 
 def export_onnx(model: FeatureModel, input_size: int, path: Path) -> None:
+    """Trace the model to ONNX with a dynamic batch dimension, then validate the file.
+
+    The TorchScript-based exporter (dynamo=False) is used on purpose: for these plain CNNs it writes the
+    same graph as the dynamo exporter (ONNX Runtime runs both equally fast) in a fraction of a second
+    instead of several, which keeps `make run` and the tests quick. Parity is checked either way.
+    """
     import onnx
 
     model = model.eval()
     example = torch.zeros(2, 3, input_size, input_size)
+    batch = {0: "batch"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracing chatter is not for users
         torch.onnx.export(
             model,
             (example,),
             str(path),
-            dynamo=True,
-            verbose=False,
-            external_data=False,  # one self-contained file: the bundle is copied and published as a folder
+            dynamo=False,
             input_names=["image"],
             output_names=list(OUTPUTS),
             opset_version=OPSET,
-            dynamic_shapes={"image": {0: torch.export.Dim("batch", min=1, max=4096)}},
+            dynamic_axes={"image": batch, **{name: batch for name in OUTPUTS}},
         )
     onnx.checker.check_model(str(path))
 

@@ -20,7 +20,6 @@ from scalpcheck.learn.dataset import PreparedData
 from scalpcheck.learn.features import extract
 from scalpcheck.learn.head import class_weights
 
-EPOCHS = 5
 PATIENCE = 2
 LR_FACTOR = 0.1  # backbone and head learning rate relative to the tuned head's
 
@@ -51,7 +50,9 @@ def _val_loss(backbone: nn.Module, head: nn.Module, images: torch.Tensor, y: tor
         return float(nn.functional.cross_entropy(head(embedding), y))
 
 
-def fine_tune(candidate: Candidate, data: PreparedData, seed: int, progress: bool = False) -> dict:
+def fine_tune(
+    candidate: Candidate, data: PreparedData, seed: int, epochs: int, progress: bool = False
+) -> dict:
     """Fine-tune `candidate` in place; returns what happened (also stored in candidate.figures)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -72,7 +73,7 @@ def fine_tune(candidate: Candidate, data: PreparedData, seed: int, progress: boo
     best_state = copy.deepcopy((backbone.state_dict(), head.state_dict()))
     stale, epochs_run = 0, 0
     for _epoch in tqdm(
-        range(EPOCHS), desc=f"{candidate.name} fine-tuning", unit="epoch", disable=not progress
+        range(epochs), desc=f"{candidate.name} fine-tuning", unit="epoch", disable=not progress
     ):
         head.train()
         for batch in _batches(data.split["train"], params.batch_size, generator):
@@ -99,13 +100,10 @@ def fine_tune(candidate: Candidate, data: PreparedData, seed: int, progress: boo
     kept = best_loss < before
     outcome = {"epochs": epochs_run, "val_loss_before": before, "val_loss_after": best_loss, "kept": kept}
     if kept:
-        cv = candidate.figures.get("cv")
         candidate.features = extract(
             backbone, data.items, candidate.pre, {}, seed, progress, desc=f"{candidate.name} re-extraction"
         )
-        evaluate(candidate, data)
-        if cv:
-            candidate.figures["cv_frozen_backbone"] = cv
+        evaluate(candidate, data)  # cross-validation figures stay those of the frozen backbone
     candidate.figures["fine_tuned"] = outcome
     return outcome
 

@@ -191,10 +191,35 @@ def _overfitting_section(s: dict) -> list[str]:
     ]
 
 
+def _fine_tune_section(s: dict) -> list[str]:
+    ft = s["backbones"][s["best"]].get("fine_tuned")
+    if not ft:
+        return []
+    outcome = (
+        "kept: the figures above are those of the fine-tuned model"
+        if ft["kept"]
+        else "discarded: it did not lower the validation loss, so the frozen backbone was kept"
+    )
+    return [
+        "## Fine-tuning",
+        "",
+        f"The last backbone stage was trained with the head for {ft['epochs']} epochs on augmented images "
+        f"(validation loss {_num(ft['val_loss_before'])} before, {_num(ft['val_loss_after'])} after); "
+        f"{outcome}.",
+        "",
+    ]
+
+
 def _cv_section(s: dict) -> list[str]:
-    cv = s["backbones"][s["best"]].get("cv")
+    best = s["backbones"][s["best"]]
+    cv = best.get("cv")
     if not cv:
         return []
+    frozen = (
+        " They were measured on the frozen backbone, before fine-tuning."
+        if best.get("fine_tuned", {}).get("kept")
+        else ""
+    )
     names = {
         "accuracy": "accuracy",
         "f1_macro": "macro F1",
@@ -210,7 +235,8 @@ def _cv_section(s: dict) -> list[str]:
         f"## Cross-validation ({cv['k']}-fold, {CV_REPEATS} repeats, over train + validation)",
         "",
         "Each fold trains the tuned head for the tuned number of epochs and scores its held-out images. "
-        "Intervals: Student t over the folds; folds share training images, so they are somewhat optimistic.",
+        "Intervals: Student t over the folds; folds share training images, so they are somewhat optimistic."
+        + frozen,
         "",
         *_table(["metric", "mean", "95 % interval"], rows),
         "",
@@ -274,6 +300,7 @@ def render(summary: dict, leaderboard: list[dict]) -> str:
         *_test_section(summary),
         *_calibration_section(summary),
         *_overfitting_section(summary),
+        *_fine_tune_section(summary),
         *_cv_section(summary),
         *_ood_section(summary),
         *_limitations(summary, leaderboard),

@@ -52,6 +52,7 @@ class TrainOptions:
     weights: dict[str, Path] = field(default_factory=dict)
     allow_random_init: bool = False
     fine_tune: bool = False
+    fine_tune_epochs: int = 5
     publish: bool = False
     progress: bool = True
 
@@ -62,6 +63,8 @@ class TrainOptions:
             raise UsageError(f"--trials must be at least 1, got {self.trials}")
         if self.cv == 1 or self.cv < 0:
             raise UsageError(f"--cv must be 0 (off) or at least 2 folds, got {self.cv}")
+        if self.fine_tune_epochs < 1:
+            raise UsageError(f"--fine-tune-epochs must be at least 1, got {self.fine_tune_epochs}")
         if self.views < 0:
             raise UsageError(f"--views must be 0 or more, got {self.views}")
         if self.input_size is not None and not 32 <= self.input_size <= 1024:
@@ -125,7 +128,7 @@ def _train_in(
     if options.fine_tune:
         from scalpcheck.learn.finetune import fine_tune
 
-        fine_tune(best, data, seed=options.seed, progress=options.progress)
+        fine_tune(best, data, seed=options.seed, epochs=options.fine_tune_epochs, progress=options.progress)
     _say(options, f"best: {best.name}; exporting it to ONNX")
     bundle_dir, card = _export(best, data, run_dir / "bundle")
 
@@ -264,7 +267,7 @@ def leaderboard_row(candidate: Candidate, ordinal: bool) -> dict:
     if "cv" in f:
         row |= {f"cv_{k}_mean": f["cv"][k]["mean"] for k in ("accuracy", "f1_macro", "qwk") if k in f["cv"]}
     row |= {
-        "extract_img_per_s": candidate.features.images_per_second,
+        "extract_img_per_s": candidate.extract_img_per_s,
         "features_cached": candidate.features_cached,
         "seconds": candidate.seconds,
     }
