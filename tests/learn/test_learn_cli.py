@@ -39,11 +39,7 @@ def _unreadable(root):
 
 CASES = {
     "missing folder": (lambda root: root / "nowhere", [], "no such folder"),
-    "a file, not a folder": (
-        lambda root: (root / "f.txt").write_text("x") and root / "f.txt",
-        [],
-        "is a file",
-    ),
+    "a file, not a folder": (_a_file, [], "is a file"),
     "one class": (lambda root: _dataset(root, {"healthy": 5}), [], "one class"),
     "a class with one image": (lambda root: _dataset(root, {"healthy": 5, "alopecia": 1}), [], "alopecia"),
     "unreadable files": (_unreadable, [], "notes.jpg"),
