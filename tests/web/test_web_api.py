@@ -197,6 +197,7 @@ def test_refusals_are_json_with_design_codes_and_store_nothing(client, token, ba
 def test_missing_image_and_task(client, token, phantom_jpeg, stored):
     tok = token()
     assert_error(post_photo(client, tok, None), 400, "missing_image")
+    assert_error(post_photo(client, tok, b""), 415, "unsupported_image")  # a file of zero bytes
     assert_error(post_photo(client, tok, phantom_jpeg(), task=None), 404, "unknown_task")
     assert_error(post_photo(client, tok, phantom_jpeg(), task="eyebrows"), 404, "unknown_task")
     assert stored() == (0, 0)

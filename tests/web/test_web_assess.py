@@ -220,6 +220,19 @@ def test_missing_photo(client, auth, stored):
     assert stored() == (0, 0)
 
 
+def test_a_failed_database_write_leaves_no_files(client, auth, phantom_jpeg, stored, monkeypatch):
+    auth.signup()
+
+    def failing_commit():
+        raise OSError("database is gone")
+
+    monkeypatch.setattr(db.session, "commit", failing_commit)
+    with pytest.raises(OSError, match="database is gone"):
+        upload(client, phantom_jpeg(seed=21))
+    monkeypatch.undo()
+    assert stored() == (0, 0)
+
+
 def test_too_many_bytes(monkeypatch, make_app, published_models, phantom_jpeg):
     """Over the photo limit: the Assessor refuses it; far over: Werkzeug stops reading. Both 413."""
     monkeypatch.setenv("MAX_UPLOAD_MB", "0.1")

@@ -120,6 +120,19 @@ def test_the_api_needs_no_csrf_token(make_app):
     assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_rate_limits_key_on_the_client_behind_a_trusted_proxy(make_app, proxies):
+    client = make_app(RATELIMIT_LOGIN="1 per minute", TRUSTED_PROXIES=proxies).test_client()
+
+    def login_from(address: str) -> int:
+        data = {"username": "x", "password": "wrong pass"}
+        return client.post("/auth/login", data=data, headers={"X-Forwarded-For": address}).status_code
+
+    assert login_from("203.0.113.1") == 401
+    # Trusted, the header tells users apart; untrusted, it is ignored (anyone could forge it).
+    assert login_from("203.0.113.2") == (401 if proxies else 429)
+
+
 def test_errors_are_pages_for_people_and_json_for_the_api(client):
     page = client.get("/nowhere")
     assert page.status_code == 404 and page.mimetype == "text/html"

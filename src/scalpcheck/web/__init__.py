@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher, profiles
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from scalpcheck.serve import Assessor
 from scalpcheck.settings import load_settings
@@ -43,8 +44,14 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a form left open still submits
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted. Behind one,
+        # set it to 1: else every user shares the proxy's address for rate limits.
+        TRUSTED_PROXIES=0,
     )
     app.config.update(config or {})
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     with app.app_context():

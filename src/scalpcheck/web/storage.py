@@ -173,7 +173,7 @@ def _reencode_png(data: bytes) -> bytes:
 
 def _jpeg(img: Image.Image, quality: int) -> bytes:
     buffer = io.BytesIO()
-    img.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True)
+    img.convert("RGB").save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
 
 

@@ -15,9 +15,10 @@ from datetime import datetime
 from scalpcheck.tasks import TASKS
 from scalpcheck.web.history.trend import HEALTHY, short_label
 
-WIDTH = 640
-ROW_HEIGHT = 36
-LEFT, RIGHT, TOP, BOTTOM = 96, 24, 16, 36
+# In SVG user units; the chart scales to its container, so a phone shows it at about 0.7x.
+WIDTH = 480
+ROW_HEIGHT = 34
+LEFT, RIGHT, TOP, BOTTOM = 92, 20, 16, 36
 
 
 @dataclass(frozen=True)
