@@ -118,7 +118,7 @@ def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_setti
 
     from .conftest import TINY
 
-    again = run(TrainOptions(task="scalp", data=tiny_scalp, **TINY), tiny_settings)
+    again = run(TrainOptions(task="scalp", data=tiny_scalp, cv=2, **TINY), tiny_settings)
     assert again.run_dir.name == "train2"
     (row,) = again.leaderboard
     assert row["features_cached"] is True

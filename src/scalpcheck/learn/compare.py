@@ -155,7 +155,8 @@ def fit_backbone(
     if input_size:
         pre = replace(pre, input_size=input_size)
     model = create_model(backbone, source, seed)
-    augment = data.split["train"] + data.split["val"]  # views for val too: cross-validation trains on them
+    # Validation images need augmented views only when cross-validation trains on them.
+    augment = data.split["train"] + (data.split["val"] if data.folds else [])
     plan = view_plan(data.items, augment, views)
     key = cache_key(
         data=data.fingerprint,

@@ -1,0 +1,109 @@
+"""Model latency per backbone (issue 5, item 1): eager PyTorch against the exported graph in ONNX Runtime.
+
+Both run the same network (random weights: speed does not depend on their values) on the same input, in
+the same process, with every core: eager PyTorch as a Flask view usually runs it (model.eval(),
+torch.inference_mode()), and the bundle's model.onnx through scalpcheck.onnx_session, whose options the
+serving path uses. Milliseconds per batch, the median of many runs after a warm-up. A second comparison
+shows what the tuned session options buy over ONNX Runtime's defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from bench import row
+
+BATCHES = (1, 8)
+TARGET_RATIO = 4.0  # EfficientNet-Lite0 at batch 1: ONNX at least 4x faster than eager (issue 5)
+
+
+def _median_ms(fn, repeats: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def _model(name: str, path):
+    import torch
+
+    from scalpcheck.learn.backbones import FeatureModel, get
+    from scalpcheck.learn.export import export_onnx
+    from scalpcheck.learn.head import Head
+
+    backbone = get(name)
+    torch.manual_seed(0)
+    model = FeatureModel(backbone.create(), Head(backbone.feature_dim, 4, 128, 0.3)).eval()
+    export_onnx(model, backbone.preprocess().input_size, path)
+    return model, backbone.preprocess().input_size
+
+
+def _measure(ctx, name: str) -> list[dict]:
+    import onnxruntime as ort
+    import torch
+
+    from scalpcheck import onnx_session
+
+    path = ctx.workdir / f"{name}.onnx"
+    model, size = _model(name, path)
+    session = onnx_session.create(path)
+    heavy = name.startswith("vgg") or name == "resnet50"
+    rows = []
+    for batch in BATCHES:
+        x = np.random.default_rng(batch).normal(size=(batch, 3, size, size)).astype(np.float32)
+        xt = torch.from_numpy(x)
+        repeats = (5 if heavy else 15) if ctx.quick else (10 if heavy else 40)
+
+        def eager(xt=xt):
+            with torch.inference_mode():
+                model(xt)
+
+        eager_ms = _median_ms(eager, repeats)
+        onnx_ms = _median_ms(lambda x=x: session.run(None, {"image": x}), repeats)
+        r = row(
+            "model",
+            f"{name}, batch {batch}: ONNX Runtime",
+            onnx_ms,
+            "ms",
+            baseline=eager_ms,
+            baseline_name="eager PyTorch",
+            higher_is_better=False,
+        )
+        if name == "efficientnet_lite0" and batch == 1:
+            r["target"] = f">= {TARGET_RATIO:g}x faster than eager"
+            r["passed"] = r["ratio"] >= TARGET_RATIO
+        rows.append(r)
+        print(f"  {name} batch {batch}: eager {eager_ms:.1f} ms, onnx {onnx_ms:.1f} ms", flush=True)
+    if name == "efficientnet_lite0":
+        x = np.zeros((1, 3, size, size), np.float32)
+        plain = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        repeats = 20 if ctx.quick else 60
+        rows.append(
+            row(
+                "model",
+                "efficientnet_lite0, batch 1: scalpcheck session options",
+                _median_ms(lambda: session.run(None, {"image": x}), repeats),
+                "ms",
+                baseline=_median_ms(lambda: plain.run(None, {"image": x}), repeats),
+                baseline_name="ONNX Runtime defaults",
+                higher_is_better=False,
+            )
+        )
+    return rows
+
+
+def run(ctx) -> list[dict]:
+    import torch
+
+    from scalpcheck.learn.backbones import BACKBONES
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    names = ["efficientnet_lite0"] if ctx.quick else list(BACKBONES)
+    return [r for name in names for r in _measure(ctx, name)]

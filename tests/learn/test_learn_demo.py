@@ -1,0 +1,127 @@
+"""The demo configuration (50 phantoms a class, efficientnet_lite0, default settings) meets issue 3's targets,
+and the full backbone comparison runs with the weights this machine has. Slow: these train real models."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scalpcheck import bundle, onnx_session, ood
+from scalpcheck.preprocess import Preprocess, preprocess
+from scalpcheck.settings import load_settings
+
+NON_SCALP = (
+    "chelsea",
+    "coffee",
+    "astronaut",
+    "rocket",
+    "hubble_deep_field",
+    "retina",
+    "immunohistochemistry",
+    "page",
+    "text",
+    "brick",
+    "grass",
+    "gravel",
+    "colorwheel",
+    "camera",
+    "moon",
+    "clock",
+    "coins",
+    "cat",
+)
+
+
+def non_scalp_photos() -> dict[str, Image.Image]:
+    """Real photos scikit-image ships (animals, objects, faces, landscapes, text, other medical images)."""
+    from skimage import data
+
+    photos = {}
+    for name in NON_SCALP:
+        pixels = np.asarray(getattr(data, name)())
+        photos[name] = Image.fromarray(pixels).convert("RGB")
+    photos["motorcycle"] = Image.fromarray(data.stereo_motorcycle()[0])
+    for k, face in enumerate(data.lfw_subset()[:5]):
+        photos[f"face_{k}"] = Image.fromarray((face * 255).astype(np.uint8)).convert("RGB")
+    return photos
+
+
+def _ood_scores(bundle_dir, images):
+    card = bundle.read_card(bundle_dir)
+    pre = Preprocess.from_card(card["preprocess"])
+    session = onnx_session.create(bundle_dir / bundle.MODEL_FILE)
+    batch = np.stack([preprocess(img, pre) for img in images])
+    (embedding,) = session.run(["embedding"], {"image": batch})
+    with np.load(bundle_dir / bundle.OOD_FILE) as f:
+        stats = dict(f)
+    return ood.score(stats, embedding), card["ood"]["threshold"]
+
+
+@pytest.mark.slow
+def test_demo_models_meet_the_targets(home):
+    from scalpcheck.learn.demo import ensure_demo
+
+    settings = load_settings()
+    models = ensure_demo(settings, progress=False)
+    photos = non_scalp_photos()
+    figures = {}
+    for task, bundle_dir in models.items():
+        card = bundle.read_card(bundle_dir)
+        m = card["metrics"]
+        figures[task] = {
+            "f1": m["f1_macro"],
+            "qwk": m.get("qwk"),
+            "mae": m.get("mae"),
+            "gap": m["train_val_gap_points"],
+            "ece": m["ece"],
+            "test_accepted": card["ood"]["test_accept_rate"],
+        }
+        assert card["synthetic_data"] is True and card["backbone"]["name"] == "efficientnet_lite0"
+        scores, threshold = _ood_scores(bundle_dir, list(photos.values()))
+        accepted = [name for name, s in zip(photos, scores, strict=True) if s <= threshold]
+        assert not accepted, f"{task}: photos that are not scalps were accepted: {accepted}"
+    print(figures)
+    assert figures["scalp"]["f1"] >= 0.90, figures
+    assert figures["hairloss"]["qwk"] >= 0.90 and figures["hairloss"]["mae"] <= 0.3, figures
+    for task, f in figures.items():
+        assert f["gap"] <= 5.0, (task, figures)
+        assert f["ece"] <= 0.05, (task, figures)
+        assert f["test_accepted"] >= 0.95, (task, figures)
+    runs = sorted(settings.runs_dir.rglob("train*"))
+    assert ensure_demo(settings, progress=False) == models  # published models are kept, nothing retrained
+    assert sorted(settings.runs_dir.rglob("train*")) == runs
+
+
+@pytest.mark.slow
+def test_comparison_with_backbones_that_have_no_weights(tiny_scalp, home):
+    from scalpcheck.cli import main
+
+    code = main(
+        [
+            "train",
+            "--task",
+            "scalp",
+            "--data",
+            str(tiny_scalp),
+            "--quiet",
+            "--trials",
+            "1",
+            "--input-size",
+            "96",
+            "--backbones",
+            "efficientnet_lite0,resnet50,vgg16,vgg19",
+            "--allow-random-init",
+        ]
+    )
+    assert code == 0
+    with open(home / "runs" / "scalp" / "train1" / "leaderboard.csv", newline="") as f:
+        rows = {r["backbone"]: r for r in csv.DictReader(f)}
+    assert rows["efficientnet_lite0"]["pretrained"] == "True"
+    for name in ("resnet50", "vgg16", "vgg19"):
+        assert rows[name]["pretrained"] == "False" and rows[name]["weights"] == "not pretrained (random init)"
+    assert (home / "runs" / "scalp" / "train1" / "report.md").read_text().count(
+        "not pretrained (random init)"
+    ) >= 3
