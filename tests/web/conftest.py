@@ -146,6 +146,38 @@ def user_id(app):
     return find
 
 
+@pytest.fixture
+def auth_rows():
+    """auth_rows(app, image_key) -> an assessment row (of a new user) whose images are under `image_key`."""
+
+    def make(app, image_key: str) -> int:
+        with app.app_context():
+            user = User(username=f"user-{image_key[:8]}", password_hash="not a login")
+            db.session.add(user)
+            db.session.flush()
+            row = Assessment(
+                user_id=user.id,
+                task="scalp",
+                label="healthy",
+                display_name="Healthy scalp",
+                confidence=0.9,
+                probabilities={"healthy": 0.9},
+                low_confidence=False,
+                alternatives=[],
+                advice={},
+                model_version="scalp-test",
+                model_backbone="efficientnet_lite0",
+                synthetic_data=True,
+                image_key=image_key,
+                image_type="image/jpeg",
+            )
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
+    return make
+
+
 def jpeg_bytes(img: Image.Image, **params) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, "JPEG", quality=params.pop("quality", 90), **params)

@@ -1,188 +1,82 @@
-"""The image store: metadata stripped without decoding, atomic writes, nothing left behind on failure."""
+"""The image store: images and rows change together, even when the process dies in between."""
 
 from __future__ import annotations
 
-import io
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageOps, PngImagePlugin
+from PIL import Image
 
 from scalpcheck.web import storage
-from scalpcheck.web.storage import ImageStore, clean_photo, strip_jpeg
-
-GPS_IFD, EXIF_IFD = 0x8825, 0x8769
-SERIAL = "SN-4242-UNIQUE"
-ARTIST = "Jane Patient"
+from scalpcheck.web.extensions import APP_STATE
+from scalpcheck.web.storage import ABANDONED_AFTER_S, ImageStore
 
 
-def identifying_exif(orientation: int = 6) -> Image.Exif:
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x0110] = "Phone 12"  # Model
-    exif[0x013B] = ARTIST  # Artist
-    exif.get_ifd(EXIF_IFD)[0xA431] = SERIAL  # BodySerialNumber
-    exif.get_ifd(GPS_IFD).update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 7.0)})
-    return exif
+def picture(side: int = 300, seed: int = 0) -> Image.Image:
+    pixels = np.random.default_rng(seed).integers(0, 255, (side, side, 3), dtype=np.uint8)
+    return Image.fromarray(pixels, "RGB")
 
 
-def app_segment(marker: int, payload: bytes) -> bytes:
-    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+def files(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def insert_after_soi(jpeg: bytes, segment: bytes) -> bytes:
-    return jpeg[:2] + segment + jpeg[2:]
+def add(store: ImageStore, photo: bytes = b"\xff\xd8photo", media_type: str = "image/jpeg") -> str:
+    with store.adding(photo, media_type, preview=picture(), overlay=picture(seed=1)) as key:
+        pass
+    return key
 
 
-def photo(size=(120, 80), seed=0, mode="RGB") -> Image.Image:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
-    return Image.fromarray(pixels, "RGB").convert(mode)
+def die_inside(operation) -> None:
+    """Run the `with operation():` block in a child process and SIGKILL it there, as a worker can be."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            with operation():
+                os.write(ready_w, b"x")
+                time.sleep(60)
+        finally:
+            os._exit(1)
+    os.read(ready_r, 1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(ready_r)
+    os.close(ready_w)
 
 
-def jpeg_with_everything(img: Image.Image, **params) -> bytes:
-    buffer = io.BytesIO()
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    img.save(
-        buffer,
-        "JPEG",
-        quality=90,
-        exif=identifying_exif(),
-        icc_profile=icc,
-        comment=f"taken by {ARTIST}".encode(),
-        xmp=f"<x:xmpmeta><dc:creator>{ARTIST}</dc:creator></x:xmpmeta>".encode(),
-        **params,
-    )
-    iptc = app_segment(
-        0xED,
-        b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x0b\x1c\x02\x50\x00\x07" + ARTIST[:7].encode(),
-    )
-    return insert_after_soi(buffer.getvalue(), iptc)
+@pytest.fixture
+def store(tmp_path) -> ImageStore:
+    return ImageStore(tmp_path / "uploads")
 
 
-def pixels(data: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as img:
-        return np.asarray(img.convert("RGB"))
-
-
-def assert_nothing_identifying(data: bytes) -> None:
-    for secret in (SERIAL.encode(), ARTIST.encode(), ARTIST[:7].encode(), b"PhoneMaker", b"xmpmeta", b"8BIM"):
-        assert secret not in data
-    with Image.open(io.BytesIO(data)) as img:
-        exif = img.getexif()
-        assert set(exif) <= {0x0112}
-        assert not exif.get_ifd(GPS_IFD) and not exif.get_ifd(EXIF_IFD)
-        assert "comment" not in img.info and "xmp" not in img.info
-
-
-@pytest.mark.parametrize(
-    ("mode", "params"),
-    [
-        ("RGB", {}),
-        ("RGB", {"progressive": True}),
-        ("L", {}),
-        ("CMYK", {}),
-        ("RGB", {"restart_marker_blocks": 4}),
-    ],
-    ids=["baseline", "progressive", "grey", "cmyk", "restart-markers"],
-)
-def test_strip_jpeg_is_lossless_and_keeps_only_orientation_and_colour(mode, params):
-    original = jpeg_with_everything(photo(mode=mode), **params)
-    stripped = strip_jpeg(original, orientation=6)
-    assert_nothing_identifying(stripped)
-    assert np.array_equal(pixels(stripped), pixels(original))  # no pixel was decoded or changed
-    with Image.open(io.BytesIO(stripped)) as img:
-        assert img.getexif()[0x0112] == 6
-        assert img.info.get("icc_profile")  # colour profile kept
-        assert img.mode == mode
-    assert len(stripped) < len(original)
-
-
-def test_strip_jpeg_without_rotation_writes_no_exif():
-    stripped = strip_jpeg(jpeg_with_everything(photo()), orientation=1)
-    assert b"Exif\x00\x00" not in stripped
-    assert_nothing_identifying(stripped)
-
-
-def test_strip_jpeg_drops_everything_after_the_first_image():
-    """Multi-picture files and vendor trailers carry more images, each with its own metadata."""
-    first = jpeg_with_everything(photo(seed=1))
-    second = jpeg_with_everything(photo(seed=2))
-    stripped = strip_jpeg(first + second + b"trailer with " + SERIAL.encode())
-    assert stripped.count(b"\xff\xd8") == 1 and stripped.endswith(b"\xff\xd9")
-    assert_nothing_identifying(stripped)
-    assert np.array_equal(pixels(stripped), pixels(first))
-
-
-@pytest.mark.parametrize(
-    "data",
-    [b"", b"not a jpeg", b"\xff\xd8\xff\xe1\x00", b"\xff\xd8\xff\xdb\x00\x43" + b"\x00" * 10],
-    ids=["empty", "text", "short-segment", "no-end"],
-)
-def test_strip_jpeg_refuses_malformed_structure(data):
-    with pytest.raises(ValueError):
-        strip_jpeg(data)
-
-
-def test_a_jpeg_whose_segments_do_not_parse_is_reencoded():
-    data = jpeg_with_everything(photo())
-    no_end_marker = (
-        data[:-2] + b"\x00" * 64
-    )  # libjpeg decodes it with a warning; the segment parser refuses it
-    cleaned, media_type = clean_photo(no_end_marker, "JPEG", 6)
-    assert media_type == "image/png"
-    assert_nothing_identifying(cleaned)
-    with Image.open(io.BytesIO(cleaned)) as img:
-        assert img.size == (80, 120)  # orientation 6 applied
-
-
-def test_a_photo_that_can_be_neither_stripped_nor_decoded_is_refused():
-    with pytest.raises(ValueError, match="cannot be cleaned"):
-        clean_photo(b"\xff\xd8 not really a jpeg", "JPEG", 1)
-
-
-def test_png_and_webp_are_reencoded_upright_without_metadata():
-    img = photo()
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Author", ARTIST)
-    info.add_itxt("Comment", f"serial {SERIAL}")
-    buffer = io.BytesIO()
-    img.save(buffer, "PNG", pnginfo=info, exif=identifying_exif(orientation=6))
-    webp = io.BytesIO()
-    img.save(webp, "WEBP", lossless=True, exif=identifying_exif(orientation=6))
-    for fmt, data in (("PNG", buffer.getvalue()), ("WEBP", webp.getvalue())):
-        cleaned, media_type = clean_photo(data, fmt, 6)
-        assert media_type == "image/png"
-        assert_nothing_identifying(cleaned)
-        with Image.open(io.BytesIO(cleaned)) as out:
-            assert out.format == "PNG" and not out.text and 0x0112 not in out.getexif()
-            expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
-            assert np.array_equal(np.asarray(out.convert("RGB")), expected)
-
-
-def test_store_saves_three_files_atomically_and_deletes_them(tmp_path):
-    store = ImageStore(tmp_path / "uploads")
-    preview = photo((300, 300))
-    key = store.save(b"\xff\xd8photo", "image/jpeg", preview=preview, overlay=photo((300, 300), seed=3))
+def test_adding_puts_three_files_in_place(store):
+    key = add(store)
     assert len(key) == 32
-    folder = tmp_path / "uploads" / key[:2] / key
-    assert sorted(p.name for p in folder.iterdir()) == ["overlay.jpg", "photo.jpg", "thumbnail.jpg"]
+    assert files(store.root) == [
+        f"{key[:2]}/{key}/{name}" for name in ("overlay.jpg", "photo.jpg", "thumbnail.jpg")
+    ]
     assert store.photo_path(key, "image/jpeg").read_bytes() == b"\xff\xd8photo"
     with Image.open(store.thumbnail_path(key)) as thumb:
         assert max(thumb.size) == storage.THUMBNAIL_SIDE
     with Image.open(store.overlay_path(key)) as overlay:
         assert overlay.format == "JPEG" and overlay.size == (300, 300)
-    other = store.save(b"x", "image/png", preview=preview, overlay=preview)
+    other = add(store, b"png", "image/png")
     assert other != key and store.photo_path(other, "image/png").name == "photo.png"
-    store.delete(key)
-    assert not folder.exists() and store.photo_path(other, "image/png").exists()
+    assert list(store.pending.iterdir()) == []
 
 
-def test_store_leaves_nothing_when_a_write_fails(tmp_path, monkeypatch):
-    store = ImageStore(tmp_path / "uploads")
-    real_write = storage._write_atomic
-    calls = []
+def test_a_failed_commit_leaves_nothing(store):
+    with pytest.raises(RuntimeError), store.adding(b"photo", "image/jpeg", picture(), picture()):
+        raise RuntimeError("the row could not be committed")
+    assert files(store.root) == []
+
+
+def test_a_failed_write_leaves_nothing(store, monkeypatch):
+    real_write, calls = storage._write_atomic, []
 
     def failing_write(path, data):
         calls.append(path)
@@ -191,13 +85,86 @@ def test_store_leaves_nothing_when_a_write_fails(tmp_path, monkeypatch):
         real_write(path, data)
 
     monkeypatch.setattr(storage, "_write_atomic", failing_write)
-    with pytest.raises(OSError):
-        store.save(b"photo", "image/jpeg", preview=photo(), overlay=photo())
-    assert [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()] == []
+    with pytest.raises(OSError), store.adding(b"photo", "image/jpeg", picture(), picture()):
+        pass
+    assert files(store.root) == []
 
 
-def test_store_refuses_keys_it_did_not_make(tmp_path):
-    store = ImageStore(tmp_path)
+def test_removing_deletes_or_puts_back(store):
+    keep, gone = add(store), add(store)
+    with pytest.raises(RuntimeError), store.removing([keep]):
+        assert not store.photo_path(keep, "image/jpeg").exists()  # out of place while the rows change
+        raise RuntimeError("the deletion could not be committed")
+    assert store.photo_path(keep, "image/jpeg").exists()
+    with store.removing([gone]):
+        pass
+    assert not store.photo_path(gone, "image/jpeg").parent.exists()
+    assert [path.split("/")[1] for path in files(store.root)] == [keep] * 3
+    assert list(store.pending.iterdir()) == []
+
+
+@pytest.mark.parametrize("committed", [False, True])
+def test_recovery_settles_an_upload_killed_mid_way(store, committed):
+    die_inside(lambda: store.adding(b"photo", "image/jpeg", picture(), picture()))
+    [pending] = store.pending.iterdir()
+    key = pending.name.removeprefix("add-")
+    asked = []
+
+    def existing(keys):
+        asked.extend(keys)
+        return set(keys) if committed else set()
+
+    assert store.recover(existing) == 1
+    assert asked == [key]
+    assert list(store.pending.iterdir()) == []
+    assert store.photo_path(key, "image/jpeg").exists() is committed
+    assert store.recover(existing) == 0
+
+
+@pytest.mark.parametrize("committed", [False, True])
+def test_recovery_settles_a_deletion_killed_mid_way(store, committed):
+    keys = [add(store), add(store)]
+    die_inside(lambda: store.removing(keys))
+    assert not any(store.photo_path(key, "image/jpeg").exists() for key in keys)
+    # committed: the rows are gone, so are the images; not committed: the rows remain, the images return
+    store.recover(lambda asked: set() if committed else set(asked))
+    assert all(store.photo_path(key, "image/jpeg").exists() is not committed for key in keys)
+    assert list(store.pending.iterdir()) == []
+
+
+def test_recovery_leaves_running_operations_alone(store):
+    with store.adding(b"photo", "image/jpeg", picture(), picture()) as key:
+        assert store.recover(lambda keys: pytest.fail("asked about a live operation")) == 0
+    assert store.photo_path(key, "image/jpeg").exists()
+
+
+def test_recovery_removes_old_abandoned_hidden_folders_only(store):
+    store.pending.mkdir(parents=True)
+    old, young = store.pending / ".old", store.pending / ".young"
+    old.mkdir()
+    young.mkdir()
+    past = time.time() - ABANDONED_AFTER_S - 5
+    os.utime(old, (past, past))
+    assert store.recover(lambda keys: set()) == 1
+    assert not old.exists() and young.exists()
+
+
+def test_store_refuses_keys_it_did_not_make(store):
     for key in ("../../etc/passwd", "", "a" * 31, "a/" + "b" * 30):
         with pytest.raises(ValueError):
             store.overlay_path(key)
+
+
+def test_a_new_worker_settles_what_a_dead_one_left(make_app, auth_rows):
+    """At start, the app asks its database about every dead operation: the committed upload is kept."""
+    app = make_app()
+    store = app.extensions[APP_STATE]["store"]
+    committed, abandoned = (store.pending / f"add-{key}" for key in ("c" * 32, "a" * 32))
+    for folder in (committed, abandoned):
+        folder.mkdir(parents=True)
+        (folder / "photo.jpg").write_bytes(b"photo")
+    auth_rows(app, image_key="c" * 32)
+    make_app()  # a fresh worker
+    assert store.photo_path("c" * 32, "image/jpeg").exists()
+    assert not store.photo_path("a" * 32, "image/jpeg").exists()
+    assert list(store.pending.iterdir()) == []

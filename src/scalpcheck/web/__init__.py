@@ -73,7 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     }
 
     # Imported here, as microblog does: the blueprints import the extensions above.
-    from scalpcheck.web import account, api, assess, auth, history, main
+    from scalpcheck.web import account, api, assess, auth, history, main, service
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -83,4 +83,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     errors.register(app)
     security.register(app)
+    with app.app_context():
+        service.recover_images()  # what a worker killed mid-upload left behind
     return app

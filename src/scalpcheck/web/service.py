@@ -1,9 +1,9 @@
 """Making, finding and deleting assessments: the one code path behind the web pages and the JSON API.
 
-Two stores change together, the image folder and the database, so each operation orders its writes to
-lose nothing: images are written before the row that points to them and removed if the row cannot be
-committed; on delete, the row goes first and its images after, so no row ever points to missing images.
-A refused upload writes nothing at all.
+Two stores change together, the image folder and the database: each change of images is staged by the
+image store around the database commit that decides it (scalpcheck.web.storage), so no row points to
+missing images and no image outlives its row, even when a worker dies mid-way. A refused upload writes
+nothing at all.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import logging
 
 from flask import Response, abort, send_file
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from scalpcheck.errors import ImageRejected
 from scalpcheck.serve.explain import overlay
 from scalpcheck.tasks import TASKS
 from scalpcheck.web.extensions import db, get_assessor, get_store
+from scalpcheck.web.metadata import clean_photo
 from scalpcheck.web.models import Assessment, User
-from scalpcheck.web.storage import clean_photo
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +50,13 @@ def create_assessment(user: User, task: str, data: bytes) -> Assessment:
     except ValueError as exc:
         raise ImageRejected("unsupported_image", DAMAGED_PHOTO) from exc
     store = get_store()
-    key = store.save(photo, media_type, preview=result.image, overlay=overlay(result.image, result.heatmap))
-    row = Assessment.from_result(user, result, key, media_type)
-    try:
+    with store.adding(
+        photo, media_type, preview=result.image, overlay=overlay(result.image, result.heatmap)
+    ) as key:
+        row = Assessment.from_result(user, result, key, media_type)
         db.session.add(row)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        store.delete(key)
-        raise
+        _commit()
+    recover_images()  # a few microseconds when, as nearly always, nothing was left by a dead worker
     return row
 
 
@@ -103,10 +102,9 @@ def send_stored_image(row: Assessment, kind: str) -> Response:
 
 
 def delete_assessment(row: Assessment) -> None:
-    key = row.image_key
-    db.session.delete(row)
-    db.session.commit()
-    get_store().delete(key)
+    with get_store().removing([row.image_key]):
+        db.session.delete(row)
+        _commit()
 
 
 def delete_account(user: User) -> int:
@@ -116,13 +114,36 @@ def delete_account(user: User) -> int:
     and removes its own images.
     """
     keys = db.session.scalars(select(Assessment.image_key).where(Assessment.user_id == user.id)).all()
-    db.session.delete(user)
-    db.session.commit()
-    store = get_store()
-    for key in keys:
-        store.delete(key)
+    with get_store().removing(keys):
+        db.session.delete(user)
+        _commit()
     log.info("deleted an account with %d assessments", len(keys))
     return len(keys)
+
+
+def recover_images() -> int:
+    """Settle the image store operations of processes that died mid-way (see scalpcheck.web.storage).
+
+    Safe to call any time; a database that cannot answer now only postpones it.
+    """
+    try:
+        return get_store().recover(_existing_keys)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("image store recovery postponed, the database did not answer: %s", exc)
+        return 0
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    return set(db.session.scalars(select(Assessment.image_key).where(Assessment.image_key.in_(keys))))
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def task_catalog() -> dict[str, dict]:

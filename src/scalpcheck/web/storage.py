@@ -1,66 +1,59 @@
-"""The image store: each assessment's photo, Grad-CAM overlay and thumbnail, without identifying metadata.
+"""The image store: each assessment's photo, Grad-CAM overlay and thumbnail, in step with the database.
 
 Layout: `uploads/<k[:2]>/<k>/{photo.jpg|photo.png, overlay.jpg, thumbnail.jpg}`, where k is a random
 192-bit key held only in the assessment's row, so a path can neither be guessed nor derived from an id.
-Every file is written to a temporary name in its final folder, fsynced and renamed, so a reader (or a
-crash) never sees half a file.
 
-Photos keep no metadata that could identify a person or a place. A JPEG is cleaned without decoding it:
-re-encoding a 12 MP photo costs more than the whole latency budget of an assessment (issue 5), while
-dropping its metadata segments is a byte copy. Only the EXIF orientation survives, in a minimal EXIF
-segment of its own, so every viewer shows the photo upright. PNG and WebP photos are re-encoded as PNG,
-which keeps the pixels and nothing else.
+Files and rows change together without a shared transaction, so every change goes through a pending
+folder, `uploads/.pending/`, and the database decides what happens to it:
+
+- adding: the images are written (each to a temporary name, fsynced, renamed) into `.pending/add-<k>`,
+  then the caller commits the row, then the folder moves into place;
+- removing: the folders move into `.pending/del-<id>/`, then the caller commits the deletion, then the
+  pending folder is deleted.
+
+If the caller's commit fails, the pending folder is undone at once. If the process dies in between (a
+worker killed mid-upload, a power cut), `recover` settles it later by the one rule that is right for both:
+a key whose row exists goes into place, any other is deleted. So no row ever points to missing images and
+no image outlives its row. Each pending folder is locked (flock) while its operation runs; the lock dies
+with the process, which is how recovery tells a dead operation from one still running in another worker.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
+import logging
 import os
 import re
 import secrets
 import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
-ORIENTATION_TAG = 0x0112
+log = logging.getLogger(__name__)
+
 THUMBNAIL_SIDE = 192  # history shows 96 px thumbnails; twice that stays sharp on high-density screens
 PHOTO_FILES = {"image/jpeg": "photo.jpg", "image/png": "photo.png"}
 OVERLAY_FILE = "overlay.jpg"
 THUMBNAIL_FILE = "thumbnail.jpg"
+PENDING = ".pending"
+ADD, DELETE = "add-", "del-"
+# A pending folder is created under a hidden name and locked before it gets its real name; one left hidden
+# (its process died in that instant) is empty and removed once this old.
+ABANDONED_AFTER_S = 60
 
 _KEY = re.compile(r"[A-Za-z0-9_-]{32}")
-# A JPEG marker: 0xFF followed by a code that is not a stuffed zero, a fill byte or a restart marker, so
-# the search skips over entropy-coded scan data and finds the next segment or the end of the image.
-_MARKER = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
-_SOI, _EOI, _SOS, _APP0, _APP2, _APP14, _COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE2, 0xEE, 0xFE
 
 
 class ImageStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
-
-    def save(self, photo: bytes, media_type: str, preview: Image.Image, overlay: Image.Image) -> str:
-        """Store one assessment's images; returns their key. On any failure nothing is left behind.
-
-        `photo` is already clean (see clean_photo); `preview` is the upright, downscaled photo the
-        thumbnail is made from, `overlay` the Grad-CAM overlay.
-        """
-        key = secrets.token_urlsafe(24)
-        folder = self._folder(key)
-        folder.mkdir(parents=True)  # a fresh random key: an existing folder would be a collision, so fail
-        try:
-            _write_atomic(folder / PHOTO_FILES[media_type], photo)
-            _write_atomic(folder / OVERLAY_FILE, _jpeg(overlay, quality=85))
-            thumbnail = preview.convert("RGB")
-            thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
-            _write_atomic(folder / THUMBNAIL_FILE, _jpeg(thumbnail, quality=80))
-            _fsync_dir(folder)
-            _fsync_dir(folder.parent)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        return key
+        self.pending = self.root / PENDING
 
     def photo_path(self, key: str, media_type: str) -> Path:
         return self._folder(key) / PHOTO_FILES[media_type]
@@ -71,8 +64,107 @@ class ImageStore:
     def thumbnail_path(self, key: str) -> Path:
         return self._folder(key) / THUMBNAIL_FILE
 
-    def delete(self, key: str) -> None:
-        shutil.rmtree(self._folder(key), ignore_errors=True)
+    @contextmanager
+    def adding(
+        self, photo: bytes, media_type: str, preview: Image.Image, overlay: Image.Image
+    ) -> Iterator[str]:
+        """Write a new assessment's images and yield their key; commit its row inside the `with` block.
+
+        When the block ends normally the images go into place; when it raises they are deleted. `photo` is
+        already clean (scalpcheck.web.metadata), `preview` the upright, downscaled photo the thumbnail is
+        made from, `overlay` the Grad-CAM overlay.
+        """
+        key = secrets.token_urlsafe(24)
+        with self._operation(ADD + key) as staged:
+            try:
+                _write_atomic(staged / PHOTO_FILES[media_type], photo)
+                _write_atomic(staged / OVERLAY_FILE, _jpeg(overlay, quality=85))
+                thumbnail = preview.convert("RGB")
+                thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+                _write_atomic(staged / THUMBNAIL_FILE, _jpeg(thumbnail, quality=80))
+                _fsync_dir(staged)
+                yield key
+            except BaseException:
+                shutil.rmtree(staged, ignore_errors=True)
+                raise
+            self._place(staged, key)  # should this fail, the row exists: recovery places the images
+
+    @contextmanager
+    def removing(self, keys: Iterable[str]) -> Iterator[None]:
+        """Take these assessments' images out of place; commit the rows' deletion inside the `with` block.
+
+        When the block ends normally the images are deleted; when it raises they go back into place.
+        """
+        with self._operation(DELETE + secrets.token_hex(8)) as removed:
+            moved, parents = [], set()
+            try:
+                for key in keys:
+                    folder = self._folder(key)
+                    if folder.is_dir():
+                        os.rename(folder, removed / key)
+                        moved.append(key)
+                        parents.add(folder.parent)
+                for folder in (removed, *parents):  # the moves must be on disk before the rows go
+                    _fsync_dir(folder)
+                yield
+            except BaseException:
+                for key in moved:
+                    self._place(removed / key, key)
+                removed.rmdir()
+                raise
+            shutil.rmtree(removed)
+
+    def recover(self, existing_keys: Callable[[list[str]], set[str]]) -> int:
+        """Settle the pending operations of processes that died; returns how many were settled.
+
+        `existing_keys(keys)` returns those of `keys` that have an assessment row. Operations still
+        running (their lock is held) are left alone, so this is safe to call from any worker at any time.
+        """
+        if not self.pending.is_dir():
+            return 0
+        settled = 0
+        for folder in sorted(self.pending.iterdir()):
+            if not folder.is_dir():
+                continue
+            if folder.name.startswith("."):
+                if time.time() - _mtime(folder) > ABANDONED_AFTER_S and _try_lock(folder, _remove_if_empty):
+                    settled += 1
+            elif _try_lock(folder, lambda path: self._settle(path, existing_keys)):
+                settled += 1
+        if settled:
+            log.warning("settled %d image store operation(s) left by a process that died", settled)
+        return settled
+
+    @contextmanager
+    def _operation(self, name: str) -> Iterator[Path]:
+        """A pending folder named `name`, locked while the block runs; the block settles its contents."""
+        self.pending.mkdir(parents=True, exist_ok=True)
+        hidden = Path(tempfile.mkdtemp(prefix=".", dir=self.pending))
+        fd = os.open(hidden, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            folder = self.pending / name
+            os.rename(hidden, folder)  # visible only once locked: recovery never takes a live operation
+            _fsync_dir(self.pending)
+            yield folder
+        finally:
+            os.close(fd)
+
+    def _settle(self, folder: Path, existing_keys: Callable[[list[str]], set[str]]) -> None:
+        if folder.name.startswith(ADD):
+            staged = {folder.name.removeprefix(ADD): folder}
+        else:
+            staged = {path.name: path for path in folder.iterdir() if _KEY.fullmatch(path.name)}
+        keep = existing_keys(list(staged)) if staged else set()
+        for key, path in staged.items():
+            if key in keep:
+                self._place(path, key)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _place(self, folder: Path, key: str) -> None:
+        target = self._folder(key)
+        target.parent.mkdir(exist_ok=True)
+        os.rename(folder, target)
 
     def _folder(self, key: str) -> Path:
         if not _KEY.fullmatch(key):  # keys come from our own rows; refuse anything that could leave the root
@@ -80,95 +172,38 @@ class ImageStore:
         return self.root / key[:2] / key
 
 
-def clean_photo(data: bytes, image_format: str, orientation: int) -> tuple[bytes, str]:
-    """The photo to keep, without identifying metadata, and its media type.
-
-    `image_format` and `orientation` are what the decoder found (Assessment.source). Raises ValueError
-    for a photo that can be neither stripped nor decoded in full: better refused than kept uncleaned.
-    """
-    if image_format == "JPEG":
-        try:
-            return strip_jpeg(data, orientation), "image/jpeg"
-        except ValueError:
-            pass  # a damaged JPEG that libjpeg still decodes (no end marker, say): re-encode it instead
+def _try_lock(folder: Path, action: Callable[[Path], None]) -> bool:
+    """Run `action(folder)` if no live process holds the folder's lock; True when it ran."""
     try:
-        return _reencode_png(data), "image/png"
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"the photo cannot be cleaned of metadata: {exc}") from exc
+        fd = os.open(folder, os.O_RDONLY)
+    except FileNotFoundError:  # finished meanwhile
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    try:
+        if not os.path.exists(folder):  # finished between open and lock
+            return False
+        action(folder)
+        return True
+    finally:
+        os.close(fd)
 
 
-def strip_jpeg(data: bytes, orientation: int = 1) -> bytes:
-    """The JPEG without metadata, decoding nothing; raises ValueError for a malformed segment structure.
-
-    Kept: quantisation and Huffman tables, frame and scan headers, the scan data, and the segments that
-    change how pixels decode: a JFIF header without its thumbnail, the ICC colour profile and the Adobe
-    segment (its colour transform flag is needed for CMYK photos). Dropped: EXIF (GPS, camera serial,
-    owner name, the embedded thumbnail), XMP, IPTC/Photoshop, comments, every other application segment,
-    and anything after the end of the first image (the extra pictures of a multi-picture file, vendor
-    trailers). An orientation other than 1 is written back as a minimal EXIF segment.
-    """
-    if not data.startswith(b"\xff\xd8"):
-        raise ValueError("not a JPEG: no start-of-image marker")
-    jfif: list[bytes] = []
-    header: list[bytes] = []
-    body: list[bytes] = []
-    in_scan = False
-    pos = 2
-    while True:
-        match = _MARKER.search(data, pos)
-        if match is None:
-            raise ValueError("JPEG without an end-of-image marker")
-        start = match.start()
-        if in_scan:
-            body.append(data[pos:start])  # entropy-coded data, restart markers included
-        marker = data[start + 1]
-        if marker == _EOI:
-            body.append(b"\xff\xd9")
-            break
-        if marker == _SOI or marker == 0x01:
-            raise ValueError(f"unexpected JPEG marker 0x{marker:02x}")
-        end = start + 2 + int.from_bytes(data[start + 2 : start + 4], "big")
-        if end > len(data) or end < start + 4:
-            raise ValueError(f"JPEG segment 0x{marker:02x} has a bad length")
-        segment = data[start:end]
-        if _APP0 <= marker <= 0xEF or marker == _COM:
-            if not in_scan and _keep_app_segment(marker, segment[4:]):
-                (jfif if marker == _APP0 else header).append(segment)
-        else:
-            (body if in_scan else header).append(segment)
-            in_scan = in_scan or marker == _SOS
-        pos = end
-    if not in_scan:
-        raise ValueError("JPEG without image data")
-    exif = [_orientation_segment(orientation)] if orientation != 1 else []
-    return b"".join([b"\xff\xd8", *jfif, *exif, *header, *body])
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        log.error("image store: %s is not empty; left for a person to look at", folder)
 
 
-def _keep_app_segment(marker: int, payload: bytes) -> bool:
-    if marker == _APP0:
-        # JFIF version, density and thumbnail size; only a JFIF header with no thumbnail is kept.
-        return payload.startswith(b"JFIF\x00") and len(payload) >= 14 and payload[12] == payload[13] == 0
-    if marker == _APP2:
-        return payload.startswith(b"ICC_PROFILE\x00")
-    return marker == _APP14 and payload.startswith(b"Adobe")
-
-
-def _orientation_segment(orientation: int) -> bytes:
-    if not 1 <= orientation <= 8:
-        raise ValueError(f"EXIF orientation must be 1 to 8, got {orientation}")
-    exif = Image.Exif()
-    exif[ORIENTATION_TAG] = orientation
-    payload = exif.tobytes()  # b"Exif\0\0" + a TIFF header + one IFD entry
-    return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
-
-
-def _reencode_png(data: bytes) -> bytes:
-    """A full decode and a lossless PNG: the orientation applied, only the colour profile kept."""
-    with Image.open(io.BytesIO(data)) as img:
-        upright = ImageOps.exif_transpose(img)
-        buffer = io.BytesIO()
-        upright.save(buffer, "PNG", icc_profile=img.info.get("icc_profile"))
-    return buffer.getvalue()
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()
 
 
 def _jpeg(img: Image.Image, quality: int) -> bytes:
@@ -191,7 +226,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    """Make the renames in `path` durable: a rename is only on disk once its directory is."""
+    """Make the entries of `path` durable: a rename is only on disk once its directory is."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
