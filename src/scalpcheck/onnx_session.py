@@ -30,6 +30,9 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
+    # Idle worker threads sleep instead of spinning: on a small server several gunicorn workers share the
+    # cores, and spinning threads steal them from the request actually running (measured in bench_model).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # warnings about unused initialisers are noise for users
     return options
 
