@@ -124,13 +124,14 @@ def delete_account(user: User) -> int:
 def recover_images() -> int:
     """Settle the image store operations of processes that died mid-way (see scalpcheck.web.storage).
 
-    Safe to call any time; a database that cannot answer now only postpones it.
+    Safe to call any time. A database or disk that cannot answer now only postpones it: it never fails the
+    request it runs in.
     """
     try:
         return get_store().recover(_existing_keys)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, OSError) as exc:
         db.session.rollback()
-        log.warning("image store recovery postponed, the database did not answer: %s", exc)
+        log.warning("image store recovery postponed: %s", exc)
         return 0
 
 
