@@ -37,8 +37,9 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     return options
 
 
-def create(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
-    """An inference session for the ONNX file at `path` on the CPU."""
+def create(model: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
+    """An inference session on the CPU for an ONNX file (a path) or a serialised model (bytes)."""
+    source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(
-        str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        source, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from scalpcheck import __version__, bundle, onnx_session
 from scalpcheck.learn.backbones import FeatureModel
@@ -32,30 +33,36 @@ class ExportError(RuntimeError):
     """The exported graph does not reproduce the torch model."""
 
 
-def export_onnx(model: FeatureModel, input_size: int, path: Path) -> None:
-    """Trace the model to ONNX with a dynamic batch dimension, then validate the file.
+def trace_to_onnx(module: nn.Module, input_size: int, target, outputs: tuple[str, ...]) -> None:
+    """Trace `module` (input `image` [N, 3, S, S]) to ONNX at `target` (a path or a binary file object)
+    with a dynamic batch dimension.
 
     The TorchScript-based exporter (dynamo=False) is used on purpose: for these plain CNNs it writes the
     same graph as the dynamo exporter (ONNX Runtime runs both equally fast) in a fraction of a second
-    instead of several, which keeps `make run` and the tests quick. Parity is checked either way.
+    instead of several, which keeps `make run` and the tests quick. Parity is checked on export.
     """
-    import onnx
-
-    model = model.eval()
+    module = module.eval()
     example = torch.zeros(2, 3, input_size, input_size)
     batch = {0: "batch"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracing chatter is not for users
         torch.onnx.export(
-            model,
+            module,
             (example,),
-            str(path),
+            target,
             dynamo=False,
             input_names=["image"],
-            output_names=list(OUTPUTS),
+            output_names=list(outputs),
             opset_version=OPSET,
-            dynamic_axes={"image": batch, **{name: batch for name in OUTPUTS}},
+            dynamic_axes={"image": batch, **{name: batch for name in outputs}},
         )
+
+
+def export_onnx(model: FeatureModel, input_size: int, path: Path) -> None:
+    """The bundle's model.onnx, validated with onnx.checker."""
+    import onnx
+
+    trace_to_onnx(model, input_size, str(path), OUTPUTS)
     onnx.checker.check_model(str(path))
 
 
