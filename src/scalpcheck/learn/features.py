@@ -28,7 +28,7 @@ from scalpcheck.data.transforms import balanced_views, eval_transform, load_rgb,
 from scalpcheck.preprocess import Preprocess
 
 BATCH_SIZE = 32
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: extracted by ONNX Runtime
 
 
 @dataclass
