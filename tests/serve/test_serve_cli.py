@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -152,3 +153,14 @@ def test_evaluate_bad_arguments_exit_2(random_bundles, dataset, tmp_path, capsys
     argv = [a.format(tmp=tmp_path, **names) for a in argv]
     assert main(argv) == 2
     assert says in one_line_error(capsys, "evaluate")
+
+
+def test_evaluate_warns_when_the_data_are_the_training_data(random_bundles, dataset, tmp_path, capsys):
+    from scalpcheck.data.catalog import fingerprint, scan
+
+    bundle_dir = shutil.copytree(random_bundles["scalp"], tmp_path / "bundle")
+    card = json.loads((bundle_dir / "card.json").read_text())
+    card["data"]["fingerprint"] = fingerprint(scan(dataset, "scalp"))
+    (bundle_dir / "card.json").write_text(json.dumps(card))
+    assert main(["evaluate", str(bundle_dir), "--data", str(dataset)]) == 0
+    assert "Warning: this is the dataset the model was trained on" in capsys.readouterr().out
