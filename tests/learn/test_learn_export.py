@@ -1,0 +1,57 @@
+"""The exporter on its own: ONNX Runtime reproduces torch, and a bad export leaves nothing behind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from scalpcheck import bundle, onnx_session, ood
+from scalpcheck.learn import export
+from scalpcheck.learn.backbones import FeatureModel, get
+from scalpcheck.learn.head import Head
+from scalpcheck.preprocess import Preprocess
+from scalpcheck.tasks import TASKS
+
+
+def _model_and_card(size=64):
+    backbone = get("efficientnet_lite0")
+    torch.manual_seed(0)
+    model = FeatureModel(backbone.create(), Head(backbone.feature_dim, 5, 32, 0.2)).eval()
+    card = export.make_card(
+        task=TASKS["hairloss"],
+        pre=Preprocess(input_size=size),
+        backbone={"name": backbone.name, "weights_source": "random init", "pretrained": False},
+        temperature=1.0,
+        ood={"method": ood.METHOD, "threshold": 1.0},
+        metrics={},
+        data={"fingerprint": "0" * 64, "n_images": 0, "counts": {}},
+        synthetic=True,
+    )
+    return model, card
+
+
+def test_onnx_runtime_matches_torch(tmp_path):
+    model, card = _model_and_card()
+    images = torch.randn(5, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    stats = ood.fit(np.random.default_rng(0).random((4, 1280)))
+    out = export.write_bundle(tmp_path / "bundle", model, card, stats, images[:2])
+    assert export.onnx_parity(out / bundle.MODEL_FILE, model, images) < export.PARITY_TOLERANCE
+    session = onnx_session.create(out / bundle.MODEL_FILE)
+    for n in (1, 5):  # the batch dimension is dynamic
+        logits, embedding, feature_map = session.run(None, {"image": images[:n].numpy()})
+        assert (
+            logits.shape == (n, 5) and embedding.shape == (n, 1280) and feature_map.shape == (n, 1280, 2, 2)
+        )
+    card = bundle.read_card(out)
+    assert card["export"]["opset"] >= 17 and set(bundle.REQUIRED_KEYS) <= set(card)
+
+
+def test_failed_parity_leaves_no_bundle(tmp_path, monkeypatch):
+    model, card = _model_and_card()
+    monkeypatch.setattr(export, "onnx_parity", lambda *args: 1.0)
+    with pytest.raises(export.ExportError, match="differ"):
+        export.write_bundle(
+            tmp_path / "bundle", model, card, {"method": np.array("x")}, torch.zeros(1, 3, 64, 64)
+        )
+    assert list(tmp_path.iterdir()) == []
