@@ -50,8 +50,8 @@ def test_onnx_runtime_matches_torch(tmp_path):
 def test_failed_parity_leaves_no_bundle(tmp_path, monkeypatch):
     model, card = _model_and_card()
     monkeypatch.setattr(export, "onnx_parity", lambda *args: 1.0)
+    out = tmp_path / "models"
+    out.mkdir()
     with pytest.raises(export.ExportError, match="differ"):
-        export.write_bundle(
-            tmp_path / "bundle", model, card, {"method": np.array("x")}, torch.zeros(1, 3, 64, 64)
-        )
-    assert list(tmp_path.iterdir()) == []
+        export.write_bundle(out / "bundle", model, card, {"method": np.array("x")}, torch.zeros(1, 3, 64, 64))
+    assert list(out.iterdir()) == []
