@@ -62,7 +62,7 @@ def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, home, capsys)
     make, extra, message = CASES[case]
     data = make(tmp_path / "data")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    code = main(["train", "--task", "scalp", "--data", str(data), "--quiet", *extra])
+    code = main(["train", "--task", "lesions", "--data", str(data), "--quiet", *extra])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("scalpcheck train: error:") and message in err, err
