@@ -3,7 +3,7 @@
 - extraction: frozen-backbone embeddings of 224 px phantoms, images per second, as `scalpcheck train` runs
   it (the backbone traced to ONNX and run by ONNX Runtime in batches of 32), against eager PyTorch on the
   same batches (channels-last, every core), for the backbones where the baseline is affordable;
-- head training: one head with the default hyper-parameters on 50 phantoms a class (3 views each);
+- head training: one head with the default hyper-parameters on 50 phantoms a class (2 augmented views each);
 - the comparison DESIGN.md promises: all five backbones on both tasks, 50 phantoms a class, with tuning
   (`scalpcheck train` defaults), from an empty feature cache; target: within 15 minutes.
 Backbones without reachable weights run from random weights (speed does not depend on their values).
@@ -100,7 +100,7 @@ def _head(ctx) -> dict:
         model, catalog.items, backbone.preprocess(), view_plan(catalog.items, train, 2), seed=0
     )
     y = np.array([catalog.task.labels.index(i.label) for i in catalog.items])
-    x_train, item = features.with_views(train)
+    x_train, item = features.training_views(train)
     torch.set_num_threads(os.cpu_count() or 1)
     start = time.perf_counter()
     trained = train_head(

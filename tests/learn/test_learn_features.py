@@ -20,8 +20,9 @@ def _features(seed=0) -> Features:
 def test_plain_and_augmented_rows():
     f = _features()
     np.testing.assert_array_equal(f.plain([2, 0]), f.embeddings[[3, 0]])
-    x, item = f.with_views([2])
-    assert x.shape == (3, 4) and (item == 2).all()
+    x, item = f.training_views([2, 1])  # item 2: its two augmented views; item 1 has none: its plain view
+    np.testing.assert_array_equal(x, f.embeddings[[2, 4, 5]])
+    np.testing.assert_array_equal(item, [1, 2, 2])
     assert f.images_per_second == 3.0
 
 

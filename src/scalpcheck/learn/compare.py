@@ -58,8 +58,8 @@ class Candidate:
 def training_rows(
     data: PreparedData, features: Features, fit_items: list[int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every view (plain and augmented) of the given items, with their labels: what the head trains on."""
-    x, item = features.with_views(fit_items)
+    """What the head trains on for the given items (Features.training_views), with their labels."""
+    x, item = features.training_views(fit_items)
     return x, data.y[item]
 
 

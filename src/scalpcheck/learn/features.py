@@ -47,9 +47,16 @@ class Features:
         row = {int(i): r for r, i in enumerate(self.item) if self.view[r] == 0}
         return self.embeddings[[row[int(i)] for i in items]]
 
-    def with_views(self, items: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Embeddings of every view (plain and augmented) of the given items, and each row's item index."""
-        mask = np.isin(self.item, np.asarray(items, dtype=np.int64))
+    def training_views(self, items: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """What the head trains on, and each row's item index: the augmented views of the given items, or
+        the plain view of an item that has none.
+
+        Like on-the-fly augmentation, the head never sees the exact un-augmented training image; the
+        plain views of the training images then measure the train/validation gap as the reference did.
+        """
+        wanted = np.isin(self.item, np.asarray(items, dtype=np.int64))
+        augmented = wanted & (self.view > 0)
+        mask = augmented | (wanted & ~np.isin(self.item, self.item[augmented]))
         return self.embeddings[mask], self.item[mask]
 
 

@@ -142,6 +142,7 @@ def _train_in(
         "data": data.summary(),
         "selection": "validation quadratic weighted kappa" if task.ordinal else "validation macro-F1",
         "tuning_objective": OBJECTIVE,
+        "views": options.views,
         "best": best.name,
         "bundle": card,
         "backbones": {c.name: _backbone_summary(c) for c in candidates},
