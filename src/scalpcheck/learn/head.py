@@ -8,6 +8,7 @@ from being repeated here together with dropout and augmented views.
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -81,6 +82,18 @@ def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return np.divide(len(y), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
 
 
+@contextmanager
+def single_thread():
+    """Run torch on one thread: the head's matrices are so small that a second thread only adds
+    synchronisation, and on a busy machine waiting OpenMP threads make each step many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train_head(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -95,6 +108,11 @@ def train_head(
 
     Without validation data (cross-validation folds) it trains exactly `epochs` epochs.
     """
+    with single_thread():
+        return _train(x_train, y_train, x_val, y_val, n_classes, params, seed, epochs)
+
+
+def _train(x_train, y_train, x_val, y_val, n_classes, params, seed, epochs) -> TrainedHead:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     xt = torch.as_tensor(x_train, dtype=torch.float32)
@@ -126,21 +144,26 @@ def train_head(
             optimiser.step()
             total_loss += float(loss.detach()) * len(batch)
             correct += int((logits.argmax(1) == yt[batch]).sum())
-        row = {"epoch": epoch, "train_loss": total_loss / len(xt)}
+        val_loss = val_acc = None
         if has_val:
             head.eval()
             with torch.no_grad():
                 val_logits = head(xv)
-            row["val_loss"] = float(nn.functional.cross_entropy(val_logits, yv))
-            if row["val_loss"] < best_loss - 1e-6:
-                best_loss, best_epoch, stale = row["val_loss"], epoch, 0
+            val_loss = float(nn.functional.cross_entropy(val_logits, yv))
+            val_acc = float((val_logits.argmax(1) == yv).float().mean())
+            if val_loss < best_loss - 1e-6:
+                best_loss, best_epoch, stale = val_loss, epoch, 0
                 best_state = copy.deepcopy(head.state_dict())
             else:
                 stale += 1
-        row["train_acc"] = correct / len(xt)
-        if has_val:
-            row["val_acc"] = float((val_logits.argmax(1) == yv).float().mean())
-        history.append(row)
+        row = {
+            "epoch": epoch,
+            "train_loss": total_loss / len(xt),
+            "val_loss": val_loss,
+            "train_acc": correct / len(xt),
+            "val_acc": val_acc,
+        }
+        history.append({k: v for k, v in row.items() if v is not None})
         if has_val and stale >= params.patience:
             break
     if best_state is not None:
@@ -153,5 +176,5 @@ def train_head(
 
 def predict_logits(head: Head, x: np.ndarray) -> np.ndarray:
     head.eval()
-    with torch.no_grad():
+    with single_thread(), torch.no_grad():
         return head(torch.as_tensor(x, dtype=torch.float32)).numpy().astype(np.float64)
