@@ -63,7 +63,7 @@ def fine_tune(
     weights = torch.as_tensor(
         class_weights(data.y[data.split["train"]], len(data.labels)), dtype=torch.float32
     )
-    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=params.label_smoothing)
     augment = train_transform(candidate.pre)
     plain = eval_transform(candidate.pre)
     val_idx = data.split["val"]

@@ -24,6 +24,10 @@ class HeadParams:
     dropout: float = 0.3
     hidden: int = 128
     weight_decay: float = 1e-2
+    # Label smoothing keeps the logits moderate: an unbounded margin on a few hundred images makes a
+    # head overconfident (temperature scaling then has more to undo) and its logits so large (hundreds)
+    # that float32 rounding alone moves them by more than the export's 1e-4 parity check allows.
+    label_smoothing: float = 0.1
     patience: int = 15  # epochs without a better validation loss before stopping
 
     def to_dict(self) -> dict:
@@ -123,7 +127,7 @@ def _train(x_train, y_train, x_val, y_val, n_classes, params, seed, epochs) -> T
         xt.shape[1], n_classes, params.hidden, params.dropout, xt.mean(0), std.clamp_min(0.1 * std.mean())
     )
     weights = torch.as_tensor(class_weights(np.asarray(y_train), n_classes), dtype=torch.float32)
-    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=params.label_smoothing)
     optimiser = torch.optim.AdamW(head.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     has_val = x_val is not None and len(x_val) > 0
     if has_val:

@@ -118,7 +118,8 @@ def _choice_section(s: dict, board: list[dict]) -> list[str]:
         f"Its head: two dense layers of {p['hidden']} units with dropout {p['dropout']:.2f}, AdamW at "
         f"learning rate {p['lr']:.2g} (weight decay {p['weight_decay']:g}), batch {p['batch_size']}, early "
         f"stopping on the validation loss (patience {p['patience']}, at most {p['max_epochs']} epochs; "
-        f"best epoch {best['best_epoch']}), class-weighted cross-entropy, "
+        f"best epoch {best['best_epoch']}), class-weighted cross-entropy with label smoothing "
+        f"{p['label_smoothing']:g}, "
         + (
             f"on {s['views']} augmented views of each training image of the largest class (more for smaller "
             "classes); like on-the-fly augmentation, it never saw the un-augmented training images."
