@@ -1,8 +1,22 @@
-"""Fixtures every test shares: its own home folder (and so its own SQLite database and image store)."""
+"""Fixtures every test shares.
+
+- `home` (automatic): a fresh SCALPCHECK_HOME per test, so its own SQLite database, image store and models;
+  the model hub is offline, so no test downloads or depends on weights a developer happens to have.
+- `random_bundles`: real bundles written by the one exporter from random weights; every serving code path
+  runs on them, but they predict nothing and accept every photo.
+- `trained_bundles` / `published_models`: small models really trained on phantoms for both tasks, built
+  once per test run (shared by the xdist workers through a lock) and published into a test's home.
+"""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+
+ACCEPT_EVERYTHING = 1e9  # an out-of-distribution threshold no embedding reaches
+TRAINED_PER_CLASS = 20  # phantoms a class for the shared trained models: enough to refuse non-scalps
 
 
 @pytest.fixture(autouse=True)
@@ -11,6 +25,92 @@ def home(tmp_path, monkeypatch):
     path = tmp_path / "home"
     path.mkdir()
     monkeypatch.setenv("SCALPCHECK_HOME", str(path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for name in ("DATABASE_URL", "RATELIMIT_STORAGE_URI", "SECRET_KEY", "MAX_UPLOAD_MB"):
         monkeypatch.delenv(name, raising=False)
     return path
+
+
+def _export_random_bundle(out: Path, task: str, seed: int) -> Path:
+    import torch
+
+    from scalpcheck import ood
+    from scalpcheck.learn import backbones, export
+    from scalpcheck.learn.head import Head
+    from scalpcheck.tasks import TASKS
+
+    torch.manual_seed(seed)
+    backbone = backbones.get("efficientnet_lite0")
+    head = Head(backbone.feature_dim, len(TASKS[task].labels), hidden=32, dropout=0.3)
+    model = backbones.FeatureModel(backbone.create(), head).eval()
+    pre = backbone.preprocess()
+    probe = torch.randn(6, 3, pre.input_size, pre.input_size, generator=torch.Generator().manual_seed(seed))
+    with torch.inference_mode():
+        embeddings = model(probe)[1].numpy()
+    card = export.make_card(
+        task=TASKS[task],
+        pre=pre,
+        backbone={"name": backbone.name, "weights_source": "random init", "pretrained": False},
+        temperature=1.5,
+        ood={"method": ood.METHOD, "threshold": ACCEPT_EVERYTHING, "heldout_accept_rate": 1.0},
+        metrics={"accuracy": 0.25},
+        data={"fingerprint": f"{seed:064x}", "n_images": 0, "counts": {}},
+        synthetic=True,
+    )
+    return export.write_bundle(out, model, card, ood.fit(embeddings), probe[:2])
+
+
+@pytest.fixture(scope="session")
+def random_bundles(tmp_path_factory) -> dict[str, Path]:
+    """{task: bundle folder} for both built-in tasks, from random weights (see the module docstring)."""
+    from scalpcheck.tasks import TASKS
+
+    root = tmp_path_factory.mktemp("random-bundles")
+    return {task: _export_random_bundle(root / task, task, seed) for seed, task in enumerate(TASKS, 1)}
+
+
+@pytest.fixture(scope="session")
+def trained_bundles(tmp_path_factory, worker_id) -> dict[str, Path]:
+    """{task: bundle folder}: `scalpcheck train` defaults (efficientnet_lite0, offline ImageNet weights, one
+    tuning trial) on TRAINED_PER_CLASS phantoms a class, for both built-in tasks.
+
+    Made once per test run: the first xdist worker to get here trains, the others wait on the lock and reuse.
+    """
+    from filelock import FileLock
+
+    from scalpcheck.data.synth import write_dataset
+    from scalpcheck.learn.train import TrainOptions, run
+    from scalpcheck.settings import load_settings
+
+    run_temp = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # xdist: each worker has its own folder inside this run's
+        run_temp = run_temp.parent
+    root = run_temp / "trained-bundles"
+    root.mkdir(exist_ok=True)
+    bundles = {}
+    with FileLock(str(root / ".lock")), pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        for seed, task in enumerate(("scalp", "hairloss"), 3):
+            done = root / task / "bundle"
+            if not done.is_dir():
+                work = root / f"{task}-work"
+                shutil.rmtree(work, ignore_errors=True)
+                write_dataset(task, TRAINED_PER_CLASS, seed=seed, out=work / "phantoms", progress=False)
+                settings = load_settings({"SCALPCHECK_HOME": str(work / "home")})
+                options = TrainOptions(task=task, data=work / "phantoms", trials=1, progress=False)
+                result = run(options, settings)
+                (root / task).mkdir(exist_ok=True)
+                shutil.copytree(result.bundle_dir, root / task / ".bundle-tmp", dirs_exist_ok=True)
+                (root / task / ".bundle-tmp").rename(done)
+            bundles[task] = done
+    return bundles
+
+
+@pytest.fixture
+def published_models(home, trained_bundles) -> Path:
+    """The test home's models/ folder with both trained bundles published, as `make run` leaves it."""
+    from scalpcheck import bundle
+
+    for task, path in trained_bundles.items():
+        bundle.publish(path, home / "models", task)
+    return home / "models"

@@ -187,9 +187,9 @@ def jpeg_bytes(img: Image.Image, **params) -> bytes:
 
 @pytest.fixture
 def phantom():
-    """phantom(task="scalp", label="healthy", seed=0, size=320) -> a synthetic scalp photo (PIL, RGB)."""
+    """phantom(task="scalp", label="healthy", seed=0, size=256) -> a synthetic scalp photo (PIL, RGB)."""
 
-    def make(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 320) -> Image.Image:
+    def make(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 256) -> Image.Image:
         return render_phantom(task, label, np.random.default_rng(seed), size=size)
 
     return make
@@ -257,54 +257,3 @@ def bad_photo(request, phantom):
         return code, status, build()
 
     return make
-
-
-# --- Stand-in for the lead's `published_models` fixture (tests/conftest.py), until it lands ----------------
-# Random-init bundles written by the one exporter (as tests/serve does): every code path runs, but they
-# accept every photo, so `not_a_scalp_image` needs the lead's trained bundles.
-
-
-def _export_random_bundle(out, task: str, seed: int):
-    import torch
-
-    from scalpcheck import ood
-    from scalpcheck.learn import backbones, export
-    from scalpcheck.learn.head import Head
-    from scalpcheck.tasks import TASKS
-
-    torch.manual_seed(seed)
-    backbone = backbones.get("efficientnet_lite0")
-    head = Head(backbone.feature_dim, len(TASKS[task].labels), hidden=32, dropout=0.3)
-    model = backbones.FeatureModel(backbone.create(), head).eval()
-    pre = backbone.preprocess()
-    probe = torch.randn(6, 3, pre.input_size, pre.input_size, generator=torch.Generator().manual_seed(seed))
-    with torch.inference_mode():
-        embeddings = model(probe)[1].numpy()
-    card = export.make_card(
-        task=TASKS[task],
-        pre=pre,
-        backbone={"name": backbone.name, "weights_source": "random init", "pretrained": False},
-        temperature=1.5,
-        ood={"method": ood.METHOD, "threshold": 1e9, "heldout_accept_rate": 1.0},
-        metrics={"accuracy": 0.25},
-        data={"fingerprint": f"{seed:064x}", "n_images": 0, "counts": {}},
-        synthetic=True,
-    )
-    return export.write_bundle(out, model, card, ood.fit(embeddings), probe[:2])
-
-
-@pytest.fixture(scope="session")
-def _web_bundles(tmp_path_factory):
-    from scalpcheck.tasks import TASKS
-
-    root = tmp_path_factory.mktemp("web-bundles")
-    return {task: _export_random_bundle(root / task, task, seed) for seed, task in enumerate(TASKS, 1)}
-
-
-@pytest.fixture
-def published_models(home, _web_bundles):
-    from scalpcheck import bundle
-
-    for task, path in _web_bundles.items():
-        bundle.publish(path, home / "models", task)
-    return home / "models"
