@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 METHOD = "knn-cosine"
-NEIGHBOURS = 5
+NEIGHBOURS = 10
 
 
 def normalise(embeddings: np.ndarray) -> np.ndarray:

@@ -124,3 +124,15 @@ def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_setti
     assert row["features_cached"] is True
     first = next(r for r in tiny_run.leaderboard if r["backbone"] == "efficientnet_lite0")
     assert row["extract_img_per_s"] == pytest.approx(first["extract_img_per_s"])
+
+
+def test_the_trained_model_refuses_photos_that_are_not_scalps(tiny_run):
+    from .test_learn_demo import _ood_scores, non_scalp_photos
+
+    photos = {
+        k: v
+        for k, v in non_scalp_photos().items()
+        if k in ("chelsea", "coffee", "astronaut", "rocket", "page")
+    }
+    scores, threshold = _ood_scores(tiny_run.bundle_dir, list(photos.values()))
+    assert (scores > threshold).all(), dict(zip(photos, scores / threshold, strict=True))
