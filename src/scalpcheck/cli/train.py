@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from scalpcheck.learn import defaults
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -19,10 +21,15 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--backbones",
-        default="efficientnet_lite0",
-        help="comma-separated backbones (default efficientnet_lite0); see `scalpcheck doctor`",
+        default=defaults.BACKBONE,
+        help=f"comma-separated backbones (default {defaults.BACKBONE}); see `scalpcheck doctor`",
     )
-    p.add_argument("--trials", type=int, default=None, help="Optuna trials per backbone (default 12)")
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=defaults.TRIALS,
+        help=f"Optuna trials per backbone (default {defaults.TRIALS})",
+    )
     p.add_argument(
         "--cv",
         type=int,
@@ -41,8 +48,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--views",
         type=int,
-        default=None,
-        help="augmented views per training image of the largest class (default 2)",
+        default=defaults.VIEWS,
+        help=f"augmented views per training image of the largest class (default {defaults.VIEWS})",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the split, augmentation and tuning")
     p.add_argument(
@@ -64,7 +71,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--fine-tune-epochs",
         type=int,
-        default=5,
+        default=defaults.FINE_TUNE_EPOCHS,
         metavar="N",
         help="at most N fine-tuning epochs (early stopping on the validation loss)",
     )
@@ -85,9 +92,11 @@ def run(args: argparse.Namespace) -> int:
         task=args.task.strip().lower(),
         data=Path(args.data),
         backbones=backbones.parse_list(args.backbones),
+        trials=args.trials,
         cv=args.cv,
         color=args.color,
         input_size=args.input_size,
+        views=args.views,
         seed=args.seed,
         weights=weights.parse_weight_args(args.weights, backbones.BACKBONES),
         allow_random_init=args.allow_random_init,
@@ -96,16 +105,16 @@ def run(args: argparse.Namespace) -> int:
         publish=args.publish,
         progress=not args.quiet,
     )
-    if args.trials is not None:
-        options.trials = args.trials
-    if args.views is not None:
-        options.views = args.views
     result = train(options, load_settings())
     best = result.leaderboard[0]
     print(f"run folder: {result.run_dir}")
+    ordinal = (
+        f", test QWK {best['test_qwk']:.3f}, stage MAE {best['test_mae']:.2f}" if "test_qwk" in best else ""
+    )
     print(
-        f"best: {result.best} (validation macro-F1 {best['val_f1_macro']:.3f}, "
-        f"test accuracy {best['test_accuracy']:.3f}, test macro-F1 {best['test_f1_macro']:.3f})"
+        f"best: {result.best} (validation macro-F1 {best['val_f1_macro']:.3f}; test accuracy "
+        f"{best['test_accuracy']:.3f}, macro-F1 {best['test_f1_macro']:.3f}{ordinal}); report: "
+        f"{result.run_dir / 'report.md'}"
     )
     print(f"bundle: {result.bundle_dir}")
     if result.published:

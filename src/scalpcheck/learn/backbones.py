@@ -69,8 +69,6 @@ BACKBONES: dict[str, Backbone] = {
     )
 }
 
-DEFAULT_BACKBONE = "efficientnet_lite0"
-
 
 def get(name: str) -> Backbone:
     try:

@@ -21,20 +21,19 @@ from scalpcheck import bundle, ood
 from scalpcheck.data.split import write_split_csv
 from scalpcheck.data.transforms import load_rgb
 from scalpcheck.errors import UsageError
-from scalpcheck.learn import plots, report
-from scalpcheck.learn.backbones import DEFAULT_BACKBONE, Backbone, FeatureModel, get
+from scalpcheck.learn import defaults, plots, report
+from scalpcheck.learn.backbones import Backbone, FeatureModel, get
 from scalpcheck.learn.compare import Candidate, fit_backbone
 from scalpcheck.learn.dataset import PreparedData, prepare
 from scalpcheck.learn.export import make_card, write_bundle
 from scalpcheck.learn.metrics import softmax
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
-from scalpcheck.learn.tune import DEFAULT_TRIALS, OBJECTIVE
+from scalpcheck.learn.tune import OBJECTIVE
 from scalpcheck.learn.weights import WeightSource, resolve
 from scalpcheck.preprocess import preprocess
 from scalpcheck.settings import Settings
 
 OOD_ACCEPT_RATE = 0.99  # share of held-out (validation) photos the refusal threshold lets through
-DEFAULT_VIEWS = 2
 PARITY_IMAGES = 4
 FIXED_PARAMS = ("label_smoothing", "patience")  # not tuned: the report states them once
 
@@ -43,17 +42,17 @@ FIXED_PARAMS = ("label_smoothing", "patience")  # not tuned: the report states t
 class TrainOptions:
     task: str
     data: Path
-    backbones: list[Backbone] = field(default_factory=lambda: [get(DEFAULT_BACKBONE)])
-    trials: int = DEFAULT_TRIALS
+    backbones: list[Backbone] = field(default_factory=lambda: [get(defaults.BACKBONE)])
+    trials: int = defaults.TRIALS
     cv: int = 0
     color: str = "rgb"
     input_size: int | None = None  # None: the backbone's own (timm's pretrained config)
-    views: int = DEFAULT_VIEWS
+    views: int = defaults.VIEWS
     seed: int = 0
     weights: dict[str, Path] = field(default_factory=dict)
     allow_random_init: bool = False
     fine_tune: bool = False
-    fine_tune_epochs: int = 5
+    fine_tune_epochs: int = defaults.FINE_TUNE_EPOCHS
     publish: bool = False
     progress: bool = True
 

@@ -14,10 +14,10 @@ import numpy as np
 import optuna
 from tqdm import tqdm
 
+from scalpcheck.learn import defaults
 from scalpcheck.learn.head import HeadParams, TrainedHead, train_head
 
 OBJECTIVE = "validation cross-entropy loss (lower is better)"
-DEFAULT_TRIALS = 12
 
 
 def _suggest(trial: optuna.Trial) -> HeadParams:
@@ -36,7 +36,7 @@ def tune_head(
     x_val: np.ndarray,
     y_val: np.ndarray,
     n_classes: int,
-    trials: int = DEFAULT_TRIALS,
+    trials: int = defaults.TRIALS,
     seed: int = 0,
     progress: bool = False,
     desc: str = "tuning",
