@@ -6,7 +6,7 @@ made here, from the path.
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +26,8 @@ CODES = {
     429: "rate_limited",
     500: "internal_error",
 }
+
+FORM_TOO_COMPLEX = "The form has too many fields, or a field that is too long. Please send only the photo."
 
 PAGE_MESSAGES = {
     400: "The request could not be understood. Please go back and try again.",
@@ -51,6 +53,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        if status == 413 and not _body_too_large():
+            # Werkzeug's form limits (max_form_parts, max_form_memory_size) raise 413 too: the body is within
+            # the size limit, but the form has thousands of parts or a huge text field. No photo is too large.
+            if wants_json():
+                return error_response("bad_request", FORM_TOO_COMPLEX, 400)
+            return render_template("errors/error.html", title="Bad request", message=FORM_TOO_COMPLEX), 400
         if status == 413:
             rejected = ImageRejected(
                 "image_too_large",
@@ -69,6 +77,12 @@ def register(app: Flask) -> None:
             return error_response(code, _json_message(exc, status), status, headers=headers)
         message = PAGE_MESSAGES.get(status, exc.description)
         return render_template("errors/error.html", title=exc.name, message=message), status
+
+
+def _body_too_large() -> bool:
+    """Whether the request's body is over MAX_CONTENT_LENGTH (or of unknown length, so cut off by it)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return request.content_length is None or limit is None or request.content_length > limit
 
 
 def _json_message(exc: HTTPException, status: int) -> str:

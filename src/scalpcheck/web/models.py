@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import session
 from flask_login import UserMixin
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -48,6 +49,10 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(32), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Advanced at every logout. A login session records the value it began with and is over once they
+    # differ: Flask keeps sessions in the browser's signed cookie, so without this a copy of the cookie
+    # taken before a logout (a shared computer, a stolen cookie) would stay logged in.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # The database deletes a user's rows (ON DELETE CASCADE); the ORM never loads them to do so.
     assessments: WriteOnlyMapped[Assessment] = relationship(back_populates="user", passive_deletes=True)
@@ -143,6 +148,14 @@ class ApiToken(db.Model):
         return {"expires_at": self.expires_at.isoformat(timespec="seconds")}
 
 
+# The session key that holds the session_epoch a login session began with.
+SESSION_EPOCH = "session_epoch"
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    """The session's user, unless the user has logged out since the session began."""
+    user = db.session.get(User, int(user_id))
+    if user is None or session.get(SESSION_EPOCH) != user.session_epoch:
+        return None
+    return user

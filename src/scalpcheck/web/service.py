@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 IMAGE_FIELD = "image"
 DAMAGED_PHOTO = "This photo's file is damaged. Please take or export the photo again and upload it."
 IMAGE_MAX_AGE = 3600  # seconds a browser may reuse an image without asking again
+MAX_ROW_ID = 2**31 - 1  # the largest id an Integer primary key holds on every backend (PostgreSQL's int4)
 
 
 def pick_upload(files: MultiDict[str, FileStorage]) -> bytes:
@@ -61,7 +62,13 @@ def create_assessment(user: User, task: str, data: bytes) -> Assessment:
 
 
 def owned_assessment(user: User, assessment_id: int) -> Assessment:
-    """The user's assessment, or 404 for one that does not exist and for another user's alike."""
+    """The user's assessment, or 404 for one that does not exist and for another user's alike.
+
+    An id beyond the id column's range exists nowhere; it is answered before the database sees it (SQLite
+    cannot even bind an integer over 64 bits).
+    """
+    if not 0 < assessment_id <= MAX_ROW_ID:
+        abort(404)
     return db.first_or_404(
         select(Assessment).where(Assessment.id == assessment_id, Assessment.user_id == user.id)
     )

@@ -220,7 +220,10 @@ PATHS = {
             },
             "responses": {
                 "201": _json(_ref("Assessment"), "Assessed and stored; Location names it."),
-                "400": _error("No photo in the field `image` (`missing_image`)."),
+                "400": _error(
+                    "No photo in the field `image` (`missing_image`), or a form of thousands of fields "
+                    "(`bad_request`)."
+                ),
                 "404": _error("No such task (`unknown_task`)."),
                 "413": _error("The photo has too many bytes or pixels (`image_too_large`)."),
                 "415": _error("Not a decodable JPEG, PNG or WebP (`unsupported_image`)."),

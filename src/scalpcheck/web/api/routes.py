@@ -50,9 +50,12 @@ def revoke_token():
 def create():
     task = request.form.get("task", "").strip()
     try:
+        # The photo first: a request that carries none (raw bytes, JSON, a broken multipart body) is told
+        # how to send one, whatever else it lacks.
+        data = pick_upload(request.files)
         if not task:
             raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {_task_names()}.")
-        row = create_assessment(g.api_user, task, pick_upload(request.files))
+        row = create_assessment(g.api_user, task, data)
     except AssessmentError as exc:
         return assessment_error_response(exc)
     return (
@@ -75,13 +78,19 @@ def list_assessments():
         )
     where = [Assessment.user_id == g.api_user.id] + ([Assessment.task == task] if task else [])
     total = db.session.scalar(select(func.count()).select_from(Assessment).where(*where))
-    rows = db.session.scalars(
-        select(Assessment)
-        .where(*where)
-        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    offset = (page - 1) * per_page
+    # A page past the end is empty; asking the database would overflow its OFFSET for a huge page number.
+    rows = (
+        db.session.scalars(
+            select(Assessment)
+            .where(*where)
+            .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+            .offset(offset)
+            .limit(per_page)
+        ).all()
+        if offset < total
+        else []
+    )
     pages = max(1, -(-total // per_page))
 
     def link(p: int) -> str:

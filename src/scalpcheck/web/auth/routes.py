@@ -1,8 +1,9 @@
 """Register, log in, log out.
 
 Logging in starts a new session: whatever the browser carried before is cleared, so a session planted by
-someone else (session fixation) never becomes a logged-in one. Flask-Login's "strong" protection drops the
-session if it turns up from another address or browser.
+someone else (session fixation) never becomes a logged-in one. Logging out ends every session of the user,
+copies of the cookie included (User.session_epoch). Flask-Login's "strong" protection drops the session if
+it turns up from another address or browser.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from scalpcheck.web.auth import bp
 from scalpcheck.web.auth.forms import LoginForm, RegisterForm
 from scalpcheck.web.auth.passwords import check_password, hash_password
 from scalpcheck.web.extensions import db, limiter
-from scalpcheck.web.models import User
+from scalpcheck.web.models import SESSION_EPOCH, User
 
 WRONG_CREDENTIALS = "Wrong username or password."
 
@@ -70,6 +71,7 @@ def login():
         if check_password(user, form.password.data):
             session.clear()
             login_user(user)
+            session[SESSION_EPOCH] = user.session_epoch
             return redirect(next_page or url_for("main.home"), 303)
         status, error = 401, WRONG_CREDENTIALS
     elif form.is_submitted():
@@ -80,6 +82,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Every session of this user ends, copies of this browser's cookie included (see User.session_epoch).
+    db.session.execute(
+        update(User).where(User.id == current_user.id).values(session_epoch=User.session_epoch + 1)
+    )
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
