@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,16 @@ import pytest
 
 ACCEPT_EVERYTHING = 1e9  # an out-of-distribution threshold no embedding reaches
 TRAINED_PER_CLASS = 20  # phantoms a class for the shared trained models: enough to refuse non-scalps
+
+
+def pytest_configure(config):
+    """The hardening suite's summary line (tests/hardening/summary.py) is registered here: under xdist only
+    this conftest is loaded where the summary is printed (the controller runs no test)."""
+    path = Path(__file__).with_name("hardening") / "summary.py"
+    spec = importlib.util.spec_from_file_location("hardening_summary", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config.pluginmanager.register(module.Summary(), "hardening-summary")
 
 
 @pytest.fixture(autouse=True)
