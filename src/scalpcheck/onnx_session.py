@@ -6,21 +6,16 @@ so the speed measured by `make bench` is the speed users get. Torch-free.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import onnxruntime as ort
 
+from scalpcheck.settings import available_cores, load_settings
+
 
 def default_threads() -> int:
-    """Intra-op threads: SCALPCHECK_ORT_THREADS when set, else every core this process may use."""
-    configured = os.environ.get("SCALPCHECK_ORT_THREADS")
-    if configured:
-        return max(1, int(configured))
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    """Intra-op threads: the setting SCALPCHECK_ORT_THREADS when given, else every available core."""
+    return load_settings().ort_threads or available_cores()
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:

