@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import onnx
@@ -61,3 +62,25 @@ def test_a_folder_that_is_not_a_run_is_a_usage_error(tmp_path, tiny_run):
     with pytest.raises(UsageError, match="args.yaml and split.csv"):
         quantize.quantize_run(run, tmp_path / "int8")
     assert json.loads((run / "bundle" / bundle.CARD_FILE).read_text())["task"] == "scalp"
+
+
+def test_the_command_publishes_a_kept_model(tiny_run, home, tmp_path, capsys):
+    from scalpcheck.cli import quantize as command
+
+    args = argparse.Namespace(run_dir=tiny_run.run_dir, out=tmp_path / "int8", publish=True, json=True)
+    code = command.run(args)
+    printed = json.loads(capsys.readouterr().out)
+    assert code == (0 if printed["kept"] else 1)
+    if printed["kept"]:
+        assert bundle.read_card(home / "models" / "scalp")["model_version"].endswith("-int8")
+        assert printed["published"] == str(home / "models" / "scalp")
+    else:
+        assert printed["bundle"] is None and not (home / "models" / "scalp").exists()
+
+
+def test_the_command_refuses_a_missing_run(tmp_path):
+    from scalpcheck.cli import quantize as command
+
+    args = argparse.Namespace(run_dir=tmp_path / "nope", out=None, publish=False, json=False)
+    with pytest.raises(UsageError, match="no such folder"):
+        command.run(args)

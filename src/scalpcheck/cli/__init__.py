@@ -12,7 +12,7 @@ import sys
 from scalpcheck import __version__
 from scalpcheck.errors import UsageError
 
-COMMAND_MODULES = ("synth", "clean", "train", "evaluate", "predict", "serve", "doctor")
+COMMAND_MODULES = ("synth", "clean", "train", "evaluate", "predict", "serve", "doctor", "quantize")
 
 
 class OneLineParser(argparse.ArgumentParser):
