@@ -1,0 +1,194 @@
+"""The baseline of bench_e2e: scalpcheck's app with its assessments made "the usual way".
+
+What a Flask view written without measuring does with a phone photo: Pillow decodes every pixel and
+applies the EXIF rotation, torchvision resizes and crops to 224 px, the model runs in eager PyTorch
+(timm's efficientnet_lite0 with the pretrained weights the published model was trained on, and the
+bundle's trained head), and Grad-CAM comes from torch autograd on the last convolutional stage. The rest
+is scalpcheck's own: routes, authentication, quality gate, out-of-distribution check, advice, metadata
+stripping, image store and database rows. So the comparison measures exactly what the serving path does
+differently: how the photo is decoded, how the network runs, how the explanation is computed.
+
+Served like scalpcheck: gunicorn, 2 sync workers, no preloading, and like scalpcheck's workers (one ONNX
+Runtime thread each) one torch thread per worker. That is kinder to the baseline than torch's default of
+one thread per core in every worker: with both workers busy, or other work on the machine, waiting OpenMP
+threads made eager inference many times slower (measured: seconds per photo on a loaded 2-core machine).
+    gunicorn -w 2 "bench.baseline_app:create_baseline_app()"
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch import nn
+from torchvision import transforms
+
+from scalpcheck import ood
+from scalpcheck.bundle import HEAD_FILE, read_card
+from scalpcheck.errors import ImageRejected
+from scalpcheck.serve import Assessment, Assessor, gate
+from scalpcheck.serve.advice import advice_for
+from scalpcheck.serve.assess import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_MARGIN, N_ALTERNATIVES, NOT_A_SCALP
+from scalpcheck.serve.model import LoadedModel
+from scalpcheck.web import create_app
+from scalpcheck.web.extensions import APP_STATE
+
+# The eager model must be the bundle's network: its logits may differ from ONNX Runtime's by rounding only.
+PARITY_TOLERANCE = 1e-3
+
+
+class EagerModel:
+    """One published bundle as a PyTorch program: timm backbone, the bundle's head, the card's transform."""
+
+    def __init__(self, bundle_dir: Path, weights_dir: Path):
+        from scalpcheck.learn import backbones, weights
+
+        self.card = read_card(bundle_dir)
+        if self.card["backbone"].get("fine_tuned"):
+            raise ValueError(f"{bundle_dir}: a fine-tuned backbone's weights exist only in its ONNX graph")
+        backbone = backbones.get(self.card["backbone"]["name"])
+        source = weights.resolve(backbone, {}, weights_dir, allow_random_init=False)
+        self.backbone = weights.create_model(backbone, source)
+        with np.load(Path(bundle_dir) / HEAD_FILE) as arrays:
+            layers = [nn.Linear(*arrays[f"w{i}"].T.shape) for i in range(3)]
+            for i, layer in enumerate(layers):
+                layer.weight.data = torch.from_numpy(arrays[f"w{i}"])
+                layer.bias.data = torch.from_numpy(arrays[f"b{i}"])
+        self.head = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2]).eval()
+        pre = self.card["preprocess"]
+        size = self.card["input_size"]
+        interpolation = transforms.InterpolationMode(pre["interpolation"])
+        self.resize = transforms.Compose(
+            [transforms.Resize(size, interpolation=interpolation), transforms.CenterCrop(size)]
+        )
+        self.to_tensor = transforms.Compose(
+            [transforms.ToTensor(), transforms.Normalize(pre["mean"], pre["std"])]
+        )
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        feature_map = self.backbone.forward_features(x)
+        embedding = feature_map.mean(dim=(2, 3))
+        return self.head(embedding), embedding, feature_map
+
+    def check_against(self, session) -> None:
+        """Raise unless this network computes the bundle's logits (the same weights as the ONNX graph)."""
+        x = torch.randn(1, 3, self.size, self.size, generator=torch.Generator().manual_seed(0))
+        with torch.inference_mode():
+            eager = self.forward(x)[0].numpy()
+        (onnx,) = session.run(["logits"], {"image": x.numpy()})
+        difference = float(np.abs(eager - onnx).max())
+        if difference > PARITY_TOLERANCE:
+            raise ValueError(f"the eager model's logits differ from the bundle's by {difference:.2e}")
+
+
+class EagerAssessor:
+    """Assessor's interface (assess, tasks, ensure_own_sessions), computed the usual way."""
+
+    def __init__(self, onnx_assessor: Assessor, models_dir: Path, weights_dir: Path):
+        self._onnx = onnx_assessor  # answers tasks(): the same models, the same catalogue
+        self.max_upload_bytes = onnx_assessor.max_upload_bytes
+        self.models = {}
+        for task in onnx_assessor.tasks():
+            loaded = LoadedModel.load(
+                models_dir / task
+            )  # its card, statistics, and the graph to check against
+            model = EagerModel(loaded.path, weights_dir)
+            model.check_against(loaded.session)
+            self.models[task] = (model, loaded)
+
+    def tasks(self) -> dict[str, dict]:
+        return self._onnx.tasks()
+
+    def ensure_own_sessions(self, threads: int | None = None) -> None:
+        """Nothing to do: this app is not preloaded, each worker builds its own models."""
+
+    def assess(self, data: bytes, task: str) -> Assessment:
+        if len(data) > self.max_upload_bytes:
+            raise ImageRejected("image_too_large", "The file is too large.")
+        model, loaded = self.models[task]
+        try:
+            photo = Image.open(io.BytesIO(data))
+            orientation = photo.getexif().get(0x0112, 1)
+            upright = ImageOps.exif_transpose(photo).convert("RGB")
+        except Exception as exc:
+            raise ImageRejected("unsupported_image", "This file is not a photo we can read.") from exc
+        view = model.resize(upright)
+        gate.check(view, upright.size)
+        x = model.to_tensor(view).unsqueeze(0)
+
+        model.backbone.zero_grad()
+        model.head.zero_grad()
+        logits, embedding, feature_map = model.forward(x)
+        feature_map.retain_grad()
+        embedding_np = embedding.detach().numpy()
+        if ood.score(loaded.ood_stats, embedding_np)[0] > loaded.ood_threshold:
+            raise ImageRejected("not_a_scalp_image", NOT_A_SCALP)
+        probabilities = torch.softmax(logits.detach()[0] / loaded.temperature, dim=0).double().numpy()
+        order = np.argsort(-probabilities, kind="stable")
+        top = int(order[0])
+        logits[0, top].backward()
+        weights = feature_map.grad.mean(dim=(2, 3), keepdim=True)
+        cam = torch.relu((weights * feature_map).sum(dim=1))[0].detach().numpy()
+        cam = cam / cam.max() if cam.max() > 0 else cam
+
+        labels = loaded.labels
+        alternatives = [
+            {
+                "label": labels[i],
+                "display_name": loaded.display_name(labels[i]),
+                "probability": float(probabilities[i]),
+            }
+            for i in order[1 : 1 + N_ALTERNATIVES]
+        ]
+        confidence = float(probabilities[top])
+        low_confidence = bool(
+            confidence < LOW_CONFIDENCE_BELOW or confidence - probabilities[order[1]] < LOW_CONFIDENCE_MARGIN
+        )
+        label = labels[top]
+        display_name = loaded.display_name(label)
+        synthetic = bool(loaded.card["synthetic_data"])
+        return Assessment(
+            task=task,
+            label=label,
+            display_name=display_name,
+            confidence=confidence,
+            probabilities={name: float(p) for name, p in zip(labels, probabilities, strict=True)},
+            low_confidence=low_confidence,
+            alternatives=alternatives,
+            advice=advice_for(
+                task,
+                label,
+                display_name,
+                confidence,
+                alternatives,
+                low_confidence=low_confidence,
+                synthetic_data=synthetic,
+            ),
+            model={
+                "version": loaded.card["model_version"],
+                "backbone": loaded.card["backbone"]["name"],
+                "synthetic_data": synthetic,
+            },
+            heatmap=cam.astype(np.float32),
+            image=view,
+            source={
+                "format": {"MPO": "JPEG"}.get(photo.format, photo.format),
+                "width": photo.width,
+                "height": photo.height,
+                "orientation": orientation,
+            },
+        )
+
+
+def create_baseline_app(config: dict | None = None):
+    """scalpcheck's app whose assessments are made by EagerAssessor."""
+    torch.set_num_threads(1)
+    app = create_app(config)
+    state = app.extensions[APP_STATE]
+    settings = state["settings"]
+    state["assessor"] = EagerAssessor(state["assessor"], settings.models_dir, settings.cache_dir / "weights")
+    return app
