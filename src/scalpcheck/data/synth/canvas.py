@@ -1,0 +1,85 @@
+"""Drawing helpers shared by every layer of a phantom: the canvas, smooth random fields, colour, soft shapes.
+
+Layers work in relative coordinates (the frame is the unit square) so that a phantom looks the same at
+any --size; the canvas turns them into pixels. Hair is drawn on a supersampled copy because OpenCV's
+anti-aliased lines come in whole-pixel widths and real hairs at 256 px are thinner than one pixel.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+SHIFT = 4  # fixed-point bits of OpenCV drawing coordinates: 1/16 px precision for thin curved strands
+
+
+@dataclass(frozen=True)
+class Canvas:
+    size: int  # output side in pixels
+
+    @property
+    def supersample(self) -> int:
+        """Hair is drawn at twice the size below 1024 px; above it, whole-pixel widths are fine enough."""
+        return 2 if self.size < 1024 else 1
+
+    @property
+    def px(self) -> float:
+        """Pixels per 'reference pixel': sizes in the layers are given as if the image were 256 px wide."""
+        return self.size / 256
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel-centre coordinates in relative units, each [size, size] float32 (shared: do not modify)."""
+        return _grid(self.size)
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    c = (np.arange(size, dtype=np.float32) + 0.5) / size
+    x, y = np.meshgrid(c, c)
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
+
+
+def fixed_point(points: np.ndarray, scale: float) -> np.ndarray:
+    """Relative coordinates -> OpenCV's int32 fixed-point pixel coordinates (see SHIFT)."""
+    return np.round(points * (scale * (1 << SHIFT))).astype(np.int32)
+
+
+def smooth_field(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+    """A smooth random field of about unit standard deviation whose blobs are size/cells across."""
+    grid = rng.standard_normal((cells + 1, cells + 1), dtype=np.float32)
+    field = cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
+    return field / (float(field.std()) + 1e-6)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (L 0..100) -> sRGB 0..1, float32, any leading shape."""
+    lab = np.asarray(lab, dtype=np.float32)
+    rgb = cv2.cvtColor(lab.reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(lab.shape)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.clip(np.asarray(rgb, dtype=np.float32), 0.0, 1.0)
+    return cv2.cvtColor(rgb.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(rgb.shape)
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def blur(image: np.ndarray, sigma_px: float) -> np.ndarray:
+    if sigma_px <= 0.05:
+        return image
+    return cv2.GaussianBlur(image, (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT_101)
+
+
+def blend(base: np.ndarray, colour, alpha: np.ndarray) -> np.ndarray:
+    """Alpha-composite a colour (or an image) over base where alpha is [H, W] in 0..1 (in place)."""
+    a = alpha[..., None]
+    base *= 1.0 - a
+    base += a * np.asarray(colour, dtype=np.float32)
+    return base

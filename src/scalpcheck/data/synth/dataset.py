@@ -1,0 +1,122 @@
+"""A phantom dataset on disk: DIR/<label>/<label>_<i:04d>.jpg, phantoms.json and, on request, defects.
+
+The folder appears whole or not at all: everything is written into a hidden temporary folder beside
+the target, which is renamed into place at the end (and removed if anything fails on the way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from scalpcheck import __version__
+from scalpcheck.data.synth import defects as defect_faults
+from scalpcheck.data.synth.render import MAX_SIZE, MIN_SIZE, render_jpeg
+from scalpcheck.data.synth.seeds import image_rng
+from scalpcheck.errors import UsageError
+from scalpcheck.tasks import TASKS
+
+MARKER = "phantoms.json"  # tells training (and its reports) that the data are synthetic
+DEFECTS = "defects.json"
+MAX_PER_CLASS = 20000
+MAX_SEED = 2**32 - 1
+
+
+def image_name(label: str, index: int) -> str:
+    return f"{label}_{index:04d}.jpg"
+
+
+def check_arguments(task: str, seed: int, size: int, per_class: int | None = None) -> None:
+    """UsageError, naming the argument, for anything write_dataset or write_preview cannot honour."""
+    if task not in TASKS:
+        raise UsageError(f"--task: unknown task {task!r}; choose from {', '.join(TASKS)}")
+    if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to {MAX_SEED}, got {seed}")
+    if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise UsageError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} px, got {size}")
+    if per_class is not None and (not isinstance(per_class, int) or not 1 <= per_class <= MAX_PER_CLASS):
+        raise UsageError(f"--per-class must be between 1 and {MAX_PER_CLASS}, got {per_class}")
+
+
+def check_target(out: Path) -> None:
+    if out.is_file() or (out.exists() and not out.is_dir()):
+        raise UsageError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"--out {out} exists and is not empty; choose a new folder")
+
+
+def write_dataset(
+    task: str,
+    per_class: int,
+    seed: int,
+    out: Path,
+    size: int = 256,
+    defects: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Render per_class phantoms of every label of task into out; returns a summary.
+
+    Same arguments, same bytes. With defects, also plants every fault kind of defects.py and lists
+    them in out/defects.json (the clean images are the same as without).
+    """
+    out = Path(out)
+    check_arguments(task, seed, size, per_class)
+    labels = TASKS[task].labels
+    if defects and per_class < defect_faults.originals_needed(len(labels)):
+        need = defect_faults.originals_needed(len(labels))
+        raise UsageError(
+            f"--defects needs --per-class of at least {need} for task {task} (copies need originals)"
+        )
+    check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        with tqdm(
+            total=per_class * len(labels), desc=f"synth {task}", unit="img", disable=not progress
+        ) as bar:
+            for label in labels:
+                (tmp / label).mkdir()
+                for i in range(per_class):
+                    data = render_jpeg(task, label, image_rng(seed, task, label, i), size)
+                    (tmp / label / image_name(label, i)).write_bytes(data)
+                    bar.update()
+        faults = defect_faults.plant(tmp, task, labels, seed, size, per_class) if defects else []
+        if defects:
+            manifest = {"task": task, "seed": seed, "faults": faults}
+            (tmp / DEFECTS).write_text(json.dumps(manifest, indent=2) + "\n")
+        marker = {
+            "generator": "scalpcheck synth",
+            "scalpcheck_version": __version__,
+            "task": task,
+            "seed": seed,
+            "per_class": per_class,
+            "size": size,
+            "defects": defects,
+        }
+        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        check_target(out)  # nothing appeared there while we rendered
+        if out.is_dir():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    counts: dict[str, int] = {}
+    for fault in faults:
+        counts[fault["kind"]] = counts.get(fault["kind"], 0) + 1
+    return {
+        "task": task,
+        "seed": seed,
+        "size": size,
+        "out": str(out),
+        "counts": {label: per_class for label in labels},
+        "faults": counts,
+        "seconds": round(time.perf_counter() - started, 2),
+    }

@@ -1,0 +1,295 @@
+"""The cues of the scalp-condition labels: alopecia patches, psoriasis plaques and folliculitis pustules.
+
+Each lesion works in two places: on the skin's Lab planes before the hair is drawn (colour under the
+strands) and, where the real lesion lies on top of the hair, over the drawn strands (pustules, the
+thick silvery scale of a plaque). Sizes and counts follow PHANTOMS.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from scalpcheck.data.synth.canvas import SHIFT, Canvas, blur, fixed_point, lab_to_rgb, smooth_field
+from scalpcheck.data.synth.hair import SHADES, Follicles, HairStyle, Strands, bezier_strands, comb_direction
+from scalpcheck.data.synth.skin import SKIN_L, Skin
+
+
+def _light_skin_share(skin_lightness: float) -> float:
+    """0 for the darkest skin, 1 for the lightest: redness shows less on dark skin."""
+    return float(np.clip((skin_lightness - SKIN_L[0]) / (SKIN_L[1] - SKIN_L[0]), 0, 1))
+
+
+# --- alopecia areata ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Patch:
+    centre: tuple[float, float]
+    radii: tuple[float, float]  # semi-axes, frame widths
+    angle: float  # radians
+
+
+def sample_patches(rng: np.random.Generator) -> tuple[Patch, ...]:
+    """One to three round or oval patches, 15 to 45 % of the width across (later ones smaller)."""
+    patches = []
+    for k in range(int(rng.integers(1, 4))):
+        diameter = 0.15 + (0.30 if k == 0 else 0.15) * rng.beta(1.5, 1.2)
+        aspect = rng.uniform(0.65, 1.0)
+        patches.append(
+            Patch(
+                centre=(float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8))),
+                radii=(float(diameter / 2), float(diameter / 2 * aspect)),
+                angle=float(rng.uniform(0, np.pi)),
+            )
+        )
+    return tuple(patches)
+
+
+def inside_measure(patches: tuple[Patch, ...], xy: np.ndarray) -> np.ndarray:
+    """Normalised squared radius minus one, minimum over patches: negative inside a patch."""
+    best = np.full(xy.shape[:-1], np.inf, np.float32)
+    for p in patches:
+        d = xy - np.asarray(p.centre, np.float32)
+        c, s = np.cos(p.angle), np.sin(p.angle)
+        u, v = d[..., 0] * c + d[..., 1] * s, -d[..., 0] * s + d[..., 1] * c
+        best = np.minimum(best, (u / p.radii[0]) ** 2 + (v / p.radii[1]) ** 2 - 1)
+    return best
+
+
+def paint_patches(rng: np.random.Generator, canvas: Canvas, skin: Skin, patches: tuple[Patch, ...]) -> None:
+    """Sharply bordered smooth skin, a little paler, without follicle openings or grain."""
+    n = canvas.size
+    mask = np.zeros((n, n), np.uint8)
+    for p in patches:
+        centre = tuple(int(v) for v in fixed_point(np.asarray(p.centre), n))
+        axes = tuple(int(v) for v in fixed_point(np.asarray(p.radii), n))
+        cv2.ellipse(mask, centre, axes, float(np.degrees(p.angle)), 0, 360, 255, -1, cv2.LINE_AA, SHIFT)
+    alpha = mask.astype(np.float32) / 255
+    skin.lab[..., 0] += rng.uniform(3, 8) * alpha
+    skin.lab[..., 1] -= rng.uniform(1, 3) * alpha
+    skin.texture *= 1 - rng.uniform(0.3, 0.6) * alpha
+
+
+def clear_patches(follicles: Follicles, strands: Strands, patches: tuple[Patch, ...]) -> Strands:
+    """No hair inside a patch, normal hair right up to its rim.
+
+    A strand that reaches a patch ends at the rim. One rooted inside is not simply removed, which
+    would leave a bare streak downstream of the patch in combed hair: its part beyond the patch stays,
+    drawn from its tip back to where it leaves the patch.
+    """
+    follicles.hairs[inside_measure(patches, follicles.xy) < 0] = 0
+    f = inside_measure(patches, strands.points)  # (N, P)
+    inside = f < 0
+    rooted_inside = inside[:, 0]
+    keep = ~rooted_inside | ~inside.all(axis=1)
+    strands, f, inside, rooted_inside = strands.take(keep), f[keep], inside[keep], rooted_inside[keep]
+    strands.points[rooted_inside] = strands.points[rooted_inside, ::-1]
+    f[rooted_inside], inside[rooted_inside] = f[rooted_inside, ::-1], inside[rooted_inside, ::-1]
+    cut = np.flatnonzero(inside.any(axis=1))
+    k = np.argmax(inside[cut], axis=1)
+    before, after = f[cut, k - 1], f[cut, k]
+    t = (before / (before - after))[:, None]
+    a, b = strands.points[cut, k - 1], strands.points[cut, k]
+    strands.points[cut, k] = a + t * (b - a)
+    strands.count[cut] = np.minimum(strands.count[cut], k + 1)
+    return strands
+
+
+def rim_stubs(rng: np.random.Generator, style: HairStyle, patches: tuple[Patch, ...]) -> Strands:
+    """A few short broken hairs just inside the rim (exclamation-mark hairs)."""
+    roots, angles = [], []
+    for p in patches:
+        for _ in range(int(rng.integers(0, 4))):
+            phi = rng.uniform(0, 2 * np.pi)
+            r = rng.uniform(0.8, 0.95)
+            u, v = r * p.radii[0] * np.cos(phi), r * p.radii[1] * np.sin(phi)
+            c, s = np.cos(p.angle), np.sin(p.angle)
+            roots.append((p.centre[0] + u * c - v * s, p.centre[1] + u * s + v * c))
+            angles.append(phi + p.angle + rng.normal(np.pi, 0.6))
+    n = len(roots)
+    return bezier_strands(
+        rng,
+        np.asarray(roots, np.float32).reshape(n, 2),
+        np.asarray(angles, np.float32),
+        rng.uniform(0.012, 0.035, n),
+        style.width * rng.uniform(1.0, 1.4, n),
+        np.zeros(n, np.int64),
+        curl=0.15,
+    )
+
+
+# --- psoriasis ------------------------------------------------------------------------------------------
+
+
+def plaque_mask(rng: np.random.Generator, canvas: Canvas) -> np.ndarray:
+    """One or more irregular, well-demarcated plaques covering 10 to 50 % of the image (float32 0..1)."""
+    x, y = canvas.grid()
+    field = np.zeros_like(x)
+    for _ in range(int(rng.integers(1, 4))):
+        cx, cy = rng.uniform(0.15, 0.85, 2)
+        sx, sy = rng.uniform(0.1, 0.3, 2)
+        a = rng.uniform(0, np.pi)
+        u = (x - cx) * np.cos(a) + (y - cy) * np.sin(a)
+        v = -(x - cx) * np.sin(a) + (y - cy) * np.cos(a)
+        field = np.maximum(field, np.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2)))
+    n = canvas.size
+    rough = smooth_field(rng, n, int(rng.integers(4, 7))) + 0.5 * smooth_field(
+        rng, n, int(rng.integers(10, 16))
+    )
+    field += rng.uniform(0.15, 0.3) * rough
+    step = max(1, n // 256)  # the quantile of a subsample is exact enough and keeps 4096 px fast
+    area = 0.10 + 0.40 * rng.beta(1.5, 1.2)  # 10 to 50 % of the image, more often large than small
+    threshold = np.quantile(field[::step, ::step], 1 - area)
+    mask = np.where(field > threshold, np.uint8(255), np.uint8(0))
+    return blur(mask.astype(np.float32) / 255, 0.6 * canvas.px)
+
+
+@dataclass
+class Overlay:
+    """A layer to lay over the hair once it is drawn."""
+
+    alpha: np.ndarray  # [size, size] float32 0..1
+    rgb: np.ndarray  # [size, size, 3] float32
+
+
+def paint_plaque(
+    rng: np.random.Generator, canvas: Canvas, skin: Skin, mask: np.ndarray, skin_lightness: float
+) -> list[Overlay]:
+    """Raised-looking red to pink skin covered with silvery-white scale.
+
+    Returns what of the plaque shows over the hair: the raised plaque reaches up among the strands (a
+    red veil) and its scale clings to them (a silvery one); the strands stay visible through both.
+    """
+    n = canvas.size
+    light = _light_skin_share(skin_lightness)
+    lab = skin.lab
+    lab[..., 0] -= rng.uniform(2, 7) * mask
+    lab[..., 1] += rng.uniform(18, 30) * (0.5 + 0.5 * light) * mask
+    lab[..., 2] -= rng.uniform(1, 6) * mask
+    # Raised: the rim facing the light is brighter, the far one darker.
+    sigma = 2.5 * canvas.px
+    height = blur(mask, sigma)
+    gy, gx = np.gradient(height)
+    angle = rng.uniform(0, 2 * np.pi)
+    lab[..., 0] += rng.uniform(3, 6) * sigma * 2.5 * (gx * np.cos(angle) + gy * np.sin(angle))
+    red = Overlay(alpha=mask * rng.uniform(0.3, 0.45), rgb=lab_to_rgb(lab))
+
+    # Silvery-white scale: plates about 10 px across, thickest in the middle of the plaque and thinning
+    # towards its red rim, broken by fine cracks, embossed by the same light as the plaque.
+    plates = smooth_field(rng, n, int(rng.integers(22, 34))) + 0.4 * smooth_field(rng, n, 80)
+    interior = blur(mask, 5 * canvas.px)
+    cover = rng.uniform(0.5, 1.0)
+    thickness = np.clip((0.5 * plates + 2.4 * cover * interior - 0.9) / 0.7, 0, 1) * mask
+    cracks = np.clip(1 - np.abs(smooth_field(rng, n, int(rng.integers(30, 50)))) / 0.15, 0, 1)
+    gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
+    relief = (gx * np.cos(angle) + gy * np.sin(angle)) * 12 * canvas.px
+    scale_lab = np.empty_like(lab)
+    scale_lab[..., 0] = rng.uniform(80, 91) + 2 * plates + 6 * relief - 18 * cracks * thickness
+    scale_lab[..., 1] = rng.uniform(-1, 1.5)
+    scale_lab[..., 2] = rng.uniform(-3, 3)
+    alpha = thickness * rng.uniform(0.8, 0.97)
+    lab += alpha[..., None] * (scale_lab - lab)
+    skin.texture *= 1 - alpha
+    return [red, Overlay(alpha=thickness * rng.uniform(0.35, 0.6), rgb=lab_to_rgb(scale_lab))]
+
+
+# --- folliculitis ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pustules:
+    centres: np.ndarray  # (K, 2) relative, on follicles
+    radii: np.ndarray  # (K,) bump radius, frame widths
+    cores: np.ndarray  # (K,) pustule radius as a share of the bump radius
+    lab: tuple[float, float, float]  # pus colour
+    redness: float
+
+
+def sample_pustules(rng: np.random.Generator, follicles: Follicles) -> Pustules:
+    """5 to 30 bumps 2 to 6 % of the width across, each on a follicle, scattered or in clusters."""
+    count = int(round(5 + 25 * rng.beta(1.5, 1.0)))  # 5 to 30, more often many than few
+    candidates = follicles.xy[np.all((follicles.xy > 0.04) & (follicles.xy < 0.96), axis=1)]
+    if rng.random() < 0.5:
+        chosen = rng.choice(len(candidates), size=count, replace=False)
+    else:
+        clusters = rng.uniform(0.2, 0.8, (int(rng.integers(1, 4)), 2))
+        targets = clusters[rng.integers(0, len(clusters), count)] + rng.normal(0, 0.09, (count, 2))
+        taken: list[int] = []
+        for t in targets:
+            d = np.sum((candidates - t) ** 2, axis=1)
+            d[taken] = np.inf
+            taken.append(int(np.argmin(d)))
+        chosen = np.asarray(taken)
+    typical = 0.02 + 0.04 * rng.beta(3.0, 1.2)  # anywhere from 2 to 6 % of the width, mostly over 4 %
+    diameter = np.clip(typical * rng.uniform(0.8, 1.2, count), 0.02, 0.06)
+    return Pustules(
+        centres=candidates[chosen].astype(np.float32),
+        radii=(diameter / 2).astype(np.float32),
+        cores=rng.uniform(0.55, 0.75, count).astype(np.float32),
+        lab=(float(rng.uniform(78, 90)), float(rng.uniform(0, 6)), float(rng.uniform(22, 38))),
+        redness=float(rng.uniform(18, 30)),
+    )
+
+
+def _around(side: int, centre: np.ndarray, reach: float):
+    """The pixel window around a relative centre and its pixel coordinates relative to the centre."""
+    cx, cy = centre * side
+    r = reach * side
+    x0, x1 = max(0, int(cx - r)), min(side, int(cx + r) + 2)
+    y0, y1 = max(0, int(cy - r)), min(side, int(cy + r) + 2)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    return (slice(y0, y1), slice(x0, x1)), xx + 0.5 - cx, yy + 0.5 - cy
+
+
+def paint_erythema(skin: Skin, pustules: Pustules, skin_lightness: float) -> None:
+    """The inflamed halo on the skin, under the hair."""
+    side = skin.lab.shape[0]
+    light = _light_skin_share(skin_lightness)
+    for c, r in zip(pustules.centres, pustules.radii, strict=True):
+        window, dx, dy = _around(side, c, 3.5 * r)
+        g = np.exp(-(dx**2 + dy**2) / (2 * (1.6 * r * side) ** 2))
+        skin.lab[window + (1,)] += 1.2 * pustules.redness * (0.5 + 0.5 * light) * g
+        skin.lab[window + (0,)] -= 4 * g
+
+
+def draw_pustules(rng: np.random.Generator, image: np.ndarray, pustules: Pustules, skin_lab: tuple) -> None:
+    """Red raised rims and yellow-white domes over the hair, on a uint8 RGB image in place."""
+    side = image.shape[0]
+    red = lab_to_rgb(np.asarray([max(skin_lab[0], 40.0), skin_lab[1] + 1.3 * pustules.redness, skin_lab[2]]))
+    pus = lab_to_rgb(np.asarray(pustules.lab))
+    light = rng.uniform(0, 2 * np.pi)
+    lx, ly = np.cos(light), np.sin(light)
+    for c, r, core in zip(pustules.centres, pustules.radii, pustules.cores, strict=True):
+        window, dx, dy = _around(side, c, 1.7 * r)
+        rad = r * side
+        d = np.sqrt(dx**2 + dy**2)
+        patch = image[window].astype(np.float32) / 255
+        # the raised red papule, fading into the inflamed skin around it
+        halo = 0.85 * np.clip((1.5 - d / rad) / 0.9, 0, 1)[..., None]
+        patch = patch * (1 - halo) + red * halo
+        rc = core * rad
+        dome = np.clip(rc - d + 0.5, 0, 1)[..., None]
+        bulge = np.sqrt(np.clip(1 - (d / rc) ** 2, 0, 1))[..., None]
+        colour = pus * (0.8 + 0.25 * bulge)
+        patch = patch * (1 - dome) + colour * dome
+        spot = np.exp(-((dx - 0.4 * rc * lx) ** 2 + (dy - 0.4 * rc * ly) ** 2) / (2 * (0.25 * rc) ** 2))
+        patch += 0.35 * (spot * dome[..., 0])[..., None]
+        image[window] = np.clip(patch * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def emerging_hairs(rng: np.random.Generator, style: HairStyle, pustules: Pustules) -> Strands:
+    """The hair of each inflamed follicle, leaving the pustule's centre."""
+    n = len(pustules.centres)
+    angles = comb_direction(style, pustules.centres) + rng.normal(0, style.jitter, n)
+    return bezier_strands(
+        rng,
+        pustules.centres,
+        angles,
+        rng.uniform(0.03, 0.12, n),
+        0.7 * style.width * rng.lognormal(0, 0.2, n),
+        rng.integers(0, len(SHADES), n),
+        style.curl,
+    )

@@ -1,0 +1,63 @@
+"""A labelled contact sheet: the first phantoms of every label, so a person can judge them at a glance.
+
+The tiles are the very images write_dataset makes for the same task and seed (indices 0, 1, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from scalpcheck.data.synth.dataset import check_arguments
+from scalpcheck.data.synth.render import render_phantom
+from scalpcheck.data.synth.seeds import image_rng
+from scalpcheck.errors import UsageError
+from scalpcheck.tasks import TASKS
+
+MAX_PER_LABEL = 16
+TILE_MAX = 256  # larger phantoms are shown scaled down
+GAP = 6
+HEADER = 28
+BACKGROUND = (250, 250, 248)
+INK = (30, 30, 30)
+
+
+def write_preview(task: str, seed: int, path: Path, per_label: int = 4, size: int = 256) -> Path:
+    path = Path(path)
+    check_arguments(task, seed, size)
+    if path.suffix.lower() != ".png":
+        raise UsageError(f"--preview must name a .png file, got {path}")
+    if path.is_dir():
+        raise UsageError(f"--preview {path} is a folder, not a file")
+    if not 1 <= per_label <= MAX_PER_LABEL:
+        raise UsageError(f"the preview shows 1 to {MAX_PER_LABEL} images per label, got {per_label}")
+    spec = TASKS[task]
+    tile = min(size, TILE_MAX)
+    font = ImageFont.load_default(size=15)
+    width = GAP + per_label * (tile + GAP)
+    height = HEADER + len(spec.labels) * (HEADER + tile + GAP)
+    sheet = Image.new("RGB", (max(width, 560), height), BACKGROUND)
+    pen = ImageDraw.Draw(sheet)
+    title = f"scalpcheck synth: {spec.title}, seed {seed}, {size} px (synthetic phantoms, not medical images)"
+    pen.text((GAP, 6), title, fill=INK, font=font)
+    for row, label in enumerate(spec.labels):
+        top = HEADER + row * (HEADER + tile + GAP)
+        pen.text((GAP, top + 6), f"{label}: {spec.display_name(label)}", fill=INK, font=font)
+        for i in range(per_label):
+            img = render_phantom(task, label, image_rng(seed, task, label, i), size)
+            if tile != size:
+                img = img.resize((tile, tile), Image.Resampling.LANCZOS)
+            sheet.paste(img, (GAP + i * (tile + GAP), top + HEADER))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            sheet.save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
