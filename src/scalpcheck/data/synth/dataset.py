@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +63,8 @@ def write_dataset(
     """Render per_class phantoms of every label of task into out; returns a summary.
 
     Same arguments, same bytes. With defects, also plants every fault kind of defects.py and lists
-    them in out/defects.json (the clean images are the same as without).
+    them in out/defects.json (the clean images are the same as without). Bad arguments, or an out that
+    is a file or a folder with something in it, raise UsageError before anything is written.
     """
     out = Path(out)
     check_arguments(task, seed, size, per_class)
@@ -76,7 +77,8 @@ def write_dataset(
     check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    tmp = out.parent / f".{out.name}.{secrets.token_hex(4)}.partial"
+    tmp.mkdir()  # unlike mkdtemp's 0700, the umask's permissions, which the dataset keeps
     try:
         with tqdm(
             total=per_class * len(labels), desc=f"synth {task}", unit="img", disable=not progress

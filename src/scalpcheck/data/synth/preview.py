@@ -25,13 +25,18 @@ BACKGROUND = (250, 250, 248)
 INK = (30, 30, 30)
 
 
+def check_preview_path(path: Path) -> None:
+    if Path(path).suffix.lower() != ".png":
+        raise UsageError(f"--preview must name a .png file, got {path}")
+    if Path(path).is_dir():
+        raise UsageError(f"--preview {path} is a folder, not a file")
+
+
 def write_preview(task: str, seed: int, path: Path, per_label: int = 4, size: int = 256) -> Path:
+    """Write the contact sheet (PNG) atomically and return its path."""
     path = Path(path)
     check_arguments(task, seed, size)
-    if path.suffix.lower() != ".png":
-        raise UsageError(f"--preview must name a .png file, got {path}")
-    if path.is_dir():
-        raise UsageError(f"--preview {path} is a folder, not a file")
+    check_preview_path(path)
     if not 1 <= per_label <= MAX_PER_LABEL:
         raise UsageError(f"the preview shows 1 to {MAX_PER_LABEL} images per label, got {per_label}")
     spec = TASKS[task]
