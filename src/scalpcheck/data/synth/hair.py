@@ -41,7 +41,10 @@ WHITE_SHADES = (-3.0, 3.0)
 LENGTH_SPREAD = 0.55  # log-normal sigma of strand lengths within an image
 WIDTH_SPREAD = 0.3  # log-normal sigma of strand widths within an image
 HALF_DIAGONAL = 0.71  # the frame, centred, seen along any combing direction reaches this far
-THINNEST_LINE = 1.3  # px an OpenCV anti-aliased line of thickness 1 covers
+# Strands are drawn with OpenCV's plain 8-connected lines on the supersampled canvas (see canvas.py).
+# Measured: thickness 1 covers 0.95 px across, and thickness 2k about 0.95 + 2k px (3 as much as 4).
+LINE = cv2.LINE_8
+THINNEST_LINE = 0.95
 
 
 @dataclass(frozen=True)
@@ -299,10 +302,10 @@ def finest_width(canvas: Canvas) -> float:
 
 
 def _width_steps(strands: Strands, side: float, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Which step of OpenCV's anti-aliased line widths draws each strand on an image `side` px wide.
+    """Which step of OpenCV's line widths draws each strand on an image `side` px wide.
 
-    Those widths come in steps: thickness 1 covers about 1.3 px, thickness 2k about 1.3 + 2k px (3
-    covers as much as 4). With `rng`, a strand between two steps takes the one above with the odds that
+    Those widths come in steps of two pixels (see LINE). With `rng`, a strand between two steps takes
+    the one above with the odds that
     make its expected width right (stochastic rounding), so the ink of a head, and so the share of skin
     it hides, follows the hair width smoothly instead of jumping from step to step.
     """
@@ -374,13 +377,11 @@ def draw_strands(
         idx = np.flatnonzero(key == k)
         width, shade = int(k // len(body)), int(k % len(body))
         polylines = _polylines(pts, strands, step, idx)
-        cv2.polylines(image, polylines, False, body[shade].tolist(), _thickness(width), cv2.LINE_AA, SHIFT)
+        cv2.polylines(image, polylines, False, body[shade].tolist(), _thickness(width), LINE, SHIFT)
         lines = [
             np.ascontiguousarray(pts[i, first[i] : last[i] : step[i]])
             for i in idx
             if shiny[i] and last[i] - first[i] >= 2 * step[i]
         ]
         if lines:
-            cv2.polylines(
-                image, lines, False, sheen[shade].tolist(), _thickness(width - 1), cv2.LINE_AA, SHIFT
-            )
+            cv2.polylines(image, lines, False, sheen[shade].tolist(), _thickness(width - 1), LINE, SHIFT)

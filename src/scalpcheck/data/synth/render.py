@@ -101,7 +101,8 @@ def draw(plan: Plan, rng: np.random.Generator, size: int) -> np.ndarray:
     rgb *= 1 - hair.draw_shadows(canvas, strands, nz.style)[..., None]
     body, sheen = hair.palette(nz.style, look.growth, np.asarray(nz.tone))
     side = size * canvas.supersample
-    fine = cv2.resize(to_uint8(rgb), (side, side), interpolation=cv2.INTER_LINEAR)
+    # nearest: averaging the supersampled image back down then returns the skin exactly as it was
+    fine = cv2.resize(to_uint8(rgb), (side, side), interpolation=cv2.INTER_NEAREST)
     hair.draw_strands(rng, fine, strands, body, sheen)
     if pustules is not None:
         lesions.draw_pustules(rng, fine, pustules, nz.tone)
