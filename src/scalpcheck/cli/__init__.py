@@ -23,7 +23,10 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="scalpcheck", description=__doc__.splitlines()[0])
+    parser = OneLineParser(
+        prog="scalpcheck",
+        description="Scalp condition and hair-loss stage from photos: data, training, serving.",
+    )
     parser.add_argument("--version", action="version", version=f"scalpcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
