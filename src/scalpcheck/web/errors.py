@@ -6,15 +6,20 @@ made here, from the path.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+import logging
+
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from scalpcheck.errors import ImageRejected
 from scalpcheck.web.api.errors import error_response
 from scalpcheck.web.assess.routes import render_upload
-from scalpcheck.web.extensions import get_settings
+from scalpcheck.web.extensions import get_settings, login_manager
 from scalpcheck.web.service import task_catalog
+
+log = logging.getLogger(__name__)
 
 # DESIGN.md's codes for the statuses any route can produce; anything else is named after its status.
 CODES = {
@@ -27,6 +32,8 @@ CODES = {
     500: "internal_error",
 }
 
+DATABASE_UNAVAILABLE = "The service is briefly unavailable. Please try again in a moment."
+RETRY_AFTER_S = 5
 FORM_TOO_COMPLEX = "The form has too many fields, or a field that is too long. Please send only the photo."
 
 PAGE_MESSAGES = {
@@ -49,6 +56,24 @@ def register(app: Flask) -> None:
             "This form has expired or did not come from this site. Please reload the page and try again."
         )
         return render_template("errors/error.html", title="Form expired", message=message), 400
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(
+        InterfaceError
+    )  # a connection that broke under the driver (psycopg: "connection closed")
+    def database_unavailable(exc: OperationalError | InterfaceError):
+        """The database cannot be reached now (restarting, failing over, a lock held too long): a passing
+        state, answered 503 with when to try again, as load balancers and clients expect, not a bug (500).
+        Nothing was stored: every change commits or rolls back whole, images included."""
+        log.warning("database unavailable, answered 503: %s", exc.orig or exc)
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        if wants_json():
+            return error_response("service_unavailable", DATABASE_UNAVAILABLE, 503, headers=headers.items())
+        # The page's header shows who is logged in; that must not ask the database again. (Flask-Login keeps
+        # the request's user in g._login_user.)
+        g._login_user = login_manager.anonymous_user()
+        page = render_template("errors/error.html", title="Briefly unavailable", message=DATABASE_UNAVAILABLE)
+        return page, 503, headers
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

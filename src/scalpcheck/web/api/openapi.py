@@ -25,6 +25,7 @@ ERROR_CODES = (
     "not_found",
     "bad_request",
     "method_not_allowed",
+    "service_unavailable",
     "internal_error",
 )
 
@@ -50,6 +51,7 @@ ASSESSMENT_ID = {
 COMMON_ERRORS = {
     "401": _error("No valid bearer token (`unauthorized`)."),
     "429": _error("Too many requests (`rate_limited`); see Retry-After."),
+    "503": _error("The database is briefly unreachable (`service_unavailable`); see Retry-After."),
 }
 NOT_FOUND = {"404": _error("No such assessment of yours (`not_found`); another user's reads the same.")}
 
@@ -232,8 +234,11 @@ PATHS = {
                     "`image_too_dark`, "
                     "`image_too_bright` or `image_too_small`. Nothing is stored."
                 ),
-                "503": _error("The task's model is not installed (`model_unavailable`)."),
                 **COMMON_ERRORS,
+                "503": _error(
+                    "The task's model is not installed (`model_unavailable`), or the database is briefly "
+                    "unreachable (`service_unavailable`, with Retry-After)."
+                ),
             },
         },
         "get": {
