@@ -372,16 +372,19 @@ class Gunicorn:
                 self.process.wait()
 
 
-FAULT_HOOKS = HERE / "gunicorn_faults.py"
+PRODUCTION_CONFIG = "scalpcheck.gunicorn_conf"  # the README's production settings
+FAULT_HOOKS = HERE / "gunicorn_faults.py"  # the same, plus a pause a request can ask for
 
 
 @pytest.fixture
 def gunicorn(tmp_path, make_app):
     """gunicorn(config=None, workers=2, env=None, faults=False) -> a ready Gunicorn.
 
-    The database is migrated first (make_app), as `scalpcheck db upgrade` does before production workers
-    start. `faults=True` loads gunicorn_faults.py, whose hooks let a request pause a worker at a chosen
-    point so that the test can kill it there. Every server is stopped at the end of the test.
+    Started as in production (scalpcheck.gunicorn_conf), on a free loopback port, with the app factory
+    given the test settings and `config`. The database is migrated first (make_app), as `scalpcheck db
+    upgrade` does before production workers start. `faults=True` loads gunicorn_faults.py instead: the
+    production settings plus a pause a request can ask for, so that the test can kill a worker there.
+    Every server is stopped at the end of the test.
     """
     servers: list[Gunicorn] = []
 
@@ -395,14 +398,13 @@ def gunicorn(tmp_path, make_app):
             sys.executable, "-m", "gunicorn",
             "--bind", "127.0.0.1:0",
             "--workers", str(workers),
-            "--timeout", "120",
             "--graceful-timeout", "5",
+            "--no-control-socket",  # one path per user: servers started side by side would contend for it
             "--error-logfile", str(log),
             "--access-logfile", str(access_log),
             "--access-logformat", "%(p)s %(m)s %(U)s %(s)s",
         ]  # fmt: skip
-        if faults:
-            command += ["--config", str(FAULT_HOOKS)]
+        command += ["--config", str(FAULT_HOOKS) if faults else f"python:{PRODUCTION_CONFIG}"]
         command.append(f"scalpcheck.web:create_app({config!r})")
         process = subprocess.Popen(
             command,
@@ -433,15 +435,19 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def pg_ctl(self, *args: str) -> None:
-        command = [str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), *args]
+    def pg_ctl(self, action: str, *args: str) -> None:
+        # The server logs to a file: with pg_ctl's output captured instead, it would hold the pipe open.
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        command = [str(self.bindir / "pg_ctl"), action, "-D", str(self.base / "data"), "-w", *args]
+        if action in ("start", "restart"):
+            command += ["-o", options, "-l", str(self.base / "server.log")]
         subprocess.run(_as_postgres(command), check=True, capture_output=True, timeout=120)
 
     def restart(self, since: float) -> tuple[float, float]:
         """Restart it now, cutting every connection (a fast shutdown); returns when it went down and when it
         accepted connections again, in seconds from `since` (a time.monotonic())."""
         down = time.monotonic() - since
-        self.pg_ctl("restart", "-m", "fast", "-w")
+        self.pg_ctl("restart", "-m", "fast")
         return down, time.monotonic() - since
 
 
@@ -472,8 +478,7 @@ def private_postgres():
     cluster = PrivatePostgres(initdbs[-1].parent, base, port)
     initdb = [str(cluster.bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "trust"]
     subprocess.run(_as_postgres([*initdb, "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    cluster.pg_ctl("start", "-w", "-o", options, "-l", str(base / "server.log"))
+    cluster.pg_ctl("start")
     yield cluster
     try:
         cluster.pg_ctl("stop", "-m", "immediate")
