@@ -106,7 +106,3 @@ def fine_tune(
         evaluate(candidate, data)  # cross-validation figures stay those of the frozen backbone
     candidate.figures["fine_tuned"] = outcome
     return outcome
-
-
-def fine_tuned(candidate: Candidate) -> bool:
-    return bool(candidate.figures.get("fine_tuned", {}).get("kept"))
