@@ -1,9 +1,11 @@
 """End to end over HTTP on loopback (issue 5, item 3): a 12 MP phone JPEG uploaded to the API, JSON back.
 
-Both apps are served the same way, by gunicorn with 2 sync workers, each from a fresh home with the demo
-models (bench.server): scalpcheck with its production settings (scalpcheck.gunicorn_conf), and the
-baseline (bench.baseline_app: full decode, eager PyTorch, Grad-CAM by autograd; the same routes, database
-writes and image store). The photo is bench_decode's: 4032 x 3024, EXIF with GPS and orientation 6.
+Both apps are served the same way, by gunicorn with 2 sync workers, each from a fresh home (bench.server):
+scalpcheck with its production settings (scalpcheck.gunicorn_conf) and the demo models as `make run`
+publishes them (INT8 when as accurate), and the baseline (bench.baseline_app: full decode, eager PyTorch
+on the same trained float weights, Grad-CAM by autograd; the same routes, database writes and image
+store). The photo is bench_decode's: 4032 x 3024, EXIF with GPS and orientation 6. The full run also
+measures what the INT8 models and one ONNX Runtime thread per worker buy end to end.
 
 A closed-loop load generator in its own process (bench.loadgen) keeps 1, 4 and 8 requests in flight;
 every request is POST /api/v1/assessments (decode, quality gate, model, Grad-CAM, advice, metadata
@@ -19,7 +21,15 @@ import numpy as np
 
 from bench import row
 from bench.bench_decode import phone_jpeg
-from bench.server import BASELINE_APP, SCALPCHECK_APP, Server, assessment_load, multipart, server_home
+from bench.server import (
+    BASELINE_APP,
+    SCALPCHECK_APP,
+    Server,
+    assessment_load,
+    fp32_models,
+    multipart,
+    server_home,
+)
 
 LEVELS = (1, 4, 8)
 P50_TARGET_MS = 50  # concurrency 1
@@ -32,9 +42,11 @@ def _say(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
 
 
-def measure(ctx, name: str, app: str, requests: dict[int, int], conf: bool, env: dict | None = None) -> dict:
+def measure(
+    ctx, name: str, app: str, requests: dict[int, int], conf: bool, models=None, env: dict | None = None
+) -> dict:
     """{level: {"p50", "p95", "p99", "throughput", "errors", "samples"}} for one app."""
-    home, token = server_home(ctx.workdir / name)
+    home, token = server_home(ctx.workdir / name, models)
     body, content_type = multipart({"task": "scalp"}, "IMG_0001.jpg", phone_jpeg())
     body_file = ctx.workdir / "upload.body"
     body_file.write_bytes(body)
@@ -66,7 +78,14 @@ def run(ctx) -> list[dict]:
         ctx, "scalpcheck", SCALPCHECK_APP, {c: int(100 * c * scale) or 5 for c in LEVELS}, conf=True
     )
     # The baseline is slower: fewer requests give its percentiles as firmly in the same time.
-    base = measure(ctx, "baseline", BASELINE_APP, {c: int(30 * c * scale) or 4 for c in LEVELS}, conf=False)
+    base = measure(
+        ctx,
+        "baseline",
+        BASELINE_APP,
+        {c: int(30 * c * scale) or 4 for c in LEVELS},
+        conf=False,
+        models=fp32_models(),
+    )
 
     rows = []
     for level in LEVELS:
@@ -112,31 +131,40 @@ def run(ctx) -> list[dict]:
         )
     )
     if not ctx.quick:
-        rows += _threads_rows(ctx, ours)
+        rows += _variant_rows(ctx, ours)
     return rows
 
 
-def _threads_rows(ctx, ours: dict) -> list[dict]:
-    """What the gunicorn config's one ONNX Runtime thread per worker buys over two (2 workers, 2 cores)."""
+def _variant_rows(ctx, ours: dict) -> list[dict]:
+    """What the INT8 models, and one ONNX Runtime thread per worker rather than two, buy end to end."""
+    fp32 = measure(ctx, "fp32", SCALPCHECK_APP, {1: 100, 8: 400}, conf=True, models=fp32_models())
     two = measure(
         ctx, "two-threads", SCALPCHECK_APP, {1: 100, 8: 400}, conf=True, env={"SCALPCHECK_ORT_THREADS": "2"}
     )
-    return [
-        row(
-            "e2e",
-            "concurrency 1, p50: 1 ONNX Runtime thread per worker",
-            ours[1]["p50"],
-            "ms",
-            baseline=two[1]["p50"],
-            baseline_name="2 threads per worker",
-            higher_is_better=False,
-        ),
-        row(
-            "e2e",
-            "concurrency 8, throughput: 1 ONNX Runtime thread per worker",
-            ours[8]["throughput"],
-            "assessments/s",
-            baseline=two[8]["throughput"],
-            baseline_name="2 threads per worker",
-        ),
-    ]
+    rows = []
+    for variant, name, numbers in (
+        ("the FP32 models", "INT8 models", fp32),
+        ("2 threads per worker", "1 ONNX Runtime thread per worker", two),
+    ):
+        rows.append(
+            row(
+                "e2e",
+                f"concurrency 1, p50: {name}",
+                ours[1]["p50"],
+                "ms",
+                baseline=numbers[1]["p50"],
+                baseline_name=variant,
+                higher_is_better=False,
+            )
+        )
+        rows.append(
+            row(
+                "e2e",
+                f"concurrency 8, throughput: {name}",
+                ours[8]["throughput"],
+                "assessments/s",
+                baseline=numbers[8]["throughput"],
+                baseline_name=variant,
+            )
+        )
+    return rows

@@ -18,7 +18,15 @@ from pathlib import Path
 
 from bench import row
 from bench.bench_decode import phone_jpeg
-from bench.server import BASELINE_APP, SCALPCHECK_APP, Server, assessment_load, multipart, server_home
+from bench.server import (
+    BASELINE_APP,
+    SCALPCHECK_APP,
+    Server,
+    assessment_load,
+    fp32_models,
+    multipart,
+    server_home,
+)
 
 RSS_TARGET_MB = 350
 COLD_START_TARGET_S = 3.0
@@ -57,8 +65,8 @@ def cold_start(app: str, home: Path, token: str, body: bytes, content_type: str,
             time.sleep(0.01)
 
 
-def profile(ctx, name: str, app: str, conf: bool, starts: int, load: int) -> dict:
-    home, token = server_home(ctx.workdir / name)
+def profile(ctx, name: str, app: str, conf: bool, starts: int, load: int, models=None) -> dict:
+    home, token = server_home(ctx.workdir / name, models)
     body, content_type = multipart({"task": "scalp"}, "IMG_0001.jpg", phone_jpeg())
     body_file = ctx.workdir / "upload.body"
     body_file.write_bytes(body)
@@ -87,7 +95,7 @@ def profile(ctx, name: str, app: str, conf: bool, starts: int, load: int) -> dic
 def run(ctx) -> list[dict]:
     starts, load = (1, 40) if ctx.quick else (3, 400)
     ours = profile(ctx, "scalpcheck", SCALPCHECK_APP, True, starts, load)
-    base = profile(ctx, "baseline", BASELINE_APP, False, starts, load // 4)
+    base = profile(ctx, "baseline", BASELINE_APP, False, starts, load // 4, models=fp32_models())
     kwargs = {"baseline_name": "usual Flask + PyTorch view", "higher_is_better": False}
     return [
         row(

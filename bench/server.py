@@ -1,7 +1,8 @@
 """Serving scalpcheck (or the baseline) with gunicorn on loopback, for the HTTP benchmarks.
 
 - `models_home()`: a home folder with the demo models (scalpcheck.learn.demo: 50 phantoms a class,
-  efficientnet_lite0), trained once and kept in bench/.cache/home: later runs start at once.
+  efficientnet_lite0, published as `make run` publishes them), trained once and kept in bench/.cache/home:
+  later runs start at once. `fp32_models()`: the float bundles they were trained as.
 - `server_home(root)`: a fresh home for one server: the cached models linked in, an empty database at the
   newest schema, one user and an API token.
 - `Server`: gunicorn started in its own process group, waited for, stopped.
@@ -36,6 +37,25 @@ def models_home() -> Path:
     home = CACHE / "home"
     ensure_demo(load_settings({"SCALPCHECK_HOME": str(home)}), progress=True)
     return home
+
+
+def fp32_models() -> Path:
+    """A models folder (bench/.cache/fp32-models) with the float bundles the published demo models come
+    from: the network the baseline's eager PyTorch must reproduce exactly, and scalpcheck without INT8."""
+    from scalpcheck.bundle import publish, read_card
+    from scalpcheck.learn.demo import DEMO_TASKS
+
+    home = models_home()
+    out = CACHE / "fp32-models"
+    for task in DEMO_TASKS:
+        card = read_card(home / "models" / task)
+        version = card.get("quantization", {}).get("from_model_version", card["model_version"])
+        if (out / task).is_dir() and read_card(out / task)["model_version"] == version:
+            continue
+        runs = (home / "runs" / task).glob("train*/bundle")
+        trained = next(b for b in runs if read_card(b)["model_version"] == version)
+        publish(trained, out, task)
+    return out
 
 
 def server_home(root: Path, models: Path | None = None) -> tuple[Path, str]:

@@ -26,6 +26,9 @@ workers = available_cores()
 preload_app = False
 # A photo upload over a slow phone connection can take longer than gunicorn's default 30 s.
 timeout = 120
+# Workers signal they are alive by touching a file; in memory, that never waits behind the disk writes
+# (fsyncs) of the uploads themselves.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
 def on_starting(server) -> None:
