@@ -10,24 +10,14 @@ Every test reports what it tried through `tally`; summary.py adds it up and prin
 from __future__ import annotations
 
 import collections
-import http.client
 import importlib.util
 import io
-import json
-import os
-import pwd
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from PIL import Image
@@ -38,6 +28,7 @@ def _load(path: Path, name: str):
     """A module by path: test folders are not packages (pytest runs with --import-mode=importlib)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -46,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 _web = _load(HERE.parent / "web" / "conftest.py", "hardening_web_fixtures")
 catalog = _load(HERE / "catalog.py", "hardening_catalog")
 summary = _load(HERE / "summary.py", "hardening_tally")
+servers = _load(HERE / "servers.py", "hardening_servers")
 # Re-exported: pytest finds fixtures by name in this module.
 database = _web.database
 make_app = _web.make_app
@@ -224,7 +216,7 @@ def kit():
         new_uploader=new_uploader,
         uploader_for=Uploader,
         auth=AuthActions,
-        http_request=http_request,
+        http_request=servers.http_request,
     )
 
 
@@ -252,133 +244,13 @@ def _b(value: str | bytes) -> bytes:
     return value.encode() if isinstance(value, str) else value
 
 
-# ------------------------------------------------------------------------------------ real HTTP servers
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-def http_request(
-    base_url: str,
-    method: str,
-    path: str,
-    body: bytes = b"",
-    headers: dict | None = None,
-    timeout: float = 60,
-    source: str | None = None,
-) -> Reply:
-    """One request on a fresh connection (as separate clients make them), from the loopback address
-    `source` when given (127.0.0.2 is another client to the server's rate limits)."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(
-        parts.hostname, parts.port, timeout=timeout, source_address=(source, 0) if source else None
-    )
-    try:
-        conn.request(method, path, body=body or None, headers=headers or {})
-        response = conn.getresponse()
-        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
-    finally:
-        conn.close()
-
-
-@dataclass
-class Gunicorn:
-    """A gunicorn master with its workers, serving scalpcheck.web:create_app(config) on loopback."""
-
-    process: subprocess.Popen
-    app: object  # the same app in the test process: same database and home, for looking at what is stored
-    log: Path
-    access_log: Path
-    base_url: str = ""
-
-    def log_text(self) -> str:
-        return self.log.read_text() if self.log.exists() else ""
-
-    def workers(self) -> list[int]:
-        """The live worker pids (children of the master)."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                fields = stat[stat.rindex(")") + 2 :].split()
-                if int(fields[1]) == self.process.pid and fields[0] != "Z":
-                    found.append(int(entry.name))
-        return sorted(found)
-
-    def request(self, method: str, path: str, **kwargs) -> Reply:
-        return http_request(self.base_url, method, path, **kwargs)
-
-    def wait_ready(self, workers: int, timeout: float = 90) -> None:
-        """Until the master listens, `workers` workers run and the app answers /healthz."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log_text()[-3000:]}")
-            if not self.base_url:
-                found = re.search(r"Listening at: (http://[\d.]+:\d+)", self.log_text())
-                self.base_url = found.group(1) if found else ""
-            if self.base_url and len(self.workers()) == workers:
-                try:
-                    if self.request("GET", "/healthz", timeout=10).status == 200:
-                        return
-                except OSError:
-                    pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not become ready:\n{self.log_text()[-3000:]}")
-
-    def wait_booted(self, count: int, timeout: float = 60) -> None:
-        """Until the app has been created in `count` worker processes since the start (one log line each)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.log_text().count("Booting worker with pid") >= count and len(self.workers()) >= 2:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn workers did not restart:\n{self.log_text()[-3000:]}")
-
-    def rss_mb(self) -> dict[int, float]:
-        """Resident memory of each worker, in MiB."""
-        sizes = {}
-        for pid in self.workers():
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            sizes[pid] = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
-        return sizes
-
-    def access(self) -> list[tuple[int, str, str, int]]:
-        """(worker pid, method, path, status) of every answered request, from the access log."""
-        lines = self.access_log.read_text().splitlines() if self.access_log.exists() else []
-        return [
-            (int(p.strip("<>")), m, u, int(s))
-            for p, m, u, s in (line.split() for line in lines if line.strip())
-        ]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-PRODUCTION_CONFIG = "scalpcheck.gunicorn_conf"  # the README's production settings
-FAULT_HOOKS = HERE / "gunicorn_faults.py"  # the same, plus a pause a request can ask for
+PRODUCTION_CONFIG = "python:scalpcheck.gunicorn_conf"  # the README's production settings
+FAULT_HOOKS = str(HERE / "gunicorn_faults.py")  # the same, plus a pause a request can ask for
 
 
 @pytest.fixture
 def gunicorn(tmp_path, make_app):
-    """gunicorn(config=None, workers=2, env=None, faults=False) -> a ready Gunicorn.
+    """gunicorn(config=None, workers=2, env=None, faults=False) -> a ready servers.Gunicorn.
 
     Started as in production (scalpcheck.gunicorn_conf), on a free loopback port, with the app factory
     given the test settings and `config`. The database is migrated first (make_app), as `scalpcheck db
@@ -386,101 +258,34 @@ def gunicorn(tmp_path, make_app):
     production settings plus a pause a request can ask for, so that the test can kill a worker there.
     Every server is stopped at the end of the test.
     """
-    servers: list[Gunicorn] = []
+    started = []
 
     def start(config: dict | None = None, workers: int = 2, env: dict | None = None, faults: bool = False):
         app = make_app()
-        config = {**TEST_CONFIG, **(config or {})}
-        config.pop("TESTING")  # a production app: errors are answered, not raised
-        n = len(servers)
-        log, access_log = tmp_path / f"gunicorn-{n}.log", tmp_path / f"gunicorn-{n}-access.log"
-        command = [
-            sys.executable, "-m", "gunicorn",
-            "--bind", "127.0.0.1:0",
-            "--workers", str(workers),
-            "--graceful-timeout", "5",
-            "--no-control-socket",  # one path per user: servers started side by side would contend for it
-            "--error-logfile", str(log),
-            "--access-logfile", str(access_log),
-            "--access-logformat", "%(p)s %(m)s %(U)s %(s)s",
-        ]  # fmt: skip
-        command += ["--config", str(FAULT_HOOKS) if faults else f"python:{PRODUCTION_CONFIG}"]
-        command.append(f"scalpcheck.web:create_app({config!r})")
-        process = subprocess.Popen(
-            command,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        app_config = {**TEST_CONFIG, **(config or {})}
+        app_config.pop("TESTING")  # a production app: errors are answered, not raised
+        logs = tmp_path / f"gunicorn-{len(started)}"
+        server = servers.start_gunicorn(
+            app_config, workers, env or {}, FAULT_HOOKS if faults else PRODUCTION_CONFIG, logs
         )
-        server = Gunicorn(process, app, log, access_log)
-        servers.append(server)
-        server.wait_ready(workers)
+        server.app = app
+        started.append(server)
         return server
 
     yield start
-    for server in servers:
+    for server in started:
         server.stop()
-
-
-@dataclass
-class PrivatePostgres:
-    """A PostgreSQL cluster of one test's own, in a temporary folder, on a free port."""
-
-    bindir: Path
-    base: Path
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def pg_ctl(self, action: str, *args: str) -> None:
-        # The server logs to a file: with pg_ctl's output captured instead, it would hold the pipe open.
-        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        command = [str(self.bindir / "pg_ctl"), action, "-D", str(self.base / "data"), "-w", *args]
-        if action in ("start", "restart"):
-            command += ["-o", options, "-l", str(self.base / "server.log")]
-        subprocess.run(_as_postgres(command), check=True, capture_output=True, timeout=120)
-
-    def restart(self, since: float) -> tuple[float, float]:
-        """Restart it now, cutting every connection (a fast shutdown); returns when it went down and when it
-        accepted connections again, in seconds from `since` (a time.monotonic())."""
-        down = time.monotonic() - since
-        self.pg_ctl("restart", "-m", "fast")
-        return down, time.monotonic() - since
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: as root, run the command as the postgres user."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
 @pytest.fixture
 def private_postgres():
-    """A throwaway PostgreSQL server for the test that restarts one.
+    """A throwaway PostgreSQL server (servers.PrivatePostgres) for the tests that stop or restart one.
 
     The server at TEST_DATABASE_URL serves the other PostgreSQL tests, in parallel under xdist; restarting
     it would fail them. This cluster is made with initdb in a few seconds and removed afterwards.
     """
-    initdbs = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    if not initdbs:
-        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        pytest.skip("running as root without runuser: PostgreSQL cannot be started as root")
-    base = Path(tempfile.mkdtemp(prefix="scalpcheck-pg-"))  # pytest's tmp_path is closed to other users
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(base, owner.pw_uid, owner.pw_gid)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    cluster = PrivatePostgres(initdbs[-1].parent, base, port)
-    initdb = [str(cluster.bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "trust"]
-    subprocess.run(_as_postgres([*initdb, "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
-    cluster.pg_ctl("start")
+    cluster = servers.start_postgres()
+    if cluster is None:
+        pytest.skip("no PostgreSQL server binaries here, or root without runuser to run them")
     yield cluster
-    try:
-        cluster.pg_ctl("stop", "-m", "immediate")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    cluster.remove()

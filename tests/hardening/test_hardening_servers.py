@@ -118,12 +118,13 @@ def test_bad_requests_never_take_a_worker_down(gunicorn, random_models, uploads_
         + chunked_body[:20_000]
     )
     many_headers = b"".join(b"X-%d: y\r\n" % i for i in range(500))
-    tls_hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(64)
+    tls_hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32, 96))  # no line end
     get_healthz = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
     wire = {  # name: (bytes, hang up after sending them, the status line's code, b"" for no answer)
         "over-size-chunked-body": (chunked, False, b"413"),
         "body-shorter-than-announced": (announced, True, b""),
         "tls-handshake-on-http": (tls_hello, False, b""),
+        "binary-request-line": (b"\x00\x01\xff\xfe GET\r\n\r\n", False, b"400"),
         "header-100kb": (get_healthz + b"X-Big: " + b"a" * 100_000 + b"\r\n\r\n", False, b"431"),
         "headers-500": (get_healthz + many_headers + b"\r\n", False, b"431"),
         "request-line-20kb": (b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", False, b"414"),
