@@ -15,7 +15,9 @@ p50/p95/p99 latency, throughput and errors, side by side with the baseline.
 
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -42,14 +44,27 @@ def _say(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
 
 
-def measure(
-    ctx, name: str, app: str, requests: dict[int, int], conf: bool, models=None, env: dict | None = None
-) -> dict:
-    """{level: {"p50", "p95", "p99", "throughput", "errors", "samples"}} for one app."""
-    home, token = server_home(ctx.workdir / name, models)
+def upload(ctx) -> tuple[Path, str]:
+    """The request body (task=scalp and the phone photo, as multipart form data) and its content type."""
     body, content_type = multipart({"task": "scalp"}, "IMG_0001.jpg", phone_jpeg())
     body_file = ctx.workdir / "upload.body"
     body_file.write_bytes(body)
+    return body_file, content_type
+
+
+def measure(
+    ctx,
+    name: str,
+    app: str,
+    body: tuple[Path, str],
+    requests: dict[int, int],
+    conf: bool,
+    models: Path | None = None,
+    env: dict | None = None,
+) -> dict:
+    """{level: {"p50", "p95", "p99", "throughput", "errors", "samples"}} for one app; `body` from upload()."""
+    home, token = server_home(ctx.workdir / name, models)
+    body_file, content_type = body
     results = {}
     with Server(app, home, workers=2, conf=conf, env=env) as server:
         server.wait_ready()
@@ -69,19 +84,22 @@ def measure(
                 f"{name}, concurrency {level}: p50 {p50:.1f} ms, p95 {p95:.1f}, p99 {p99:.1f}, "
                 f"{results[level]['throughput']:.1f}/s, {out['errors']} errors {out['error_samples']}"
             )
+    shutil.rmtree(home.parent)  # gigabytes of stored photos
     return results
 
 
 def run(ctx) -> list[dict]:
+    body = upload(ctx)
     scale = 0.15 if ctx.quick else 1.0
     ours = measure(
-        ctx, "scalpcheck", SCALPCHECK_APP, {c: int(100 * c * scale) or 5 for c in LEVELS}, conf=True
+        ctx, "scalpcheck", SCALPCHECK_APP, body, {c: int(100 * c * scale) or 5 for c in LEVELS}, conf=True
     )
     # The baseline is slower: fewer requests give its percentiles as firmly in the same time.
     base = measure(
         ctx,
         "baseline",
         BASELINE_APP,
+        body,
         {c: int(30 * c * scale) or 4 for c in LEVELS},
         conf=False,
         models=fp32_models(),
@@ -131,15 +149,21 @@ def run(ctx) -> list[dict]:
         )
     )
     if not ctx.quick:
-        rows += _variant_rows(ctx, ours)
+        rows += _variant_rows(ctx, body, ours)
     return rows
 
 
-def _variant_rows(ctx, ours: dict) -> list[dict]:
+def _variant_rows(ctx, body: tuple[Path, str], ours: dict) -> list[dict]:
     """What the INT8 models, and one ONNX Runtime thread per worker rather than two, buy end to end."""
-    fp32 = measure(ctx, "fp32", SCALPCHECK_APP, {1: 100, 8: 400}, conf=True, models=fp32_models())
+    fp32 = measure(ctx, "fp32", SCALPCHECK_APP, body, {1: 100, 8: 400}, conf=True, models=fp32_models())
     two = measure(
-        ctx, "two-threads", SCALPCHECK_APP, {1: 100, 8: 400}, conf=True, env={"SCALPCHECK_ORT_THREADS": "2"}
+        ctx,
+        "two-threads",
+        SCALPCHECK_APP,
+        body,
+        {1: 100, 8: 400},
+        conf=True,
+        env={"SCALPCHECK_ORT_THREADS": "2"},
     )
     rows = []
     for variant, name, numbers in (

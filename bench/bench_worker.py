@@ -11,20 +11,20 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from bench import row
-from bench.bench_decode import phone_jpeg
+from bench.bench_e2e import upload
 from bench.server import (
     BASELINE_APP,
     SCALPCHECK_APP,
     Server,
     assessment_load,
     fp32_models,
-    multipart,
     server_home,
 )
 
@@ -65,11 +65,12 @@ def cold_start(app: str, home: Path, token: str, body: bytes, content_type: str,
             time.sleep(0.01)
 
 
-def profile(ctx, name: str, app: str, conf: bool, starts: int, load: int, models=None) -> dict:
+def profile(
+    ctx, name: str, app: str, upload_body: tuple[Path, str], conf: bool, starts: int, load: int, models=None
+) -> dict:
     home, token = server_home(ctx.workdir / name, models)
-    body, content_type = multipart({"task": "scalp"}, "IMG_0001.jpg", phone_jpeg())
-    body_file = ctx.workdir / "upload.body"
-    body_file.write_bytes(body)
+    body_file, content_type = upload_body
+    body = body_file.read_bytes()
     starts_s = [cold_start(app, home, token, body, content_type, conf) for _ in range(starts)]
     _say(f"{name}: cold starts {', '.join(f'{s:.2f}' for s in starts_s)} s")
     with Server(app, home, workers=2, conf=conf) as server:
@@ -80,6 +81,7 @@ def profile(ctx, name: str, app: str, conf: bool, starts: int, load: int, models
         done = assessment_load(server, token, body_file, content_type, 8, load)
         loaded = [memory_mb(pid) for pid in workers]
         torch_mapped = sum(maps_torch(pid) for pid in [server.process.pid, *workers])
+    shutil.rmtree(home.parent)
     result = {
         "cold_start_s": statistics.median(starts_s),
         "rss_warm": max(m["rss"] for m in warm),
@@ -93,9 +95,10 @@ def profile(ctx, name: str, app: str, conf: bool, starts: int, load: int, models
 
 
 def run(ctx) -> list[dict]:
+    body = upload(ctx)
     starts, load = (1, 40) if ctx.quick else (3, 400)
-    ours = profile(ctx, "scalpcheck", SCALPCHECK_APP, True, starts, load)
-    base = profile(ctx, "baseline", BASELINE_APP, False, starts, load // 4, models=fp32_models())
+    ours = profile(ctx, "scalpcheck", SCALPCHECK_APP, body, True, starts, load)
+    base = profile(ctx, "baseline", BASELINE_APP, body, False, starts, load // 4, models=fp32_models())
     kwargs = {"baseline_name": "usual Flask + PyTorch view", "higher_is_better": False}
     return [
         row(
