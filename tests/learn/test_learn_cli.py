@@ -37,6 +37,14 @@ def _unreadable(root):
     return root
 
 
+def _weights_that_do_not_fit(root):
+    import torch
+
+    _dataset(root, {"healthy": 4, "alopecia": 4})
+    torch.save({"conv.weight": torch.zeros(3, 3)}, root.parent / "wrong.pth")
+    return root
+
+
 CASES = {
     "missing folder": (lambda root: root / "nowhere", [], "no such folder"),
     "a file, not a folder": (_a_file, [], "is a file"),
@@ -49,6 +57,11 @@ CASES = {
         "--allow-random-init",
     ),
     "one fold": (lambda root: _dataset(root, {"healthy": 4, "alopecia": 4}), ["--cv", "1"], "--cv"),
+    "weights that do not fit": (
+        _weights_that_do_not_fit,
+        lambda tmp: ["--weights", f"efficientnet_lite0={tmp / 'wrong.pth'}"],
+        "do not fit efficientnet_lite0",
+    ),
     "bad weights option": (
         lambda root: _dataset(root, {"healthy": 4, "alopecia": 4}),
         ["--weights", "resnet50"],
@@ -61,6 +74,7 @@ CASES = {
 def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, home, capsys):
     make, extra, message = CASES[case]
     data = make(tmp_path / "data")
+    extra = extra(tmp_path) if callable(extra) else extra
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     code = main(["train", "--task", "lesions", "--data", str(data), "--quiet", *extra])
     err = capsys.readouterr().err

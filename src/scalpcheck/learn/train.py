@@ -29,7 +29,7 @@ from scalpcheck.learn.export import make_card, write_bundle
 from scalpcheck.learn.metrics import softmax
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
 from scalpcheck.learn.tune import OBJECTIVE
-from scalpcheck.learn.weights import WeightSource, resolve
+from scalpcheck.learn.weights import WeightSource, check_user_file, resolve
 from scalpcheck.preprocess import preprocess
 from scalpcheck.settings import Settings
 
@@ -102,6 +102,8 @@ def run(options: TrainOptions, settings: Settings) -> TrainResult:
     sources = {
         b.name: resolve(b, options.weights, weights_dir, options.allow_random_init) for b in options.backbones
     }
+    for backbone in options.backbones:
+        check_user_file(backbone, sources[backbone.name])
     # Everything is known to be usable: only now does anything get written.
     run_dir = next_run_dir(settings.runs_dir, data.catalog.task.name)
     _say(options, f"run folder {run_dir}")

@@ -220,6 +220,13 @@ def load_into(model: nn.Module, backbone: Backbone, source: WeightSource) -> Non
     model.load_state_dict(weights, strict=False)
 
 
+def check_user_file(backbone: Backbone, source: WeightSource) -> None:
+    """Raise UsageError now if a file the user named does not fit the backbone, so that a run never
+    starts (and writes its folder) only to stop at that backbone."""
+    if source.kind == "file":
+        match_state_dict(backbone.create(), backbone, _read_state_dict(source.location))
+
+
 def create_model(backbone: Backbone, source: WeightSource, seed: int = 0) -> nn.Module:
     """The backbone with its weights, in eval mode; a random initialisation is seeded, so reproducible."""
     torch.manual_seed(seed)
