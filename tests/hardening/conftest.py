@@ -216,7 +216,6 @@ def kit():
         new_uploader=new_uploader,
         uploader_for=Uploader,
         auth=AuthActions,
-        http_request=servers.http_request,
     )
 
 
