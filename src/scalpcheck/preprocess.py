@@ -6,6 +6,7 @@ means an exported model always sees at serving time exactly what it saw in train
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -56,9 +57,20 @@ def to_array(img: Image.Image, pre: Preprocess) -> np.ndarray:
     if img.size != (pre.input_size, pre.input_size):
         raise ValueError(f"expected a {pre.input_size} px square image, got {img.size}")
     img = img.convert("HSV") if pre.color_space == "hsv" else img.convert("RGB")
-    x = np.asarray(img, dtype=np.float32) * np.float32(1 / 255)
-    x = (x - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
+    pixels = np.asarray(img)
+    tables = _normalised_levels(tuple(pre.mean), tuple(pre.std))
+    return np.stack([tables[c][pixels[..., c]] for c in range(3)])
+
+
+@functools.lru_cache(maxsize=16)
+def _normalised_levels(mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """[3, 256]: (level / 255 - mean) / std per channel, in float32.
+
+    The same float32 arithmetic as on every pixel, done once per level: looking the pixels up gives
+    identical numbers in a third of the time (a serving worker does it for every photo).
+    """
+    levels = np.arange(256, dtype=np.float32) * np.float32(1 / 255)
+    return (levels - np.asarray(mean, np.float32)[:, None]) / np.asarray(std, np.float32)[:, None]
 
 
 def preprocess(img: Image.Image, pre: Preprocess) -> np.ndarray:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from scalpcheck import gunicorn_conf, onnx_session
 from scalpcheck.errors import UsageError
+from scalpcheck.preprocess import Preprocess, to_array
 from scalpcheck.serve.explain import _INFERNO, overlay
 from scalpcheck.settings import available_cores, load_settings
 
@@ -68,3 +69,16 @@ def test_gunicorn_config_divides_the_cores_among_workers(monkeypatch):
     monkeypatch.setenv("SCALPCHECK_ORT_THREADS", "4")  # an operator's choice stays
     gunicorn_conf.on_starting(SimpleNamespace(cfg=SimpleNamespace(workers=2)))
     assert load_settings().ort_threads == 4
+
+
+@pytest.mark.parametrize("color_space", ["rgb", "hsv"])
+def test_model_input_is_the_arithmetic_normalisation_exactly(color_space):
+    """The look-up tables of to_array give bit for bit what float32 arithmetic on each pixel gives."""
+    pre = Preprocess(input_size=64, color_space=color_space)
+    photo = Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8), "RGB")
+    converted = photo.convert("HSV") if color_space == "hsv" else photo
+    x = np.asarray(converted, dtype=np.float32) * np.float32(1 / 255)
+    expected = ((x - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)).transpose(2, 0, 1)
+    got = to_array(photo, pre)
+    assert got.dtype == np.float32 and got.flags["C_CONTIGUOUS"] and got.shape == (3, 64, 64)
+    np.testing.assert_array_equal(got, expected)
