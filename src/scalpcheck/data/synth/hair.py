@@ -2,14 +2,14 @@
 
 Seen from above, combed hair lies in lanes side by side along the combing direction, each lane a
 chain of strands of random length that overlap a little end to end; a share of stray strands cross
-the lanes at an angle, and the whole mass bends with a slow flow. The lanes overlap, so a full head
-hides the skin completely.
+the lanes at an angle, and the whole mass bends with a slow flow. Packed like this, the share of
+skin a head hides falls in proportion to the hair it loses, as on a real thinning scalp, where
+randomly scattered strands would pile up and hide the loss until it is severe.
 
-Thinning (the hair-loss stages) removes strands, in a random race weighted by the thinning pattern, until
-the hair left hides the density's share of the skin the full head hides (_keep_for_cover); the empty
-follicle openings stay visible. A stage is therefore the same amount of visible scalp in every photo,
-whatever the width, length or colour of the hair: counting strands instead would let overlapping hair
-hide a quarter's loss.
+Thinning (the hair-loss stages) removes strands, in a random race weighted by the thinning pattern,
+until exactly the density's share of the full head's ink in the frame is left; the empty follicle
+openings stay visible. A stage is therefore the same amount of hair in every photo, whatever the
+width, length or colour of the hair.
 """
 
 from __future__ import annotations
@@ -45,8 +45,6 @@ HALF_DIAGONAL = 0.71  # the frame, centred, seen along any combing direction rea
 # Measured: thickness 1 covers 0.95 px across, and thickness 2k about 0.95 + 2k px (3 as much as 4).
 LINE = cv2.LINE_8
 THINNEST_LINE = 0.95
-COVER_PX = 256  # side of the mask on which thinning measures how much skin the hair hides
-COVER_GROUPS = 256  # steps in which thinning removes strands
 
 
 @dataclass(frozen=True)
@@ -139,10 +137,10 @@ def sample_style(rng: np.random.Generator, skin_lab: tuple[float, float, float])
         lab=lab,
         white_fraction=white_fraction,
         white_lab=white_lab,
-        width=float(rng.uniform(1.4, 2.4)),
-        length=float(np.exp(rng.uniform(np.log(0.2), np.log(0.6)))),
+        width=float(rng.uniform(1.6, 2.8)),
+        length=float(np.exp(rng.uniform(np.log(0.2), np.log(0.8)))),
         comb_angle=float(rng.uniform(0, 2 * np.pi)),
-        packing=float(rng.uniform(1.7, 1.9)),
+        packing=float(rng.uniform(1.2, 1.35)),
         jitter=float(rng.uniform(0.01, 0.05)),
         strays=float(rng.uniform(0.05, 0.25)),
         stray_jitter=float(rng.uniform(0.2, 0.6)),
@@ -250,31 +248,6 @@ def _thinning_weight(growth: Growth, xy: np.ndarray) -> np.ndarray:
     return np.maximum(w, 1e-6)
 
 
-def _keep_for_cover(points: np.ndarray, widths: np.ndarray, order: np.ndarray, density: float) -> np.ndarray:
-    """The longest head of `order` (strands, strongest first) whose strands hide at most `density` of the
-    skin that all of them hide.
-
-    Strands overlap, so the share of hair kept is not the share of skin hidden: a head thinned by a
-    quarter can still hide nearly all of the skin. Measuring the cover itself makes a stage the same
-    amount of visible scalp in every photo, whatever the width, length or packing of the hair. The
-    strands are drawn once, in COVER_GROUPS groups, each pixel keeping the first group that covers it.
-    """
-    if len(order) == 0:
-        return order
-    first = np.full((COVER_PX, COVER_PX), COVER_GROUPS, np.float32)
-    groups = np.array_split(order, min(COVER_GROUPS, len(order)))
-    thickness = np.where(widths * COVER_PX / 256 < 2, 1, 2)
-    for g in range(len(groups) - 1, -1, -1):  # the strongest last, so each pixel keeps its first group
-        for t in (1, 2):
-            members = groups[g][thickness[groups[g]] == t]
-            if len(members):
-                lines = list(np.rint(points[members] * COVER_PX).astype(np.int32))
-                cv2.polylines(first, lines, False, float(g), t, LINE)
-    hidden = np.cumsum(np.bincount(first.astype(np.int64).ravel(), minlength=COVER_GROUPS + 1)[:-1])
-    enough = np.flatnonzero(hidden[: len(groups)] <= density * hidden[len(groups) - 1])
-    return np.concatenate(groups[: enough[-1] + 1]) if len(enough) else order[:0]
-
-
 def grow(
     rng: np.random.Generator, style: HairStyle, growth: Growth, min_width: float = 0.0
 ) -> tuple[Follicles, Strands]:
@@ -299,10 +272,9 @@ def grow(
     roots = points[:, 0]
 
     ink = _ink_in_frame(points, np.maximum(widths, min_width))
-    # a strand holds on as weakly as the weakest place it lies across: thin places then show as scalp
-    order = np.argsort(race / _thinning_weight(growth, points[:, ::3]).min(axis=1))
-    order = order[ink[order] > 0]  # in view
-    kept = np.sort(_keep_for_cover(points, np.maximum(widths, min_width), order, growth.density))
+    order = np.argsort(race / _thinning_weight(growth, roots))
+    kept = np.sort(order[np.cumsum(ink[order]) <= growth.density * ink.sum()])
+    kept = kept[ink[kept] > 0]  # in view
     points = points[kept]
     if growth.length_factor != 1:
         points = roots[kept, None] + (points - roots[kept, None]) * growth.length_factor

@@ -37,7 +37,7 @@ class Look:
 # How uneven the loss is, per stage: the log-amplitude range of each of three waves of the field that
 # decides which hairs go first. Slight thinning shows the scalp "in places" (strongly uneven); clear
 # thinning shows it "plainly between strands" (more even).
-UNEVENNESS = {"stage_1": (1.5, 2.5), "stage_2": (1.5, 2.5), "stage_3": (1.0, 2.0)}
+UNEVENNESS = {"stage_1": (1.5, 2.5), "stage_2": (1.0, 2.0), "stage_3": (0.3, 0.8)}
 
 
 def _thinning(rng: np.random.Generator, label: str, density: float) -> Growth:
