@@ -58,7 +58,8 @@ def test_upload_page_has_camera_library_and_hint(client, auth):
 @pytest.mark.parametrize("task", ["scalp", "hairloss"])
 def test_assess_shows_the_whole_result(app, client, auth, phantom_jpeg, task):
     auth.signup()
-    label = {"scalp": "psoriasis", "hairloss": "stage_2"}[task]
+    # phantoms the tiny test model accepts (trained on 14 a class, it refuses about one new phantom in 9)
+    label = {"scalp": "psoriasis", "hairloss": "stage_1"}[task]
     assessment_id = assess(client, phantom_jpeg(task, label, seed=3), task)
     page = client.get(f"/assessments/{assessment_id}")
     assert page.status_code == 200
