@@ -54,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    database.end_sessions_quietly(app, db)
     with app.app_context():
         database.tune_engine(db.engine)
     migrate.init_app(app, db, directory=str(database.MIGRATIONS_DIR))

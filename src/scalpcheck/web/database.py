@@ -10,7 +10,9 @@ from pathlib import Path
 
 from alembic import command
 from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine, make_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -42,6 +44,25 @@ def tune_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+
+
+def end_sessions_quietly(app: Flask, db: SQLAlchemy) -> None:
+    """Close each request's session even when the database went away after the response was made.
+
+    Closing rolls the connection back; if the server was shut down in between (a PostgreSQL restart),
+    that rollback fails in Flask's teardown, after the response, and gunicorn answers 500 instead of the
+    finished response. Registered after Flask-SQLAlchemy's own teardown, this runs first (teardowns run
+    in reverse order): the failed rollback has already marked the connection dead, so closing again
+    succeeds, and the pool opens a new connection for the next request.
+    """
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        try:
+            db.session.remove()
+        except DBAPIError:
+            app.logger.warning("database connection lost while closing a session; it is discarded")
+            db.session.remove()
 
 
 def upgrade(app: Flask) -> None:
