@@ -8,8 +8,18 @@ measured in the same run: {"group", "name", "measured", "baseline_name", "baseli
 from __future__ import annotations
 
 
-def row(group, name, measured, unit, *, baseline=None, baseline_name="", higher_is_better=True,
-        target=None, target_text=""):
+def row(
+    group,
+    name,
+    measured,
+    unit,
+    *,
+    baseline=None,
+    baseline_name="",
+    higher_is_better=True,
+    target=None,
+    target_text="",
+):
     """One result row; `ratio` is always "how many times better than the baseline" (>1 is better)."""
     ratio = None
     if baseline:
@@ -17,9 +27,16 @@ def row(group, name, measured, unit, *, baseline=None, baseline_name="", higher_
     passed = None
     if target is not None:
         passed = measured >= target if higher_is_better else measured <= target
+    if not target_text:
+        target_text = None if target is None else f"{'>=' if higher_is_better else '<='} {target}"
     return {
-        "group": group, "name": name, "measured": measured, "unit": unit,
-        "baseline_name": baseline_name, "baseline": baseline, "ratio": ratio,
-        "target": target_text or (None if target is None else f"{'>=' if higher_is_better else '<='} {target}"),
+        "group": group,
+        "name": name,
+        "measured": measured,
+        "unit": unit,
+        "baseline_name": baseline_name,
+        "baseline": baseline,
+        "ratio": ratio,
+        "target": target_text,
         "passed": passed,
     }

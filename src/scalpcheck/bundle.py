@@ -61,7 +61,8 @@ def read_card(bundle_dir: str | Path) -> dict:
     if missing:
         raise BundleError(f"{bundle_dir / CARD_FILE} lacks {', '.join(missing)}")
     if card["format_version"] != FORMAT_VERSION:
-        raise BundleError(f"{bundle_dir} has bundle format {card['format_version']}, expected {FORMAT_VERSION}")
+        found = card["format_version"]
+        raise BundleError(f"{bundle_dir} has bundle format {found}, expected {FORMAT_VERSION}")
     return card
 
 
