@@ -18,7 +18,6 @@ def row(
     baseline_name="",
     higher_is_better=True,
     target=None,
-    target_text="",
 ):
     """One result row; `ratio` is always "how many times better than the baseline" (>1 is better)."""
     ratio = None
@@ -27,8 +26,6 @@ def row(
     passed = None
     if target is not None:
         passed = measured >= target if higher_is_better else measured <= target
-    if not target_text:
-        target_text = None if target is None else f"{'>=' if higher_is_better else '<='} {target}"
     return {
         "group": group,
         "name": name,
@@ -37,6 +34,6 @@ def row(
         "baseline_name": baseline_name,
         "baseline": baseline,
         "ratio": ratio,
-        "target": target_text,
+        "target": None if target is None else f"{'>=' if higher_is_better else '<='} {target}",
         "passed": passed,
     }
