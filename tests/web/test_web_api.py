@@ -203,6 +203,21 @@ def test_missing_image_and_task(client, token, phantom_jpeg, stored):
     assert stored() == (0, 0)
 
 
+def test_a_large_upload_is_read_in_memory_without_a_temporary_file(monkeypatch, client, token, phantom_jpeg):
+    """Werkzeug spools uploads over 500 kB to disk; the app's request class keeps them in memory."""
+    import werkzeug.formparser
+
+    def no_temporary_files(*args, **kwargs):
+        raise AssertionError("an upload was spooled to a temporary file")
+
+    monkeypatch.setattr(werkzeug.formparser, "default_stream_factory", no_temporary_files)
+    monkeypatch.setattr("werkzeug.wrappers.request.default_stream_factory", no_temporary_files)
+    photo = phantom_jpeg()
+    padded = photo + b"\x00" * (2**20 - len(photo))  # bytes after the end-of-image marker are ignored
+    response = post_photo(client, token(), padded)
+    assert response.status_code == 201, response.data[:300]
+
+
 def test_too_many_bytes_is_json_413(monkeypatch, published_models, make_app, phantom_jpeg):
     monkeypatch.setenv("MAX_UPLOAD_MB", "0.1")
     client = make_app().test_client()

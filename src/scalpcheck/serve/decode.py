@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from scalpcheck.errors import ImageRejected
 
@@ -95,8 +95,8 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
         img.load()
         orientation = _orientation(img)
         # RGB first: box-reducing palette indices or bilevel pixels would be meaningless (and Pillow
-        # refuses those modes); the conversions keep the EXIF data the orientation needs.
-        img = ImageOps.exif_transpose(_reduce(_to_rgb(img), min_side))
+        # refuses those modes).
+        img = _upright(_reduce(_to_rgb(img), min_side), orientation)
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(max_pixels) from exc
     except Exception as exc:  # truncated or corrupt pixel data
@@ -120,12 +120,29 @@ def _orientation(img: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+# The transposition that shows a photo with EXIF orientation 2..8 upright (as Pillow's exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(img: Image.Image, orientation: int) -> Image.Image:
+    """The pixels turned upright. ImageOps.exif_transpose does the same and also rewrites the EXIF data
+    for the new image: a third of this step's time, for metadata nothing downstream reads."""
+    return img.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else img
+
+
 def _reduce(img: Image.Image, min_side: int) -> Image.Image:
     """Box-reduce by the largest integer factor that keeps the short side at least `min_side`.
 
     A JPEG already came out of draft mode at most twice too large (up to 8x more for huge photos, whose
-    draft scale stops at 1/8); PNG and WebP decode at full size. Image.reduce keeps the EXIF data, so the
-    orientation can still be applied to the small copy.
+    draft scale stops at 1/8); PNG and WebP decode at full size.
     """
     factor = min(img.size) // min_side
     return img.reduce(factor) if factor >= 2 else img
@@ -136,15 +153,11 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return img
     if img.mode in _WIDE_INT_MODES:
         grey = np.asarray(img, dtype=np.float32) * np.float32(255 / 65535)
-        converted = Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
-        converted.info = img.info  # keep the EXIF data for the orientation
-        return converted
+        return Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in _ALPHA_MODES:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        converted = Image.alpha_composite(white, rgba).convert("RGB")
-        converted.info = img.info
-        return converted
+        return Image.alpha_composite(white, rgba).convert("RGB")
     return img.convert("RGB")  # L, 1, P, CMYK (Adobe-inverted CMYK is undone by Pillow's JPEG reader), YCbCr

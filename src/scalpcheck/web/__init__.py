@@ -16,6 +16,7 @@ from scalpcheck.serve import Assessor
 from scalpcheck.settings import load_settings
 from scalpcheck.web import database, errors, security
 from scalpcheck.web.extensions import APP_STATE, csrf, db, limiter, login_manager, migrate
+from scalpcheck.web.request import UploadRequest
 from scalpcheck.web.storage import ImageStore
 
 # Room for the multipart envelope around the photo, so the photo's own limit (MAX_UPLOAD_MB) decides.
@@ -25,6 +26,7 @@ MULTIPART_ALLOWANCE = 64 * 1024
 def create_app(config: dict | None = None) -> Flask:
     settings = load_settings()
     app = Flask(__name__)
+    app.request_class = UploadRequest
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key(),
         SQLALCHEMY_DATABASE_URI=database.database_uri(settings.database_url),

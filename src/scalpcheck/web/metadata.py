@@ -54,13 +54,14 @@ def strip_jpeg(data: bytes, orientation: int = 1) -> bytes:
     body: list[bytes] = []
     in_scan = False
     pos = 2
+    view = memoryview(data)  # scan data is sliced without a copy; the final join copies it once
     while True:
         match = _MARKER.search(data, pos)
         if match is None:
             raise ValueError("JPEG without an end-of-image marker")
         start = match.start()
         if in_scan:
-            body.append(data[pos:start])  # entropy-coded data, restart markers included
+            body.append(view[pos:start])  # entropy-coded data, restart markers included
         marker = data[start + 1]
         if marker == _EOI:
             body.append(b"\xff\xd9")
