@@ -100,8 +100,9 @@ def test_demo_models_classify_and_refuse_photos_that_are_not_scalps(demo):
     strict=True,
     reason="not met: frozen EfficientNet-Lite0 features separate the hair-loss stages of 250 demo phantoms "
     "only to 74 % (logistic regression, 5-fold; stages 0-2 mix), so the demo hair-loss model has a train/"
-    "validation gap of 13 points and a test ECE of 0.17; the scalp model's ECE is 0.10 (two errors in 20 "
-    "test images), its gap 1.4 points (demo models of 2026-11-25, OpenCV 4.14). See the closing note.",
+    "validation gap of 13.4 points (9 to 13 for every head regularisation tried); and on 20-25 test images "
+    "even a perfectly calibrated model measures an ECE of about 0.09 (0.06 to 0.16): hair loss 0.140, "
+    "scalp 0.104 (demo models of 2026-11-26, OpenCV 4.14). See the closing note.",
 )
 def test_demo_models_are_calibrated_and_do_not_overfit(demo):
     models, _ = demo
@@ -109,6 +110,16 @@ def test_demo_models_are_calibrated_and_do_not_overfit(demo):
         m = bundle.read_card(bundle_dir)["metrics"]
         assert m["train_val_gap_points"] <= 5.0, (task, m["train_val_gap_points"])
         assert m["ece"] <= 0.05, (task, m["ece"])
+
+
+@pytest.mark.slow
+def test_demo_models_calibration_error_is_within_chance(demo):
+    """The test ECE of each demo model is no larger than a perfectly calibrated model's would be by chance
+    on that many images (95 % range): the calibration check a 20-25 image test split can make."""
+    models, _ = demo
+    for task, bundle_dir in models.items():
+        m = bundle.read_card(bundle_dir)["metrics"]
+        assert m["ece"] <= m["ece_if_calibrated"]["high"], (task, m["ece"], m["ece_if_calibrated"])
 
 
 @pytest.mark.slow

@@ -48,6 +48,24 @@ def test_ece_of_a_known_case():
     assert metrics.expected_calibration_error(y, proba) == pytest.approx(0.4)
 
 
+def test_ece_a_calibrated_model_shows_by_chance():
+    certain = np.eye(4)[[0, 1, 2, 3]]
+    assert metrics.ece_if_calibrated(certain)["mean"] == 0.0
+    # 25 images at 80 %: the accuracy of the bin is a binomial mean; E|mean - 0.8| = 0.064 (normal approx.)
+    proba = np.tile([0.8, 0.2], (25, 1))
+    chance = metrics.ece_if_calibrated(proba, n_draws=4000)
+    assert chance["mean"] == pytest.approx(0.064, abs=0.008)
+    assert chance["low"] < chance["mean"] < chance["high"]
+    # The same model on 2500 images: chance shrinks with the square root of the count.
+    assert metrics.ece_if_calibrated(np.tile([0.8, 0.2], (2500, 1)))["mean"] < chance["mean"] / 5
+    # What it estimates: the ECE of outcomes drawn from the stated confidences.
+    rng = np.random.default_rng(3)
+    drawn = [
+        metrics.expected_calibration_error((rng.random(25) >= 0.8).astype(int), proba) for _ in range(4000)
+    ]
+    assert chance["mean"] == pytest.approx(np.mean(drawn), abs=0.006)
+
+
 def test_temperature_scaling_repairs_overconfidence():
     y, proba = _predictions(n=2000, k=4, seed=1, skill=1.0)
     logits = np.log(proba) * 4  # the same ranking, far too sure

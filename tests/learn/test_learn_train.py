@@ -79,6 +79,7 @@ def test_report_reads_alone(tiny_run):
     ):
         assert f"## {heading}" in report or heading in report, heading
     assert "Synthetic data" in report and "95 % interval" in report
+    assert "Chance alone: a perfectly calibrated model" in report
     assert tiny_run.metrics["data"]["fingerprint"] in report
 
 
@@ -88,6 +89,8 @@ def test_metrics_json_holds_every_figure(tiny_run):
     assert {"val", "test", "test_ci95", "calibration", "overfitting", "cv", "fine_tuned"} <= set(best)
     assert best["cv"]["folds"] == 6 and best["cv"]["k"] == 2
     assert {"ece_before", "ece_after"} <= {k.removeprefix("test_") for k in best["calibration"]}
+    chance = best["calibration"]["test_ece_if_calibrated"]
+    assert 0 <= chance["low"] <= chance["mean"] <= chance["high"] <= 1
     assert summary["synthetic_data"] is True
 
 

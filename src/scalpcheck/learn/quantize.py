@@ -83,6 +83,9 @@ def quantize_run(run_dir: str | Path, out_dir: str | Path) -> QuantizeResult:
                 },
             }
             int8_metrics.pop("ci95", None)  # the bootstrap intervals were the float model's
+            if "ece_if_calibrated" in card["metrics"]:  # cards written before it existed lack it
+                test_proba = metrics.softmax(int8["test"][0], card["temperature"])
+                int8_metrics["ece_if_calibrated"] = metrics.ece_if_calibrated(test_proba)
             quantization = {
                 "format": "ONNX QDQ, int8 weights per channel, uint8 activations",
                 "calibration_images": min(len(images["train"][1]), CALIBRATION_IMAGES),

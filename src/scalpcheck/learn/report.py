@@ -177,9 +177,26 @@ def _calibration_section(s: dict) -> list[str]:
         f"{_num(c['val_ece_after'])} after; test {_num(c['test_ece_before'])} before, "
         f"{_num(c['test_ece_after'])} after "
         f"(test log loss {_num(c['test_log_loss_before'])} before, {_num(c['test_log_loss_after'])} after).",
+        *_chance_ece(c),
         "",
         "![calibration](calibration.png)",
         "",
+    ]
+
+
+def _chance_ece(c: dict) -> list[str]:
+    chance = c.get("test_ece_if_calibrated")
+    if chance is None:  # a run written before this figure existed
+        return []
+    measured = c["test_ece_after"]
+    if measured > chance["high"]:
+        verdict = "above that range: more than chance, the model is miscalibrated"
+    else:
+        verdict = "within what chance alone gives, so no sign of miscalibration that this split could show"
+    return [
+        f"Chance alone: a perfectly calibrated model with these confidences would measure a test ECE of "
+        f"{_num(chance['mean'])} on average on this many images (95 % of random outcomes between "
+        f"{_num(chance['low'])} and {_num(chance['high'])}); the measured {_num(measured)} is {verdict}."
     ]
 
 

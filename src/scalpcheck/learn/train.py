@@ -216,6 +216,7 @@ def _card_metrics(candidate: Candidate) -> dict:
         **f["test"],
         "ci95": f["test_ci95"],
         "ece_uncalibrated": f["calibration"]["test_ece_before"],
+        "ece_if_calibrated": f["calibration"]["test_ece_if_calibrated"],
         "validation": {k: f["val"][k] for k in ("accuracy", "f1_macro", "log_loss", "ece")},
         "train_val_gap_points": f["overfitting"]["gap_points"],
         **({"cv": f["cv"]} if "cv" in f else {}),
