@@ -95,9 +95,7 @@ def evaluate(candidate: Candidate, data: PreparedData) -> None:
             "test_ece_after": test["ece"],
             "test_log_loss_before": test_raw["log_loss"],
             "test_log_loss_after": test["log_loss"],
-            "test_ece_if_calibrated": metrics.ece_if_calibrated(
-                metrics.softmax(candidate.logits["test"], t)
-            ),
+            "test_ece_if_calibrated": metrics.ece_if_calibrated(metrics.softmax(candidate.logits["test"], t)),
         },
         "overfitting": {
             "train_accuracy": train_accuracy,
