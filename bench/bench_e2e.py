@@ -4,7 +4,8 @@ Both apps are served the same way, by gunicorn with 2 sync workers, each from a 
 scalpcheck with its production settings (scalpcheck.gunicorn_conf) and the demo models as `make run`
 publishes them (INT8 when as accurate), and the baseline (bench.baseline_app: full decode, eager PyTorch
 on the same trained float weights, Grad-CAM by autograd; the same routes, database writes and image
-store). The photo is bench_decode's: 4032 x 3024, EXIF with GPS and orientation 6. The full run also
+store), both keeping rate-limit counters where production does (bench.server.ratelimit_storage). The
+photo is bench_decode's: 4032 x 3024, EXIF with GPS and orientation 6. The full run also
 measures what the INT8 models and one ONNX Runtime thread per worker buy end to end.
 
 A closed-loop load generator in its own process (bench.loadgen) keeps 1, 4 and 8 requests in flight;
@@ -30,6 +31,7 @@ from bench.server import (
     assessment_load,
     fp32_models,
     multipart,
+    ratelimit_storage,
     server_home,
 )
 
@@ -66,6 +68,7 @@ def measure(
     home, token = server_home(ctx.workdir / name, models)
     body_file, content_type = body
     results = {}
+    _say(f"{name}: rate limits kept in {ratelimit_storage()}")
     with Server(app, home, workers=2, conf=conf, env=env) as server:
         server.wait_ready()
         for level, count in requests.items():

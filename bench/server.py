@@ -6,10 +6,14 @@
 - `server_home(root)`: a fresh home for one server: the cached models linked in, an empty database at the
   newest schema, one user and an API token.
 - `Server`: gunicorn started in its own process group, waited for, stopped.
+- `ratelimit_storage()`: where both servers keep their rate-limit counters: Redis, as production runs with
+  several workers (README), when one answers at BENCH_REDIS_URL (default redis://127.0.0.1:6379/15); else
+  memory://, which starts a timer thread on most requests (measured: about 1 ms of each assessment).
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -91,6 +95,18 @@ def server_home(root: Path, models: Path | None = None) -> tuple[Path, str]:
     return home, token
 
 
+@functools.cache
+def ratelimit_storage() -> str:
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:  # no Redis here: the benchmark still runs, and says which storage it used
+        return "memory://"
+    return url
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,6 +126,7 @@ class Server:
         self.env = {
             **os.environ,
             "SCALPCHECK_HOME": str(home),
+            "RATELIMIT_STORAGE_URI": ratelimit_storage(),
             "PYTHONPATH": str(Path(__file__).parent.parent),
             **(env or {}),
         }

@@ -25,9 +25,12 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
-    # Idle worker threads sleep instead of spinning: on a small server several gunicorn workers share the
-    # cores, and spinning threads steal them from the request actually running (measured in bench_model).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Idle worker threads spin briefly before they sleep: a process that has the cores to itself (the
+    # command line, feature extraction, the benchmarks) runs a batch-1 EfficientNet-Lite0 about 8 % faster.
+    # Not when the cores are shared: serving workers (scalpcheck.gunicorn_conf sets SCALPCHECK_ORT_THREADS
+    # for them) or an explicit thread count, where a spinning thread steals a core from a request.
+    spin = threads is None and load_settings().ort_threads is None
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     options.log_severity_level = 3  # warnings about unused initialisers are noise for users
     return options
 

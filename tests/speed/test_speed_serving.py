@@ -26,6 +26,18 @@ def test_onnx_threads_come_from_the_settings(monkeypatch):
     assert onnx_session.session_options().intra_op_num_threads == available_cores()
 
 
+def _spins(options) -> bool:
+    return options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+
+
+def test_threads_spin_only_when_the_process_has_the_cores_to_itself(monkeypatch):
+    monkeypatch.delenv("SCALPCHECK_ORT_THREADS", raising=False)
+    assert _spins(onnx_session.session_options())
+    assert not _spins(onnx_session.session_options(threads=2))
+    monkeypatch.setenv("SCALPCHECK_ORT_THREADS", "2")  # as gunicorn_conf sets it for serving workers
+    assert not _spins(onnx_session.session_options())
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
 def test_a_bad_thread_count_is_a_usage_error(value):
     with pytest.raises(UsageError, match="SCALPCHECK_ORT_THREADS"):
