@@ -3,8 +3,11 @@
 Both run the same network (random weights: speed does not depend on their values) on the same input, in
 the same process, with every core: eager PyTorch as a Flask view usually runs it (model.eval(),
 torch.inference_mode()), and the bundle's model.onnx through scalpcheck.onnx_session, whose options the
-serving path uses. Milliseconds per batch, the median of many runs after a warm-up. A second comparison
-shows what the tuned session options buy over ONNX Runtime's defaults.
+serving path uses. Milliseconds per batch, the median of many runs after a warm-up. For EfficientNet-Lite0
+the model serving actually runs is measured too: the demo scalp bundle as `make run` publishes it, INT8 when
+quantisation kept its test accuracy (bench_quant), FP32 otherwise; the issue's 4x target applies to that
+path, and the FP32 graph's own ratio stays in the table beside it. A last comparison shows what the tuned
+session options buy over ONNX Runtime's defaults.
 """
 
 from __future__ import annotations
@@ -76,11 +79,10 @@ def _measure(ctx, name: str) -> list[dict]:
             baseline_name="eager PyTorch",
             higher_is_better=False,
         )
-        if name == "efficientnet_lite0" and batch == 1:
-            r["target"] = f">= {TARGET_RATIO:g}x faster than eager"
-            r["passed"] = r["ratio"] >= TARGET_RATIO
         rows.append(r)
         print(f"  {name} batch {batch}: eager {eager_ms:.1f} ms, onnx {onnx_ms:.1f} ms", flush=True)
+        if name == "efficientnet_lite0" and batch == 1:
+            rows.append(_served_row(eager_ms, size, repeats))
     if name == "efficientnet_lite0":
         x = np.zeros((1, 3, size, size), np.float32)
         plain = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -97,6 +99,33 @@ def _measure(ctx, name: str) -> list[dict]:
             )
         )
     return rows
+
+
+def _served_row(eager_ms: float, size: int, repeats: int) -> dict:
+    """The model serving actually runs for the scalp task (`make run`'s demo bundle: INT8 where it is as
+    accurate as FP32 on the test split, see bench_quant), against the same eager batch-1 figure."""
+    from bench.server import models_home
+    from scalpcheck import onnx_session
+    from scalpcheck.bundle import MODEL_FILE, read_card
+
+    bundle_dir = models_home() / "models" / "scalp"
+    kind = "INT8" if "quantization" in read_card(bundle_dir) else "FP32"
+    session = onnx_session.create(bundle_dir / MODEL_FILE)
+    x = np.random.default_rng(1).normal(size=(1, 3, size, size)).astype(np.float32)
+    served_ms = _median_ms(lambda: session.run(None, {"image": x}), repeats)
+    print(f"  efficientnet_lite0 batch 1: served scalp model ({kind}) {served_ms:.1f} ms", flush=True)
+    r = row(
+        "model",
+        f"efficientnet_lite0, batch 1: the served ONNX model ({kind}, the demo scalp bundle)",
+        served_ms,
+        "ms",
+        baseline=eager_ms,
+        baseline_name="eager PyTorch",
+        higher_is_better=False,
+    )
+    r["target"] = f">= {TARGET_RATIO:g}x faster than eager"
+    r["passed"] = r["ratio"] >= TARGET_RATIO
+    return r
 
 
 def run(ctx) -> list[dict]:

@@ -222,9 +222,16 @@ def load_into(model: nn.Module, backbone: Backbone, source: WeightSource) -> Non
 
 def check_user_file(backbone: Backbone, source: WeightSource) -> None:
     """Raise UsageError now if a file the user named does not fit the backbone, so that a run never
-    starts (and writes its folder) only to stop at that backbone."""
+    starts (and writes its folder) only to stop at that backbone.
+
+    Only the shapes matter here, so the backbone is built on the meta device: no memory for its weights
+    and no random initialisation (a VGG19 has 140 million parameters to initialise). The file itself is
+    read again when the backbone's turn comes, rather than every backbone's weights held meanwhile.
+    """
     if source.kind == "file":
-        match_state_dict(backbone.create(), backbone, _read_state_dict(source.location))
+        with torch.device("meta"):
+            model = backbone.create()
+        match_state_dict(model, backbone, _read_state_dict(source.location))
 
 
 def create_model(backbone: Backbone, source: WeightSource, seed: int = 0) -> nn.Module:
