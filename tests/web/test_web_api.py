@@ -254,7 +254,7 @@ def test_api_rate_limits_answer_in_json(make_app):
     assert statuses == [401, 401, 429]
     response = client.post("/api/v1/tokens", auth=("x", "wrong pass"))
     assert_error(response, 429, "rate_limited")
-    assert "Retry-After" in response.headers
+    assert 1 <= int(response.headers["Retry-After"]) <= 60  # the rest of the minute's window
     statuses = [client.get("/api/v1/assessments").status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
 

@@ -7,6 +7,8 @@ made here, from the path.
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -16,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from scalpcheck.errors import ImageRejected
 from scalpcheck.web.api.errors import error_response
 from scalpcheck.web.assess.routes import render_upload
-from scalpcheck.web.extensions import get_settings, login_manager
+from scalpcheck.web.extensions import get_settings, limiter, login_manager
 from scalpcheck.web.service import task_catalog
 
 log = logging.getLogger(__name__)
@@ -95,19 +97,32 @@ def register(app: Flask) -> None:
             if request.endpoint == "assess.upload" and request.view_args["task"] in task_catalog():
                 return render_upload(request.view_args["task"], error=rejected)
             return render_template("errors/error.html", title="Too large", message=rejected.message), 413
+        # Keep headers such as Allow (405); the JSON body brings its own content type.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        if status == 429:
+            headers.append(("Retry-After", _retry_after()))
         if wants_json():
             code = CODES.get(status, exc.name.lower().replace(" ", "_"))
-            # Keep headers such as Allow (405); the JSON body brings its own content type.
-            headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
             return error_response(code, _json_message(exc, status), status, headers=headers)
         message = PAGE_MESSAGES.get(status, exc.description)
-        return render_template("errors/error.html", title=exc.name, message=message), status
+        return render_template("errors/error.html", title=exc.name, message=message), status, headers
 
 
 def _body_too_large() -> bool:
     """Whether the request's body is over MAX_CONTENT_LENGTH (or of unknown length, so cut off by it)."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return request.content_length is None or limit is None or request.content_length > limit
+
+
+def _retry_after() -> str:
+    """Whole seconds until the breached rate limit's window ends (one storage query, on refusals only)."""
+    try:
+        limit = limiter.current_limit
+        # The storage rounds the window's end up to a whole second: never say more than one window.
+        seconds = min(limit.reset_at - time.time(), limit.limit.get_expiry()) if limit else RETRY_AFTER_S
+    except Exception:  # noqa: BLE001 - the storage is unreachable: a refusal still needs an answer
+        seconds = RETRY_AFTER_S
+    return str(max(1, math.ceil(seconds)))
 
 
 def _json_message(exc: HTTPException, status: int) -> str:
