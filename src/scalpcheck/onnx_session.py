@@ -18,26 +18,25 @@ def default_threads() -> int:
     return load_settings().ort_threads or available_cores()
 
 
-def session_options(threads: int | None = None) -> ort.SessionOptions:
+def session_options(threads: int | None = None, spin: bool = False) -> ort.SessionOptions:
     options = ort.SessionOptions()
     # Full graph optimisation folds batch norms into convolutions and fuses activations: most of the gain.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
-    # Idle worker threads spin briefly before they sleep: a process that has the cores to itself (the
-    # command line, feature extraction, the benchmarks) runs a batch-1 EfficientNet-Lite0 about 8 % faster.
-    # Not when the cores are shared: serving workers (scalpcheck.gunicorn_conf sets SCALPCHECK_ORT_THREADS
-    # for them) or an explicit thread count, where a spinning thread steals a core from a request.
-    spin = threads is None and load_settings().ort_threads is None
+    # Idle threads sleep instead of spinning unless the caller owns the machine (`spin`: feature
+    # extraction in training). Serving workers share the cores, and a spinning thread steals one from the
+    # request actually running; a gunicorn started without scalpcheck.gunicorn_conf even gives every
+    # worker all the cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     options.log_severity_level = 3  # warnings about unused initialisers are noise for users
     return options
 
 
-def create(model: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
+def create(model: str | Path | bytes, threads: int | None = None, spin: bool = False) -> ort.InferenceSession:
     """An inference session on the CPU for an ONNX file (a path) or a serialised model (bytes)."""
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(
-        source, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        source, sess_options=session_options(threads, spin), providers=["CPUExecutionProvider"]
     )

@@ -98,7 +98,7 @@ def embedder(model: nn.Module, input_size: int):
 
     buffer = io.BytesIO()
     trace_to_onnx(_Pooled(model), input_size, buffer, ("embedding",))
-    session = onnx_session.create(buffer.getvalue())
+    session = onnx_session.create(buffer.getvalue(), spin=True)  # training has the machine to itself
     return lambda images: session.run(None, {"image": images})[0]
 
 
