@@ -100,8 +100,8 @@ def test_demo_models_classify_and_refuse_photos_that_are_not_scalps(demo):
     strict=True,
     reason="not met: frozen EfficientNet-Lite0 features separate the hair-loss stages of 250 demo phantoms "
     "only to 74 % (logistic regression, 5-fold; stages 0-2 mix), so the demo hair-loss model has a train/"
-    "validation gap of 13.4 points (9 to 18 with every head regularisation, mixup, feature noise or multi-scale "
-    "embedding tried; -0.5 at 150 phantoms a class); and on 20-25 test images "
+    "validation gap of 13.4 points (9 to 18 with every head regularisation, mixup, feature noise or "
+    "multi-scale embedding tried; -0.5 at 150 phantoms a class); and on 20-25 test images "
     "even a perfectly calibrated model measures an ECE of about 0.09 (0.06 to 0.16): hair loss 0.140, "
     "scalp 0.104 (demo models of 2026-11-26, OpenCV 4.14). See the closing note.",
 )
