@@ -81,12 +81,11 @@ def evaluate(candidate: Candidate, data: PreparedData) -> None:
     val, test = scored("val", t), scored("test", t)
     test_raw, val_raw = scored("test", 1.0), scored("val", 1.0)
     train_accuracy = scored("train", 1.0)["accuracy"]
+    test_proba = metrics.softmax(candidate.logits["test"], t)
     candidate.figures |= {
         "val": val,
         "test": test,
-        "test_ci95": metrics.bootstrap_ci(
-            y["test"], metrics.softmax(candidate.logits["test"], t), len(data.labels), ordinal
-        ),
+        "test_ci95": metrics.bootstrap_ci(y["test"], test_proba, len(data.labels), ordinal),
         "calibration": {
             "temperature": t,
             "val_ece_before": val_raw["ece"],
@@ -95,7 +94,7 @@ def evaluate(candidate: Candidate, data: PreparedData) -> None:
             "test_ece_after": test["ece"],
             "test_log_loss_before": test_raw["log_loss"],
             "test_log_loss_after": test["log_loss"],
-            "test_ece_if_calibrated": metrics.ece_if_calibrated(metrics.softmax(candidate.logits["test"], t)),
+            "test_ece_if_calibrated": metrics.ece_if_calibrated(test_proba),
         },
         "overfitting": {
             "train_accuracy": train_accuracy,

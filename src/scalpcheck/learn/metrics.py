@@ -66,11 +66,16 @@ def log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
     return float(-np.log(p).mean())
 
 
+def _bin_of(confidence: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-width confidence bins over 0..1, right edges included (a confidence of 1.0 is in the last)."""
+    return np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+
+
 def reliability(y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> dict[str, np.ndarray]:
     """Per confidence bin (equal widths over 0..1): mean confidence, accuracy and count of the top class."""
     confidence = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == y_true).astype(np.float64)
-    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    bins = _bin_of(confidence, n_bins)
     count = np.bincount(bins, minlength=n_bins)
     return {
         "edges": np.linspace(0, 1, n_bins + 1),
@@ -97,8 +102,7 @@ def ece_if_calibrated(
     Returns the mean and a percentile interval over the draws.
     """
     conf = np.asarray(proba, dtype=np.float64).max(axis=1)
-    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
-    one_hot = np.eye(n_bins)[bins]  # [N, bins]
+    one_hot = np.eye(n_bins)[_bin_of(conf, n_bins)]  # [N, bins]
     correct = np.random.default_rng(seed).random((n_draws, len(conf))) < conf
     gaps = np.abs((conf - correct) @ one_hot).sum(axis=1) / max(len(conf), 1)
     tail = (1 - confidence) / 2 * 100

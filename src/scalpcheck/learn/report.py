@@ -185,9 +185,7 @@ def _calibration_section(s: dict) -> list[str]:
 
 
 def _chance_ece(c: dict) -> list[str]:
-    chance = c.get("test_ece_if_calibrated")
-    if chance is None:  # a run written before this figure existed
-        return []
+    chance = c["test_ece_if_calibrated"]
     measured = c["test_ece_after"]
     if measured > chance["high"]:
         verdict = "above that range: more than chance, the model is miscalibrated"
