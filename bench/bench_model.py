@@ -6,8 +6,9 @@ torch.inference_mode()), and the bundle's model.onnx through scalpcheck.onnx_ses
 serving path uses. Milliseconds per batch, the median of many runs after a warm-up. For EfficientNet-Lite0
 the model serving actually runs is measured too: the demo scalp bundle as `make run` publishes it, INT8 when
 quantisation kept its test accuracy (bench_quant), FP32 otherwise; the issue's 4x target applies to that
-path, and the FP32 graph's own ratio stays in the table beside it. A last comparison shows what the tuned
-session options buy over ONNX Runtime's defaults.
+path, and the FP32 graph's own ratio stays in the table beside it. A last comparison sets serving's session
+options (idle threads sleep, so that workers sharing the cores do not steal them) against ONNX Runtime's
+defaults (spinning threads) in this one process, where spinning can only help.
 """
 
 from __future__ import annotations
