@@ -76,18 +76,35 @@ def test_a_failed_commit_leaves_nothing(store):
 
 
 def test_a_failed_write_leaves_nothing(store, monkeypatch):
-    real_write, calls = storage._write_atomic, []
+    opened = []
 
-    def failing_write(path, data):
-        calls.append(path)
-        if len(calls) == 2:
+    def open_until_the_disk_is_full(path, mode):
+        opened.append(path)
+        if len(opened) == 2:
             raise OSError(28, "No space left on device")
-        real_write(path, data)
+        return open(path, mode)
 
-    monkeypatch.setattr(storage, "_write_atomic", failing_write)
+    monkeypatch.setattr(storage, "open", open_until_the_disk_is_full, raising=False)
     with pytest.raises(OSError), store.adding(b"photo", "image/jpeg", picture(), picture()):
         pass
+    assert len(opened) == 2
     assert files(store.root) == []
+
+
+def test_every_image_is_synced_before_the_row_is_committed(store, monkeypatch):
+    synced, real_fsync = [], os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage.os, "fsync", recording_fsync)
+    with store.adding(b"photo", "image/jpeg", picture(), picture()) as key:
+        staged = store.pending / f"add-{key}"
+        assert sorted(synced) == sorted(
+            [str(staged / name) for name in ("photo.jpg", "overlay.jpg", "thumbnail.jpg")]
+            + [str(staged), str(store.pending)]
+        )
 
 
 def test_removing_deletes_or_puts_back(store):

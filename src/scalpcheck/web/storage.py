@@ -6,8 +6,8 @@ Layout: `uploads/<k[:2]>/<k>/{photo.jpg|photo.png, overlay.jpg, thumbnail.jpg}`,
 Files and rows change together without a shared transaction, so every change goes through a pending
 folder, `uploads/.pending/`, and the database decides what happens to it:
 
-- adding: the images are written (each to a temporary name, fsynced, renamed) into `.pending/add-<k>`,
-  then the caller commits the row, then the folder moves into place;
+- adding: the images are written and fsynced into `.pending/add-<k>`, then the caller commits the row,
+  then the folder moves into place;
 - removing: the folders move into `.pending/del-<id>/`, then the caller commits the deletion, then the
   pending folder is deleted.
 
@@ -75,16 +75,15 @@ class ImageStore:
         made from, `overlay` the Grad-CAM overlay.
         """
         key = secrets.token_urlsafe(24)
+        contents = {  # encoded before the operation starts: a failure here leaves nothing to undo
+            PHOTO_FILES[media_type]: photo,
+            OVERLAY_FILE: _jpeg(overlay, quality=85),
+            THUMBNAIL_FILE: _jpeg(_thumbnail(preview), quality=80),
+        }
         with self._operation(ADD + key) as staged:
             try:
-                _write_atomic(staged / PHOTO_FILES[media_type], photo)
-                _write_atomic(staged / OVERLAY_FILE, _jpeg(overlay, quality=85))
-                thumbnail = preview.convert("RGB")
-                # Bilinear, which Pillow widens to the scale when shrinking (no aliasing): at 96 px on a
-                # page it looks as Lanczos does, for less than half the time (1.9 -> 0.8 ms per photo).
-                thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
-                _write_atomic(staged / THUMBNAIL_FILE, _jpeg(thumbnail, quality=80))
-                _fsync_dir(staged)
+                _write_synced(staged, contents)
+                _fsync_dirs(staged, self.pending)
                 yield key
             except BaseException:
                 shutil.rmtree(staged, ignore_errors=True)
@@ -106,8 +105,7 @@ class ImageStore:
                         os.rename(folder, removed / key)
                         moved.append(key)
                         parents.add(folder.parent)
-                for folder in (removed, *parents):  # the moves must be on disk before the rows go
-                    _fsync_dir(folder)
+                _fsync_dirs(removed, *parents, self.pending)  # on disk before the rows go
                 yield
             except BaseException:
                 for key in moved:
@@ -146,8 +144,9 @@ class ImageStore:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             folder = self.pending / name
-            os.rename(hidden, folder)  # visible only once locked: recovery never takes a live operation
-            _fsync_dir(self.pending)
+            # Visible only once locked: recovery never takes a live operation. The caller makes the new name
+            # durable together with its own changes, before its commit.
+            os.rename(hidden, folder)
             yield folder
         finally:
             os.close(fd)
@@ -214,23 +213,43 @@ def _jpeg(img: Image.Image, quality: int) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+def _thumbnail(preview: Image.Image) -> Image.Image:
+    thumbnail = preview.convert("RGB")
+    # Bilinear, which Pillow widens to the scale when shrinking (no aliasing): at 96 px on a page it looks
+    # as Lanczos does, for less than half the time (1.9 -> 0.8 ms per photo).
+    thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
+    return thumbnail
+
+
+def _write_synced(folder: Path, contents: dict[str, bytes]) -> None:
+    """Create each file in `folder` with its bytes, then fsync them all.
+
+    No temporary names: the folder is pending, and a pending add only goes into place once its row is
+    committed, which is after this returns. All writes come before the first fsync because on ext4 that
+    fsync's journal commit takes every file's creation along, and the later fsyncs have less to commit.
+    Against a temporary name, fsync and rename per file (and an fsync of `.pending` first), measured end
+    to end with 2 workers in four alternating pairs: concurrency 1 p50 39.7 -> 35.5 ms, concurrency 8
+    48.2 -> 50.3 assessments/s.
+    """
+    files = []
     try:
-        with open(tmp, "xb") as f:
+        for name, data in contents.items():
+            f = open(folder / name, "xb")  # noqa: SIM115 (closed below, after every file is written)
+            files.append(f)
             f.write(data)
+        for f in files:
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the entries of `path` durable: a rename is only on disk once its directory is."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
-        os.close(fd)
+        for f in files:
+            f.close()
+
+
+def _fsync_dirs(*paths: Path) -> None:
+    """Make the entries of each folder durable: a new name is only on disk once its directory is."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
