@@ -103,7 +103,7 @@ def test_every_image_is_synced_before_the_row_is_committed(store, monkeypatch):
         staged = store.pending / f"add-{key}"
         assert sorted(synced) == sorted(
             [str(staged / name) for name in ("photo.jpg", "overlay.jpg", "thumbnail.jpg")]
-            + [str(staged), str(store.pending)]
+            + [str(store.pending), str(staged)]
         )
 
 
