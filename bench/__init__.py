@@ -18,14 +18,22 @@ def row(
     baseline_name="",
     higher_is_better=True,
     target=None,
+    target_ratio=None,
 ):
-    """One result row; `ratio` is always "how many times better than the baseline" (>1 is better)."""
+    """One result row; `ratio` is always "how many times better than the baseline" (>1 is better).
+
+    `target` bounds the measured figure, `target_ratio` the ratio; a row with both passes when both hold.
+    """
     ratio = None
     if baseline:
         ratio = measured / baseline if higher_is_better else baseline / measured
-    passed = None
+    checks, texts = [], []
     if target is not None:
-        passed = measured >= target if higher_is_better else measured <= target
+        checks.append(measured >= target if higher_is_better else measured <= target)
+        texts.append(f"{'>=' if higher_is_better else '<='} {target}")
+    if target_ratio is not None:
+        checks.append(ratio is not None and ratio >= target_ratio)
+        texts.append(f">= {target_ratio:g}x better")
     return {
         "group": group,
         "name": name,
@@ -34,6 +42,6 @@ def row(
         "baseline_name": baseline_name,
         "baseline": baseline,
         "ratio": ratio,
-        "target": None if target is None else f"{'>=' if higher_is_better else '<='} {target}",
-        "passed": passed,
+        "target": " and ".join(texts) or None,
+        "passed": all(checks) if checks else None,
     }
