@@ -209,7 +209,8 @@ def _mtime(path: Path) -> float:
 
 def _jpeg(img: Image.Image, quality: int) -> bytes:
     buffer = io.BytesIO()
-    img.convert("RGB").save(buffer, "JPEG", quality=quality)
+    # The overlay and the thumbnail arrive in RGB already; convert() would copy them all the same.
+    (img if img.mode == "RGB" else img.convert("RGB")).save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
 
 
