@@ -37,6 +37,11 @@ class Preprocess:
         )
 
 
+def as_rgb(img: Image.Image) -> Image.Image:
+    """The image in RGB: itself when it already is (convert() would copy it all the same)."""
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
 def center_square(img: Image.Image) -> Image.Image:
     """The largest centred square: the model sees the middle of the photo undistorted."""
     w, h = img.size
@@ -46,7 +51,7 @@ def center_square(img: Image.Image) -> Image.Image:
 
 
 def fit_square(img: Image.Image, size: int, interpolation: str = "bicubic") -> Image.Image:
-    img = center_square(img.convert("RGB"))
+    img = center_square(as_rgb(img))
     if img.size != (size, size):
         img = img.resize((size, size), _RESAMPLE[interpolation], reducing_gap=3.0)
     return img
@@ -56,7 +61,7 @@ def to_array(img: Image.Image, pre: Preprocess) -> np.ndarray:
     """An image already at the input size -> float32 [3, H, W]: colour space, 0..1, normalisation."""
     if img.size != (pre.input_size, pre.input_size):
         raise ValueError(f"expected a {pre.input_size} px square image, got {img.size}")
-    img = img.convert("HSV") if pre.color_space == "hsv" else img.convert("RGB")
+    img = img.convert("HSV") if pre.color_space == "hsv" else as_rgb(img)
     pixels = np.asarray(img)
     tables = _normalised_levels(tuple(pre.mean), tuple(pre.std))
     return np.stack([tables[c][pixels[..., c]] for c in range(3)])

@@ -13,6 +13,7 @@ import functools
 import numpy as np
 from PIL import Image
 
+from scalpcheck.preprocess import as_rgb
 from scalpcheck.serve.head import Head
 
 # Control points of matplotlib's "inferno" colour map: perceptually uniform, still ordered in greyscale and
@@ -62,7 +63,7 @@ def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Ima
     levels = Image.fromarray((root * 255 + 0.5).astype(np.uint8))
     colour, opacity = _lookup_tables(alpha)
     tint = Image.merge("RGB", [levels.point(table) for table in colour])
-    return Image.composite(tint, image.convert("RGB"), levels.point(opacity))
+    return Image.composite(tint, as_rgb(image), levels.point(opacity))
 
 
 @functools.lru_cache(maxsize=8)

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from scalpcheck.preprocess import as_rgb
+
 log = logging.getLogger(__name__)
 
 THUMBNAIL_SIDE = 192  # history shows 96 px thumbnails; twice that stays sharp on high-density screens
@@ -209,8 +211,7 @@ def _mtime(path: Path) -> float:
 
 def _jpeg(img: Image.Image, quality: int) -> bytes:
     buffer = io.BytesIO()
-    # The overlay and the thumbnail arrive in RGB already; convert() would copy them all the same.
-    (img if img.mode == "RGB" else img.convert("RGB")).save(buffer, "JPEG", quality=quality)
+    as_rgb(img).save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
 
 
