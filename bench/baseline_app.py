@@ -26,13 +26,12 @@ from PIL import Image, ImageOps
 from torch import nn
 from torchvision import transforms
 
-from scalpcheck import ood
 from scalpcheck.bundle import HEAD_FILE, read_card
 from scalpcheck.errors import ImageRejected
-from scalpcheck.serve import Assessment, Assessor, gate
-from scalpcheck.serve.advice import advice_for
-from scalpcheck.serve.assess import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_MARGIN, N_ALTERNATIVES, NOT_A_SCALP
-from scalpcheck.serve.model import LoadedModel
+from scalpcheck.serve import AssessmentResult, Assessor, gate, interpret
+from scalpcheck.serve.assess import Photo
+from scalpcheck.serve.model import LoadedModel, ModelOutput
+from scalpcheck.serve.result import Source
 from scalpcheck.web import create_app
 from scalpcheck.web.extensions import APP_STATE
 
@@ -47,9 +46,9 @@ class EagerModel:
         from scalpcheck.learn import backbones, weights
 
         self.card = read_card(bundle_dir)
-        if self.card["backbone"].get("fine_tuned"):
+        if self.card.backbone.fine_tuned:
             raise ValueError(f"{bundle_dir}: a fine-tuned backbone's weights exist only in its ONNX graph")
-        backbone = backbones.get(self.card["backbone"]["name"])
+        backbone = backbones.get(self.card.backbone.name)
         source = weights.resolve(backbone, {}, weights_dir, allow_random_init=False)
         self.backbone = weights.create_model(backbone, source)
         with np.load(Path(bundle_dir) / HEAD_FILE) as arrays:
@@ -58,15 +57,13 @@ class EagerModel:
                 layer.weight.data = torch.from_numpy(arrays[f"w{i}"])
                 layer.bias.data = torch.from_numpy(arrays[f"b{i}"])
         self.head = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2]).eval()
-        pre = self.card["preprocess"]
-        size = self.card["input_size"]
-        interpolation = transforms.InterpolationMode(pre["interpolation"])
+        pre = self.card.preprocess
+        size = pre.input_size
+        interpolation = transforms.InterpolationMode(pre.interpolation)
         self.resize = transforms.Compose(
             [transforms.Resize(size, interpolation=interpolation), transforms.CenterCrop(size)]
         )
-        self.to_tensor = transforms.Compose(
-            [transforms.ToTensor(), transforms.Normalize(pre["mean"], pre["std"])]
-        )
+        self.to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Normalize(pre.mean, pre.std)])
         self.size = size
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -86,30 +83,28 @@ class EagerModel:
 
 
 class EagerAssessor:
-    """Assessor's interface (assess, tasks, ensure_own_sessions), computed the usual way."""
+    """Assessor's interface (assess, models), computed the usual way."""
 
     def __init__(self, onnx_assessor: Assessor, models_dir: Path, weights_dir: Path):
-        self._onnx = onnx_assessor  # answers tasks(): the same models, the same catalogue
+        self._onnx = onnx_assessor  # answers `models`: the same models, the same catalogue
         self.max_upload_bytes = onnx_assessor.max_upload_bytes
-        self.models = {}
-        for task in onnx_assessor.tasks():
+        self._eager = {}
+        for task in onnx_assessor.models:
             loaded = LoadedModel.load(
                 models_dir / task
             )  # its card, statistics, and the graph to check against
             model = EagerModel(loaded.path, weights_dir)
             model.check_against(loaded.session)
-            self.models[task] = (model, loaded)
+            self._eager[task] = (model, loaded)
 
-    def tasks(self) -> dict[str, dict]:
-        return self._onnx.tasks()
+    @property
+    def models(self):
+        return self._onnx.models
 
-    def ensure_own_sessions(self, threads: int | None = None) -> None:
-        """Nothing to do: this app is not preloaded, each worker builds its own models."""
-
-    def assess(self, data: bytes, task: str) -> Assessment:
+    def assess(self, data: bytes, task: str) -> AssessmentResult:
         if len(data) > self.max_upload_bytes:
             raise ImageRejected("image_too_large", "The file is too large.")
-        model, loaded = self.models[task]
+        model, loaded = self._eager[task]
         try:
             photo = Image.open(io.BytesIO(data))
             orientation = photo.getexif().get(0x0112, 1)
@@ -124,64 +119,22 @@ class EagerAssessor:
         model.head.zero_grad()
         logits, embedding, feature_map = model.forward(x)
         feature_map.retain_grad()
-        embedding_np = embedding.detach().numpy()
-        if ood.score(loaded.ood_stats, embedding_np)[0] > loaded.ood_threshold:
-            raise ImageRejected("not_a_scalp_image", NOT_A_SCALP)
-        probabilities = torch.softmax(logits.detach()[0] / loaded.temperature, dim=0).double().numpy()
-        order = np.argsort(-probabilities, kind="stable")
-        top = int(order[0])
-        logits[0, top].backward()
-        weights = feature_map.grad.mean(dim=(2, 3), keepdim=True)
-        cam = torch.relu((weights * feature_map).sum(dim=1))[0].detach().numpy()
-        cam = cam / cam.max() if cam.max() > 0 else cam
+        output = ModelOutput(logits.detach()[0].numpy(), embedding.detach()[0].numpy(), np.zeros(0))
 
-        labels = loaded.labels
-        alternatives = [
-            {
-                "label": labels[i],
-                "display_name": loaded.display_name(labels[i]),
-                "probability": float(probabilities[i]),
-            }
-            for i in order[1 : 1 + N_ALTERNATIVES]
-        ]
-        confidence = float(probabilities[top])
-        low_confidence = bool(
-            confidence < LOW_CONFIDENCE_BELOW or confidence - probabilities[order[1]] < LOW_CONFIDENCE_MARGIN
+        def explain(top: int) -> np.ndarray:
+            """Grad-CAM the usual way: autograd through the eager graph."""
+            logits[0, top].backward()
+            weights = feature_map.grad.mean(dim=(2, 3), keepdim=True)
+            cam = torch.relu((weights * feature_map).sum(dim=1))[0].detach().numpy()
+            return (cam / cam.max() if cam.max() > 0 else cam).astype(np.float32)
+
+        source = Source(
+            format={"MPO": "JPEG"}.get(photo.format, photo.format),
+            width=photo.width,
+            height=photo.height,
+            orientation=orientation,
         )
-        label = labels[top]
-        display_name = loaded.display_name(label)
-        synthetic = bool(loaded.card["synthetic_data"])
-        return Assessment(
-            task=task,
-            label=label,
-            display_name=display_name,
-            confidence=confidence,
-            probabilities={name: float(p) for name, p in zip(labels, probabilities, strict=True)},
-            low_confidence=low_confidence,
-            alternatives=alternatives,
-            advice=advice_for(
-                task,
-                label,
-                display_name,
-                confidence,
-                alternatives,
-                low_confidence=low_confidence,
-                synthetic_data=synthetic,
-            ),
-            model={
-                "version": loaded.card["model_version"],
-                "backbone": loaded.card["backbone"]["name"],
-                "synthetic_data": synthetic,
-            },
-            heatmap=cam.astype(np.float32),
-            image=view,
-            source={
-                "format": {"MPO": "JPEG"}.get(photo.format, photo.format),
-                "width": photo.width,
-                "height": photo.height,
-                "orientation": orientation,
-            },
-        )
+        return interpret(loaded, output, Photo(view, source), explain)
 
 
 def create_baseline_app(config: dict | None = None):

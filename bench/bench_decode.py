@@ -80,34 +80,15 @@ def p95(values: list[float]) -> float:
 
 
 def random_bundle(out: Path) -> Path:
-    import torch
-
-    from scalpcheck import ood
-    from scalpcheck.learn import backbones, export
-    from scalpcheck.learn.head import Head
+    from scalpcheck.learn.backbones import get
+    from scalpcheck.learn.export import untrained_bundle
     from scalpcheck.tasks import TASKS
 
-    torch.manual_seed(0)
-    task, backbone = TASKS["scalp"], backbones.get("efficientnet_lite0")
-    pre = backbone.preprocess()
-    model = backbones.FeatureModel(
-        backbone.create(), Head(backbone.feature_dim, len(task.labels), hidden=128, dropout=0.3)
-    ).eval()
-    images = torch.randn(2, 3, pre.input_size, pre.input_size)
-    # More reference embeddings than a demo model keeps (its 140-175 training photos): scoring costs no less.
-    references = np.random.default_rng(0).random((256, backbone.feature_dim), dtype=np.float32)
-    card = export.make_card(
-        task=task,
-        pre=pre,
-        backbone={"name": backbone.name, "weights_source": "random init (benchmark)", "pretrained": False},
-        temperature=1.0,
-        # Random weights make the statistics meaningless; an unreachable threshold still scores every photo.
-        ood={"method": ood.METHOD, "threshold": 1e9, "heldout_accept_rate": 1.0},
-        metrics={},
-        data={"fingerprint": "0" * 64, "n_images": 0, "counts": {}},
-        synthetic=True,
+    # More reference embeddings than a demo model keeps (its training photos): scoring costs no less.
+    references = np.random.default_rng(0).random(
+        (256, get("efficientnet_lite0").feature_dim), dtype=np.float32
     )
-    return export.write_bundle(out, model, card, ood.fit(references), images)
+    return untrained_bundle(out, TASKS["scalp"], references=references, hidden=128)
 
 
 def stage_timings(bundle_dir: Path, data: bytes, repeats: int) -> dict[str, float]:

@@ -45,7 +45,7 @@ def _model(name: str, path):
     backbone = get(name)
     torch.manual_seed(0)
     model = FeatureModel(backbone.create(), Head(backbone.feature_dim, 4, 128, 0.3)).eval()
-    export_onnx(model, backbone.preprocess().input_size, path)
+    path.write_bytes(export_onnx(model, backbone.preprocess().input_size))
     return model, backbone.preprocess().input_size
 
 
@@ -110,7 +110,7 @@ def _served_row(eager_ms: float, size: int, repeats: int) -> dict:
     from scalpcheck.bundle import MODEL_FILE, read_card
 
     bundle_dir = models_home() / "models" / "scalp"
-    kind = "INT8" if "quantization" in read_card(bundle_dir) else "FP32"
+    kind = "INT8" if read_card(bundle_dir).quantization else "FP32"
     session = onnx_session.create(bundle_dir / MODEL_FILE)
     x = np.random.default_rng(1).normal(size=(1, 3, size, size)).astype(np.float32)
     served_ms = _median_ms(lambda: session.run(None, {"image": x}), repeats)

@@ -46,7 +46,7 @@ def _refused(bundle_dir: Path) -> int:
     from scalpcheck.serve import Assessor
 
     assessor = Assessor.from_bundle(bundle_dir, 50 * 2**20)
-    task = assessor.tasks().popitem()[0]
+    (task,) = assessor.models
     refused = 0
     for name in NOT_SCALPS:
         buffer = io.BytesIO()
@@ -68,14 +68,14 @@ def run(ctx) -> list[dict]:
     for task in ("scalp", "hairloss"):
         run_dir = max((models_home() / "runs" / task).glob("train*"), key=lambda p: int(p.name[5:]))
         result = quantize_run(run_dir, ctx.workdir / f"{task}-int8")
-        fp32_acc, int8_acc = result.fp32_test["accuracy"] * 100, result.int8_test["accuracy"] * 100
+        fp32_acc, int8_acc = result.fp32_test.accuracy * 100, result.int8_test.accuracy * 100
         _say(
             f"{task}: test accuracy FP32 {fp32_acc:.1f} %, INT8 {int8_acc:.1f} % "
-            f"({result.fp32_test['n']} photos), agreement {result.top1_agreement:.1%}, kept: {result.kept}"
+            f"({result.fp32_test.n} photos), agreement {result.top1_agreement:.1%}, kept: {result.kept}"
         )
         acc = row(
             "int8",
-            f"{task}: test accuracy of the INT8 model ({result.fp32_test['n']} photos)",
+            f"{task}: test accuracy of the INT8 model ({result.fp32_test.n} photos)",
             int8_acc,
             "%",
             baseline=fp32_acc,

@@ -53,11 +53,11 @@ def fp32_models() -> Path:
     out = CACHE / "fp32-models"
     for task in DEMO_TASKS:
         card = read_card(home / "models" / task)
-        version = card.get("quantization", {}).get("from_model_version", card["model_version"])
-        if (out / task).is_dir() and read_card(out / task)["model_version"] == version:
+        version = card.quantization.from_model_version if card.quantization else card.model_version
+        if (out / task).is_dir() and read_card(out / task).model_version == version:
             continue
         runs = (home / "runs" / task).glob("train*/bundle")
-        trained = next(b for b in runs if read_card(b)["model_version"] == version)
+        trained = next(b for b in runs if read_card(b).model_version == version)
         publish(trained, out, task)
     return out
 

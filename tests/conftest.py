@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-ACCEPT_EVERYTHING = 1e9  # an out-of-distribution threshold no embedding reaches
 TRAINED_PER_CLASS = 20  # phantoms a class for the shared trained models: enough to refuse non-scalps
 
 
@@ -42,42 +41,17 @@ def home(tmp_path, monkeypatch):
     return path
 
 
-def _export_random_bundle(out: Path, task: str, seed: int) -> Path:
-    import torch
-
-    from scalpcheck import ood
-    from scalpcheck.learn import backbones, export
-    from scalpcheck.learn.head import Head
-    from scalpcheck.tasks import TASKS
-
-    torch.manual_seed(seed)
-    backbone = backbones.get("efficientnet_lite0")
-    head = Head(backbone.feature_dim, len(TASKS[task].labels), hidden=32, dropout=0.3)
-    model = backbones.FeatureModel(backbone.create(), head).eval()
-    pre = backbone.preprocess()
-    probe = torch.randn(6, 3, pre.input_size, pre.input_size, generator=torch.Generator().manual_seed(seed))
-    with torch.inference_mode():
-        embeddings = model(probe)[1].numpy()
-    card = export.make_card(
-        task=TASKS[task],
-        pre=pre,
-        backbone={"name": backbone.name, "weights_source": "random init", "pretrained": False},
-        temperature=1.5,
-        ood={"method": ood.METHOD, "threshold": ACCEPT_EVERYTHING, "heldout_accept_rate": 1.0},
-        metrics={"accuracy": 0.25},
-        data={"fingerprint": f"{seed:064x}", "n_images": 0, "counts": {}},
-        synthetic=True,
-    )
-    return export.write_bundle(out, model, card, ood.fit(embeddings), probe[:2])
-
-
 @pytest.fixture(scope="session")
 def random_bundles(tmp_path_factory) -> dict[str, Path]:
     """{task: bundle folder} for both built-in tasks, from random weights (see the module docstring)."""
+    from scalpcheck.learn.export import untrained_bundle
     from scalpcheck.tasks import TASKS
 
     root = tmp_path_factory.mktemp("random-bundles")
-    return {task: _export_random_bundle(root / task, task, seed) for seed, task in enumerate(TASKS, 1)}
+    return {
+        name: untrained_bundle(root / name, task, seed=seed)
+        for seed, (name, task) in enumerate(TASKS.items(), 1)
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,12 @@
-"""The model bundle: the one format the training half writes and the serving half reads.
+"""The model bundle: the one format the training half writes and the serving half reads (docs/bundle.md).
 
 A bundle is a folder:
-  model.onnx  input `image` float32 [N,3,H,W] (already preprocessed); outputs `logits` [N,K],
-              `embedding` [N,D] (global average of `feature_map`) and `feature_map` [N,D,h,w]
+  model.onnx  input `image` float32 [N,3,H,W] (already preprocessed); the outputs of OUTPUTS: `logits`
+              [N,K], `embedding` [N,D] (global average of `feature_map`) and `feature_map` [N,D,h,w]
   head.npz    the head's dense layers (w0,b0,w1,b1,w2,b2 in torch's [out,in] layout), so serving can take
               the gradient of a class score with respect to the embedding for Grad-CAM without torch
-  ood.npz     out-of-distribution statistics fitted on training embeddings (see scalpcheck.ood)
-  card.json   everything needed to use and judge the model (REQUIRED_KEYS below)
+  ood.npz     the out-of-distribution reference (scalpcheck.ood)
+  card.json   scalpcheck.card.Card
 """
 
 from __future__ import annotations
@@ -15,55 +15,72 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import numpy as np
+
+from scalpcheck.card import Card, CardError
 
 MODEL_FILE = "model.onnx"
 CARD_FILE = "card.json"
 HEAD_FILE = "head.npz"
 OOD_FILE = "ood.npz"
-FORMAT_VERSION = 1
-
-REQUIRED_KEYS = (
-    "format_version",  # FORMAT_VERSION
-    "model_version",  # "<task>-<YYYYmmddTHHMMSS>-<8 hex of the data fingerprint>"
-    "task",  # "scalp", "hairloss" or a custom task's name
-    "ordinal",  # bool: labels are ordered stages
-    "classes",  # [{"label": ..., "display_name": ...}] in logit order
-    "input_size",  # int, square side in pixels
-    "preprocess",  # scalpcheck.preprocess.Preprocess.to_card()
-    "backbone",  # {"name", "weights_source", "pretrained": bool}
-    "temperature",  # float > 0: calibrated probabilities are softmax(logits / temperature)
-    "ood",  # {"method": "mahalanobis", "threshold": float, "heldout_accept_rate": float, ...}
-    "metrics",  # test-split metrics of this model (see learn.evaluate)
-    "data",  # {"fingerprint": ..., "n_images": ..., "counts": {label: n}}
-    "created_at",  # ISO 8601, UTC
-    "scalpcheck_version",
-    "synthetic_data",  # bool: trained on phantoms; every screen and report then says so
-)
+FILES = (MODEL_FILE, CARD_FILE, HEAD_FILE, OOD_FILE)
+INPUT = "image"
+OUTPUTS = ("logits", "embedding", "feature_map")
 
 
 class BundleError(Exception):
     """A folder that is not a usable bundle; the message says what is missing."""
 
 
-def read_card(bundle_dir: str | Path) -> dict:
+def read_card(bundle_dir: str | Path) -> Card:
     bundle_dir = Path(bundle_dir)
     if not bundle_dir.is_dir():
         raise BundleError(f"{bundle_dir} is not a model bundle folder")
-    for name in (MODEL_FILE, CARD_FILE, HEAD_FILE, OOD_FILE):
+    for name in FILES:
         if not (bundle_dir / name).is_file():
             raise BundleError(f"{bundle_dir} has no {name}")
     try:
-        card = json.loads((bundle_dir / CARD_FILE).read_text())
+        data = json.loads((bundle_dir / CARD_FILE).read_text())
     except (OSError, ValueError) as exc:
         raise BundleError(f"{bundle_dir / CARD_FILE} is not readable JSON: {exc}") from exc
-    missing = [k for k in REQUIRED_KEYS if k not in card]
-    if missing:
-        raise BundleError(f"{bundle_dir / CARD_FILE} lacks {', '.join(missing)}")
-    if card["format_version"] != FORMAT_VERSION:
-        found = card["format_version"]
-        raise BundleError(f"{bundle_dir} has bundle format {found}, expected {FORMAT_VERSION}")
-    return card
+    try:
+        return Card.from_dict(data)
+    except CardError as exc:
+        raise BundleError(f"{bundle_dir}: {exc}") from exc
+
+
+def write(
+    out_dir: str | Path,
+    card: Card,
+    model: bytes,
+    head: Mapping[str, np.ndarray],
+    ood: Mapping[str, np.ndarray],
+    check: Callable[[Path], None] = read_card,
+) -> Path:
+    """Write the bundle folder `out_dir` atomically: built beside it, checked, then renamed into place.
+
+    `check` gets the finished folder before it goes into place (the serving side's own loading, say); if it
+    raises, nothing is left behind.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a serving worker under another user must read it
+    try:
+        (staging / MODEL_FILE).write_bytes(model)
+        np.savez(staging / HEAD_FILE, **head)
+        np.savez(staging / OOD_FILE, **ood)
+        (staging / CARD_FILE).write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+        check(staging)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.rename(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
 
 
 def publish(bundle_dir: str | Path, models_dir: str | Path, task: str) -> Path:
@@ -76,7 +93,7 @@ def publish(bundle_dir: str | Path, models_dir: str | Path, task: str) -> Path:
     models_dir = Path(models_dir)
     store = models_dir / ".bundles"
     store.mkdir(parents=True, exist_ok=True)
-    version_dir = store / card["model_version"]
+    version_dir = store / card.model_version
     if not version_dir.exists():
         staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=store))
         shutil.copytree(bundle_dir, staging, dirs_exist_ok=True)
@@ -87,7 +104,7 @@ def publish(bundle_dir: str | Path, models_dir: str | Path, task: str) -> Path:
         shutil.rmtree(target)  # a plain folder put there by hand: replaced by the published bundle
     link = models_dir / f".{task}.link-{os.getpid()}"
     link.unlink(missing_ok=True)
-    os.symlink(Path(".bundles") / card["model_version"], link)
+    os.symlink(Path(".bundles") / card.model_version, link)
     os.replace(link, target)
     keep = {version_dir.resolve(), previous}
     for old in store.iterdir():

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from scalpcheck.card import OodInfo
+
 METHOD = "knn-cosine"
 NEIGHBOURS = 10
+ACCEPT_RATE = 0.99  # share of held-out in-distribution photos the threshold lets through
 
 
 def normalise(embeddings: np.ndarray) -> np.ndarray:
@@ -63,7 +66,7 @@ def score(stats: dict, embeddings: np.ndarray) -> np.ndarray:
     return 1.0 - nearest.mean(axis=1)
 
 
-def choose_threshold(stats: dict, heldout_embeddings: np.ndarray, accept_rate: float) -> float:
+def choose_threshold(stats: dict, heldout_embeddings: np.ndarray, accept_rate: float = ACCEPT_RATE) -> float:
     """The score below which `accept_rate` of held-out in-distribution photos fall.
 
     Use embeddings of photos the reference set does not contain (the validation split).
@@ -72,3 +75,21 @@ def choose_threshold(stats: dict, heldout_embeddings: np.ndarray, accept_rate: f
         raise ValueError(f"accept_rate must be in (0, 1], got {accept_rate}")
     scores = score(stats, heldout_embeddings)
     return float(np.quantile(scores, accept_rate, method="higher"))
+
+
+def fit_gate(
+    train: np.ndarray, val: np.ndarray, test: np.ndarray, accept_rate: float = ACCEPT_RATE
+) -> tuple[dict[str, np.ndarray], OodInfo]:
+    """The reference set from the training embeddings, its threshold from the validation embeddings, and
+    the card's account of both, with the share of each split it accepts."""
+    stats = fit(train)
+    threshold = choose_threshold(stats, val, accept_rate)
+    return stats, OodInfo(
+        method=METHOD,
+        threshold=threshold,
+        accept_rate_target=accept_rate,
+        heldout_accept_rate=float((score(stats, val) <= threshold).mean()),
+        test_accept_rate=float((score(stats, test) <= threshold).mean()),
+        fitted_on=f"{len(train)} training images (plain views)",
+        threshold_from=f"{len(val)} validation images",
+    )

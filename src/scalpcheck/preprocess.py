@@ -7,7 +7,8 @@ means an exported model always sees at serving time exactly what it saw in train
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -17,24 +18,14 @@ _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.B
 
 @dataclass(frozen=True)
 class Preprocess:
+    """What a model's input is made of; part of its bundle's card, so serving reads it from the model."""
+
     input_size: int = 224
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
-    color_space: str = "rgb"  # or "hsv": PIL's HSV, each channel scaled to 0..1 like RGB
-    interpolation: str = "bicubic"
-
-    def to_card(self) -> dict:
-        return {**asdict(self), "mean": list(self.mean), "std": list(self.std), "resize": "center_square"}
-
-    @classmethod
-    def from_card(cls, card: dict) -> Preprocess:
-        return cls(
-            input_size=int(card["input_size"]),
-            mean=tuple(card["mean"]),
-            std=tuple(card["std"]),
-            color_space=card["color_space"],
-            interpolation=card["interpolation"],
-        )
+    color_space: Literal["rgb", "hsv"] = "rgb"  # hsv: PIL's HSV, each channel scaled to 0..1 like RGB
+    interpolation: Literal["bicubic", "bilinear"] = "bicubic"
+    resize: Literal["center_square"] = "center_square"  # the largest centred square, then scaled
 
 
 def as_rgb(img: Image.Image) -> Image.Image:

@@ -18,7 +18,12 @@ class Task:
     ordinal: bool  # labels are ordered stages: report stage MAE and quadratic weighted kappa
 
     def display_name(self, label: str) -> str:
-        return self.display_names.get(label, label.replace("_", " ").capitalize())
+        return self.display_names.get(label) or short_name(label)
+
+
+def short_name(label: str) -> str:
+    """ "stage_2" -> "Stage 2", "psoriasis" -> "Psoriasis": fits a chart axis or a table cell."""
+    return label.replace("_", " ").capitalize()
 
 
 SCALP = Task(

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from PIL import Image
 
-from scalpcheck.web.api.openapi import IMAGE_ERROR_CODES
+from scalpcheck.errors import ERRORS
 
 pytestmark = pytest.mark.hardening
 
@@ -35,7 +35,7 @@ STORED_AS = {
 def expected_on(channel: str, expected: tuple[int, str]) -> tuple[int, str | None]:
     """Pages name only the image error codes (the upload form shows them); the API names every code."""
     status, code = expected
-    return status, code if channel == "api" or code in IMAGE_ERROR_CODES else None
+    return status, code if channel == "api" or ERRORS[code].kind == "image" else None
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def test_flat_layout_is_split_70_20_10_and_folds_cover_train_and_val(tmp_path):
     assert len(data.folds) == 9 and data.cv_k == 3
     for fit, held_out in data.folds:
         assert set(fit) | set(held_out) == pool and not set(fit) & set(held_out)
-    assert data.synthetic is False and data.summary()["counts"] == {"a": 20, "b": 20}
+    assert data.synthetic is False and data.summary().counts == {"a": 20, "b": 20}
 
 
 def test_presplit_layout_keeps_its_splits(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from scalpcheck import bundle, onnx_session, ood
-from scalpcheck.preprocess import Preprocess, preprocess
+from scalpcheck.preprocess import preprocess
 from scalpcheck.settings import load_settings
 
 NON_SCALP = (
@@ -51,13 +51,13 @@ def non_scalp_photos() -> dict[str, Image.Image]:
 
 def _ood_scores(bundle_dir, images):
     card = bundle.read_card(bundle_dir)
-    pre = Preprocess.from_card(card["preprocess"])
+    pre = card.preprocess
     session = onnx_session.create(bundle_dir / bundle.MODEL_FILE)
     batch = np.stack([preprocess(img, pre) for img in images])
     (embedding,) = session.run(["embedding"], {"image": batch})
     with np.load(bundle_dir / bundle.OOD_FILE) as f:
         stats = dict(f)
-    return ood.score(stats, embedding), card["ood"]["threshold"]
+    return ood.score(stats, embedding), card.ood.threshold
 
 
 @pytest.fixture(scope="module")
@@ -80,16 +80,17 @@ def test_demo_models_classify_and_refuse_photos_that_are_not_scalps(demo):
     photos = non_scalp_photos()
     for task, bundle_dir in models.items():
         card = bundle.read_card(bundle_dir)
-        assert card["synthetic_data"] is True and card["backbone"]["name"] == "efficientnet_lite0"
-        assert card["ood"]["test_accept_rate"] >= 0.95, (task, card["ood"])
+        assert card.synthetic_data is True and card.backbone.name == "efficientnet_lite0"
+        assert card.ood.test_accept_rate is not None and card.ood.test_accept_rate >= 0.95, (task, card.ood)
         scores, threshold = _ood_scores(bundle_dir, list(photos.values()))
         accepted = [name for name, s in zip(photos, scores, strict=True) if s <= threshold]
         assert not accepted, f"{task}: photos that are not scalps were accepted: {accepted}"
-    scalp = bundle.read_card(models["scalp"])["metrics"]
-    hairloss = bundle.read_card(models["hairloss"])["metrics"]
-    assert scalp["f1_macro"] >= 0.90, scalp
-    assert scalp["train_val_gap_points"] <= 5.0, scalp
-    assert hairloss["qwk"] >= 0.90 and hairloss["mae"] <= 0.3, hairloss
+    scalp = bundle.read_card(models["scalp"]).metrics
+    hairloss = bundle.read_card(models["hairloss"]).metrics
+    assert scalp.f1_macro >= 0.90, scalp
+    assert scalp.train_val_gap_points is not None and scalp.train_val_gap_points <= 5.0, scalp
+    assert hairloss.qwk is not None and hairloss.qwk >= 0.90, hairloss
+    assert hairloss.mae is not None and hairloss.mae <= 0.3, hairloss
     runs = sorted(settings.runs_dir.rglob("train*"))
     assert ensure_demo(settings, progress=False) == models  # published models are kept, nothing retrained
     assert sorted(settings.runs_dir.rglob("train*")) == runs
@@ -108,9 +109,9 @@ def test_demo_models_classify_and_refuse_photos_that_are_not_scalps(demo):
 def test_demo_models_are_calibrated_and_do_not_overfit(demo):
     models, _ = demo
     for task, bundle_dir in models.items():
-        m = bundle.read_card(bundle_dir)["metrics"]
-        assert m["train_val_gap_points"] <= 5.0, (task, m["train_val_gap_points"])
-        assert m["ece"] <= 0.05, (task, m["ece"])
+        m = bundle.read_card(bundle_dir).metrics
+        assert m.train_val_gap_points is not None and m.train_val_gap_points <= 5.0, (task, m)
+        assert m.ece <= 0.05, (task, m.ece)
 
 
 @pytest.mark.slow
@@ -119,8 +120,8 @@ def test_demo_models_calibration_error_is_within_chance(demo):
     on that many images (95 % range): the calibration check a 20-25 image test split can make."""
     models, _ = demo
     for task, bundle_dir in models.items():
-        m = bundle.read_card(bundle_dir)["metrics"]
-        assert m["ece"] <= m["ece_if_calibrated"]["high"], (task, m["ece"], m["ece_if_calibrated"])
+        m = bundle.read_card(bundle_dir).metrics
+        assert m.ece_if_calibrated is not None and m.ece <= m.ece_if_calibrated.high, (task, m.ece)
 
 
 @pytest.mark.slow

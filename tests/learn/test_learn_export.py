@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from scalpcheck import bundle, onnx_session, ood
+from scalpcheck.card import BackboneInfo, CardMetrics, DataInfo, OodInfo
+from scalpcheck.evaluation import scores
 from scalpcheck.learn import export
 from scalpcheck.learn.backbones import FeatureModel, get
 from scalpcheck.learn.head import Head
@@ -21,11 +25,13 @@ def _model_and_card(size=64):
     card = export.make_card(
         task=TASKS["hairloss"],
         pre=Preprocess(input_size=size),
-        backbone={"name": backbone.name, "weights_source": "random init", "pretrained": False},
+        backbone=BackboneInfo(name=backbone.name, weights_source="random init", pretrained=False),
         temperature=1.0,
-        ood={"method": ood.METHOD, "threshold": 1.0},
-        metrics={},
-        data={"fingerprint": "0" * 64, "n_images": 0, "counts": {}},
+        ood=OodInfo(method=ood.METHOD, threshold=1.0, heldout_accept_rate=1.0),
+        metrics=CardMetrics(
+            **vars(scores([0, 1], [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0]], TASKS["hairloss"].labels))
+        ),
+        data=DataInfo(fingerprint="0" * 64, n_images=0, counts={}),
         synthetic=True,
     )
     return model, card
@@ -36,7 +42,8 @@ def test_onnx_runtime_matches_torch(tmp_path):
     images = torch.randn(5, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     stats = ood.fit(np.random.default_rng(0).random((4, 1280)))
     out = export.write_bundle(tmp_path / "bundle", model, card, stats, images[:2])
-    assert export.onnx_parity(out / bundle.MODEL_FILE, model, images) < export.PARITY_TOLERANCE
+    graph = (out / bundle.MODEL_FILE).read_bytes()
+    assert export.onnx_parity(graph, model, images) < export.PARITY_TOLERANCE
     session = onnx_session.create(out / bundle.MODEL_FILE)
     for n in (1, 5):  # the batch dimension is dynamic
         logits, embedding, feature_map = session.run(None, {"image": images[:n].numpy()})
@@ -44,7 +51,11 @@ def test_onnx_runtime_matches_torch(tmp_path):
             logits.shape == (n, 5) and embedding.shape == (n, 1280) and feature_map.shape == (n, 1280, 2, 2)
         )
     card = bundle.read_card(out)
-    assert card["export"]["opset"] >= 17 and set(bundle.REQUIRED_KEYS) <= set(card)
+    assert card.export is not None and card.export.opset >= 17
+    written = json.loads((out / bundle.CARD_FILE).read_text())
+    contract = {"task", "classes", "input_size", "preprocess", "backbone", "temperature", "ood", "metrics"}
+    assert contract | {"data", "created_at", "scalpcheck_version", "synthetic_data"} <= set(written)
+    assert written["input_size"] == 64 and written["preprocess"]["mean"] == [0.485, 0.456, 0.406]
 
 
 def test_failed_parity_leaves_no_bundle(tmp_path, monkeypatch):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from scalpcheck.learn import metrics
+from scalpcheck import metrics
+from scalpcheck.evaluation import scores
 from scalpcheck.learn.calibrate import fit_temperature
 
 
@@ -22,23 +23,23 @@ def test_every_figure_matches_scikit_learn():
     y, proba = _predictions()
     pred = proba.argmax(1)
     labels = [f"stage_{i}" for i in range(5)]
-    m = metrics.evaluate(y, proba, labels, ordinal=True)
-    assert m["accuracy"] == pytest.approx(sk.accuracy_score(y, pred))
+    m = scores(y, proba, labels, ordinal=True)
+    assert m.accuracy == pytest.approx(sk.accuracy_score(y, pred))
     for ours, average in (("precision_macro", "precision"), ("recall_macro", "recall"), ("f1_macro", "f1")):
         theirs = getattr(sk, f"{average}_score")(y, pred, average="macro", zero_division=0)
-        assert m[ours] == pytest.approx(theirs)
+        assert getattr(m, ours) == pytest.approx(theirs)
     f1 = sk.f1_score(y, pred, average=None)
-    assert [m["per_class"][label]["f1"] for label in labels] == pytest.approx(f1)
-    assert m["confusion_matrix"] == sk.confusion_matrix(y, pred).tolist()
-    assert m["log_loss"] == pytest.approx(sk.log_loss(y, proba))
-    assert m["qwk"] == pytest.approx(sk.cohen_kappa_score(y, pred, weights="quadratic"))
-    assert m["mae"] == pytest.approx(sk.mean_absolute_error(y, pred))
+    assert [m.per_class[label].f1 for label in labels] == pytest.approx(f1)
+    assert m.confusion_matrix == sk.confusion_matrix(y, pred).tolist()
+    assert m.log_loss == pytest.approx(sk.log_loss(y, proba))
+    assert m.qwk == pytest.approx(sk.cohen_kappa_score(y, pred, weights="quadratic"))
+    assert m.mae == pytest.approx(sk.mean_absolute_error(y, pred))
 
 
 def test_macro_scores_skip_classes_absent_from_truth_and_predictions():
     y = np.array([0, 0, 1, 1])
     proba = np.eye(3)[[0, 0, 1, 1]]
-    assert metrics.evaluate(y, proba, ["a", "b", "c"])["f1_macro"] == pytest.approx(1.0)
+    assert scores(y, proba, ["a", "b", "c"]).f1_macro == pytest.approx(1.0)
 
 
 def test_ece_of_a_known_case():
@@ -80,10 +81,10 @@ def test_bootstrap_interval_brackets_the_estimate_and_narrows_with_data():
     widths = []
     for n in (40, 400):
         y, proba = _predictions(n=n, k=4, seed=2)
-        point = metrics.evaluate(y, proba, list("abcd"))
+        point = scores(y, proba, list("abcd"))
         ci = metrics.bootstrap_ci(y, proba, 4, n_boot=500)
         for key in ("accuracy", "f1_macro"):
-            assert ci[key][0] <= point[key] <= ci[key][1]
+            assert ci[key][0] <= getattr(point, key) <= ci[key][1]
         widths.append(ci["accuracy"][1] - ci["accuracy"][0])
     assert widths[1] < widths[0]
 
@@ -95,14 +96,13 @@ def test_mean_ci_uses_student_t():
     assert ci["high"] - ci["mean"] == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-3)
 
 
-def test_metrics_module_needs_neither_torch_nor_scikit_learn():
+def test_the_evaluator_needs_neither_torch_nor_scikit_learn():
     import subprocess
     import sys
 
     code = (
-        "import sys, numpy as np; from scalpcheck.learn import metrics; "
-        "metrics.evaluate([0, 1], np.eye(2), ['a', 'b']); "
-        "metrics.bootstrap_ci([0, 1], np.eye(2), 2, n_boot=5); "
+        "import sys, numpy as np; from scalpcheck import evaluation; "
+        "evaluation.evaluate([0, 1], np.eye(2), ['a', 'b'], groups={'g': ['x', 'y']}, n_boot=5); "
         "assert 'torch' not in sys.modules and 'sklearn' not in sys.modules, sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

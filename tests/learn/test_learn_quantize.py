@@ -23,8 +23,8 @@ def test_both_graphs_are_scored_on_the_run_test_split(quantized, tiny_run):
     test_rows = [
         r for r in (tiny_run.run_dir / "split.csv").read_text().splitlines()[1:] if r.endswith(",test")
     ]
-    assert quantized.fp32_test["n"] == quantized.int8_test["n"] == len(test_rows)
-    assert quantized.fp32_test["accuracy"] == pytest.approx(tiny_run.metrics["bundle"]["metrics"]["accuracy"])
+    assert quantized.fp32_test.n == quantized.int8_test.n == len(test_rows)
+    assert quantized.fp32_test.accuracy == pytest.approx(tiny_run.summary.bundle.metrics.accuracy)
     assert 0 <= quantized.top1_agreement <= 1
     assert quantized.kept == (quantized.accuracy_change_points >= -quantize.MAX_ACCURACY_DROP * 100 - 1e-6)
 
@@ -34,9 +34,9 @@ def test_a_kept_int8_bundle_serves_with_float_outputs_and_an_exact_head(quantize
         pytest.skip("the tiny model lost accuracy in INT8 (the not-kept path is tested below)")
     model = LoadedModel.load(quantized.bundle_dir)  # checks head.npz against the graph's logits
     card = bundle.read_card(quantized.bundle_dir)
-    assert card["model_version"].endswith("-int8")
-    assert card["quantization"]["int8_test_accuracy"] == quantized.int8_test["accuracy"]
-    assert card["metrics"]["accuracy"] == quantized.int8_test["accuracy"]
+    assert card.model_version.endswith("-int8") and card.quantization is not None
+    assert card.quantization.int8_test_accuracy == quantized.int8_test.accuracy
+    assert card.metrics.accuracy == quantized.int8_test.accuracy
     graph = onnx.load(str(quantized.bundle_dir / bundle.MODEL_FILE)).graph
     assert any(node.op_type == "QuantizeLinear" for node in graph.node)
     assert {o.name: o.type.tensor_type.elem_type for o in graph.output} == dict.fromkeys(
@@ -72,7 +72,7 @@ def test_the_command_publishes_a_kept_model(tiny_run, home, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert code == (0 if printed["kept"] else 1)
     if printed["kept"]:
-        assert bundle.read_card(home / "models" / "scalp")["model_version"].endswith("-int8")
+        assert bundle.read_card(home / "models" / "scalp").model_version.endswith("-int8")
         assert printed["published"] == str(home / "models" / "scalp")
     else:
         assert printed["bundle"] is None and not (home / "models" / "scalp").exists()

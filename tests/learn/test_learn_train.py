@@ -80,29 +80,30 @@ def test_report_reads_alone(tiny_run):
         assert f"## {heading}" in report or heading in report, heading
     assert "Synthetic data" in report and "95 % interval" in report
     assert "Chance alone: a perfectly calibrated model" in report
-    assert tiny_run.metrics["data"]["fingerprint"] in report
+    assert tiny_run.summary.data.fingerprint in report
 
 
 def test_metrics_json_holds_every_figure(tiny_run):
     summary = json.loads((tiny_run.run_dir / "metrics.json").read_text())
-    best = summary["backbones"][summary["best"]]
-    assert {"val", "test", "test_ci95", "calibration", "overfitting", "cv", "fine_tuned"} <= set(best)
+    best = summary["backbones"][summary["best"]]["figures"]
+    assert {"val", "test", "calibration", "overfitting", "cv", "fine_tuned"} <= set(best)
+    assert {"scores", "intervals", "chance_ece"} <= set(best["test"])
     assert best["cv"]["folds"] == 6 and best["cv"]["k"] == 2
     assert {"ece_before", "ece_after"} <= {k.removeprefix("test_") for k in best["calibration"]}
-    chance = best["calibration"]["test_ece_if_calibrated"]
+    chance = best["test"]["chance_ece"]
     assert 0 <= chance["low"] <= chance["mean"] <= chance["high"] <= 1
     assert summary["synthetic_data"] is True
 
 
 def test_bundle_is_complete_published_and_matches_torch(tiny_run, tiny_settings):
     card = bundle.read_card(tiny_run.bundle_dir)
-    assert card["synthetic_data"] is True and card["task"] == "scalp" and card["input_size"] == 96
-    assert card["backbone"]["name"] == tiny_run.best
-    assert card["export"]["parity_max_abs_logit_diff"] < PARITY_TOLERANCE
-    assert card["ood"]["threshold"] > 0 and card["ood"]["heldout_accept_rate"] >= 0.99
+    assert card.synthetic_data is True and card.task == "scalp" and card.input_size == 96
+    assert card.backbone.name == tiny_run.best
+    assert card.export is not None and card.export.parity_max_abs_logit_diff < PARITY_TOLERANCE
+    assert card.ood.threshold > 0 and card.ood.heldout_accept_rate >= 0.99
     published = tiny_settings.models_dir / "scalp"
     assert tiny_run.published == published
-    assert bundle.read_card(published)["model_version"] == card["model_version"]
+    assert bundle.read_card(published).model_version == card.model_version
 
     session = onnx_session.create(tiny_run.bundle_dir / bundle.MODEL_FILE)
     assert [i.name for i in session.get_inputs()] == ["image"]
@@ -124,9 +125,9 @@ def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_setti
     again = run(TrainOptions(task="scalp", data=tiny_scalp, cv=2, **TINY), tiny_settings)
     assert again.run_dir.name == "train2"
     (row,) = again.leaderboard
-    assert row["features_cached"] is True
-    first = next(r for r in tiny_run.leaderboard if r["backbone"] == "efficientnet_lite0")
-    assert row["extract_img_per_s"] == pytest.approx(first["extract_img_per_s"])
+    assert row.features_cached is True
+    first = next(r for r in tiny_run.leaderboard if r.backbone == "efficientnet_lite0")
+    assert row.extract_img_per_s == pytest.approx(first.extract_img_per_s)
 
 
 def test_the_trained_model_refuses_photos_that_are_not_scalps(tiny_run):

@@ -14,7 +14,8 @@ from PIL import Image, ImageFilter
 from scalpcheck import ood
 from scalpcheck.bundle import BundleError
 from scalpcheck.errors import ImageRejected, TaskUnavailable
-from scalpcheck.serve import Assessment, Assessor
+from scalpcheck.serve import AssessmentResult, Assessor
+from scalpcheck.serve.result import Source
 from scalpcheck.tasks import TASKS
 
 MAX_BYTES = 20 * 2**20
@@ -34,24 +35,23 @@ def refusal(assessor: Assessor, data: bytes, task: str = "scalp") -> ImageReject
     return info.value
 
 
-def test_tasks_lists_every_loaded_model(assessor):
-    tasks = assessor.tasks()
-    assert set(tasks) == set(TASKS)
-    for name, info in tasks.items():
-        assert info["title"] == TASKS[name].title
-        assert [c["label"] for c in info["classes"]] == list(TASKS[name].labels)
-        assert all(c["display_name"] for c in info["classes"])
-        model = info["model"]
-        assert set(model) == {"version", "backbone", "synthetic_data", "created_at", "metrics"}
-        assert model["version"].startswith(f"{name}-") and model["backbone"] == "efficientnet_lite0"
-        assert model["synthetic_data"] is True
-    json.dumps(tasks)
+def test_models_lists_every_loaded_model_with_its_task(assessor):
+    models = assessor.models
+    assert set(models) == set(TASKS)
+    for name, model in models.items():
+        assert model.task.title == TASKS[name].title
+        assert model.task.labels == TASKS[name].labels
+        assert all(model.task.display_name(label) for label in model.task.labels)
+        card = model.card
+        assert card.model_version.startswith(f"{name}-") and card.backbone.name == "efficientnet_lite0"
+        assert card.synthetic_data is True
+        json.dumps(card.to_dict())
 
 
 @pytest.mark.parametrize("task", list(TASKS))
 def test_assessment_shape(assessor, task, scalp_photo, encode):
     result = assessor.assess(encode(scalp_photo(400), quality=92), task)
-    assert isinstance(result, Assessment)
+    assert isinstance(result, AssessmentResult)
     labels = list(TASKS[task].labels)
     assert result.task == task and result.label in labels
     assert result.display_name == TASKS[task].display_name(result.label)
@@ -59,11 +59,11 @@ def test_assessment_shape(assessor, task, scalp_photo, encode):
     assert math.isclose(sum(result.probabilities.values()), 1.0, rel_tol=1e-6)
     assert result.confidence == max(result.probabilities.values()) == result.probabilities[result.label]
     ranked = sorted(result.probabilities.items(), key=lambda kv: -kv[1])
-    assert [a["label"] for a in result.alternatives] == [label for label, _ in ranked[1:3]]
-    assert all(a["display_name"] and 0 <= a["probability"] <= result.confidence for a in result.alternatives)
+    assert [a.label for a in result.alternatives] == [label for label, _ in ranked[1:3]]
+    assert all(a.display_name and 0 <= a.probability <= result.confidence for a in result.alternatives)
     top, second = ranked[0][1], ranked[1][1]
     assert result.low_confidence == (top < 0.6 or top - second < 0.15)
-    assert set(result.advice) == {
+    assert set(result.to_dict()["advice"]) == {
         "summary",
         "recommendations",
         "see_a_dermatologist",
@@ -71,13 +71,13 @@ def test_assessment_shape(assessor, task, scalp_photo, encode):
         "disclaimer",
         "synthetic_note",
     }
-    assert (result.advice["low_confidence_message"] is not None) == result.low_confidence
-    assert result.advice["synthetic_note"]  # the fixture's card says synthetic_data: true
-    assert result.model["backbone"] == "efficientnet_lite0" and result.model["synthetic_data"] is True
+    assert (result.advice.low_confidence_message is not None) == result.low_confidence
+    assert result.advice.synthetic_note  # the fixture's card says synthetic_data: true
+    assert result.model.backbone == "efficientnet_lite0" and result.model.synthetic_data is True
     assert result.heatmap.dtype == np.float32 and result.heatmap.shape == (7, 7)
     assert result.heatmap.min() >= 0 and result.heatmap.max() <= 1
     assert result.image.mode == "RGB" and result.image.size == (400, 400)
-    assert result.source == {"format": "JPEG", "width": 400, "height": 400, "orientation": 1}
+    assert result.source == Source(format="JPEG", width=400, height=400, orientation=1)
 
 
 def test_to_dict_is_the_json_of_design(assessor, scalp_photo, encode):
@@ -94,7 +94,12 @@ def test_to_dict_is_the_json_of_design(assessor, scalp_photo, encode):
         "advice",
         "model",
     }
-    assert payload["model"] == result.model and payload["probabilities"] == result.probabilities
+    assert payload["model"] == {
+        "version": result.model.version,
+        "backbone": "efficientnet_lite0",
+        "synthetic_data": True,
+    }
+    assert payload["probabilities"] == result.probabilities
 
 
 def test_the_view_is_the_centred_square_of_an_upright_photo(assessor, scalp_photo, encode):
@@ -102,7 +107,7 @@ def test_the_view_is_the_centred_square_of_an_upright_photo(assessor, scalp_phot
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: shown upright after a quarter turn
     result = assessor.assess(encode(photo.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes()), "scalp")
-    assert result.source == {"format": "JPEG", "width": 450, "height": 600, "orientation": 6}
+    assert result.source == Source(format="JPEG", width=450, height=600, orientation=6)
     side = result.image.size[0]
     assert result.image.size == (side, side) and 224 <= side < 448  # draft-decoded at 1/2 scale
 
@@ -140,7 +145,7 @@ def test_unknown_task(assessor, scalp_photo, encode):
 
 def test_builtin_task_without_a_model_is_unavailable(home, scalp_photo, encode):
     assessor = Assessor(home / "models", MAX_BYTES)  # nothing published
-    assert assessor.tasks() == {}
+    assert assessor.models == {}
     with pytest.raises(TaskUnavailable) as info:
         assessor.assess(encode(scalp_photo()), "scalp")
     assert info.value.code == "model_unavailable" and info.value.status == 503
@@ -154,7 +159,7 @@ def test_a_broken_bundle_makes_only_its_task_unavailable(home, random_bundles, c
     with caplog.at_level(logging.ERROR):
         assessor = Assessor(models, MAX_BYTES)
     assert "scalp" in caplog.text and "model.onnx" in caplog.text
-    assert set(assessor.tasks()) == {"hairloss"}
+    assert set(assessor.models) == {"hairloss"}
     with pytest.raises(TaskUnavailable) as info:
         assessor.assess(encode(scalp_photo()), "scalp")
     assert info.value.code == "model_unavailable"
@@ -183,18 +188,18 @@ def test_a_dangling_task_link_makes_the_task_unavailable(home, caplog):
     models.mkdir()
     (models / "scalp").symlink_to(models / ".bundles" / "scalp-removed")
     with caplog.at_level(logging.ERROR):
-        assert Assessor(models, MAX_BYTES).tasks() == {}
+        assert Assessor(models, MAX_BYTES).models == {}
     assert "scalp" in caplog.text
 
 
 def test_a_bundle_under_another_tasks_name_is_not_served(home, random_bundles):
     shutil.copytree(random_bundles["hairloss"], home / "models" / "scalp")
-    assert Assessor(home / "models", MAX_BYTES).tasks() == {}
+    assert Assessor(home / "models", MAX_BYTES).models == {}
 
 
 def test_from_bundle_serves_an_unpublished_bundle(random_bundles, scalp_photo, encode):
     assessor = Assessor.from_bundle(random_bundles["hairloss"], MAX_BYTES)
-    assert set(assessor.tasks()) == {"hairloss"}
+    assert set(assessor.models) == {"hairloss"}
     assert assessor.assess(encode(scalp_photo()), "hairloss").label.startswith("stage_")
 
 
@@ -235,4 +240,4 @@ def test_a_large_phone_photo_is_judged_by_its_own_size(assessor, scalp_photo, en
     """The gate sees a draft-decoded copy, but the photo's own size decides `image_too_small`."""
     photo = scalp_photo(500).resize((3000, 2000), Image.Resampling.BILINEAR)
     result = assessor.assess(encode(photo, quality=90), "scalp")
-    assert result.source["width"] == 3000 and result.image.size[0] < 500
+    assert result.source.width == 3000 and result.image.size[0] < 500

@@ -74,7 +74,7 @@ def test_grad_cam_is_high_on_a_planted_alopecia_patch(trained_scalp_bundle, cent
     plan = dataclasses.replace(plan, look=dataclasses.replace(plan.look, patches=(patch,)))
     photo = Image.fromarray(draw(plan, rng, size))
     out = model.run(preprocess(photo, model.preprocess))
-    cam = grad_cam(model.head, out.embedding, out.feature_map, model.labels.index("alopecia"))
+    cam = grad_cam(model.head, out.embedding, out.feature_map, model.task.labels.index("alopecia"))
     heat = np.asarray(Image.fromarray(cam, "F").resize((size, size), Image.Resampling.BILINEAR))
     y, x = (np.mgrid[0:size, 0:size] + 0.5) / size
     inside = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 < radius**2

@@ -249,7 +249,7 @@ def bad_photo(request, phantom):
     def make(kind: str) -> tuple[str, int, bytes]:
         if kind == "not-a-scalp":
             card = read_card(request.getfixturevalue("published_models") / "scalp")
-            if not card["backbone"]["pretrained"]:
+            if not card.backbone.pretrained:
                 pytest.skip(
                     "refusing a non-scalp photo needs a trained scalp model; these bundles are random-init"
                 )

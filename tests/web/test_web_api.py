@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from scalpcheck.web.api.openapi import ERROR_CODES
+from scalpcheck.errors import ERRORS
 from scalpcheck.web.extensions import db
 from scalpcheck.web.models import ApiToken
 
@@ -282,4 +282,4 @@ def test_openapi_documents_exactly_the_api_routes(app, client):
     assert routes == documented
     assert set(
         document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
-    ) == set(ERROR_CODES)
+    ) == set(ERRORS)

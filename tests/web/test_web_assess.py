@@ -67,7 +67,7 @@ def test_assess_shows_the_whole_result(app, client, auth, phantom_jpeg, task):
     with app.app_context():
         row = db.session.get(Assessment, assessment_id)
         assert row.task == task and set(row.probabilities) == {
-            c["label"] for c in app.extensions[APP_STATE]["assessor"].tasks()[task]["classes"]
+            *app.extensions[APP_STATE]["assessor"].models[task].task.labels
         }
         for display_name in (row.display_name, *(a["display_name"] for a in row.alternatives)):
             assert display_name in html

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scalpcheck.tasks import HAIRLOSS, SCALP
+from scalpcheck.tasks import HAIRLOSS, SCALP, TASKS, custom_task
 from scalpcheck.web.history.chart import build_chart
 from scalpcheck.web.history.trend import describe_change
 
@@ -36,7 +36,9 @@ class Row:
     ],
 )
 def test_describe_change(task, before, after, kind, words):
-    change = describe_change(Row(task, before, 0.6, START), Row(task, after, 0.8, START + timedelta(days=30)))
+    info = TASKS.get(task) or custom_task(task, [before, after])
+    previous, current = Row(task, before, 0.6, START), Row(task, after, 0.8, START + timedelta(days=30))
+    change = describe_change(info, previous, current)
     assert change.kind == kind
     assert change.text.startswith(words) and "confidence 60% → 80%" in change.text
 
@@ -46,7 +48,7 @@ def test_ordinal_chart_draws_stages_in_order_with_a_line():
         Row("hairloss", label, 0.9, START + timedelta(days=d))
         for label, d in (("stage_1", 0), ("stage_2", 10), ("stage_2", 40))
     ]
-    chart = build_chart("hairloss", list(HAIRLOSS.labels), rows)
+    chart = build_chart(HAIRLOSS, rows)
     assert [text for _, text in chart.rows] == [f"Stage {i}" for i in range(5)]
     y_of = {text: y for y, text in chart.rows}
     assert [p.y for p in chart.points] == [y_of["Stage 1"], y_of["Stage 2"], y_of["Stage 2"]]
@@ -62,7 +64,7 @@ def test_ordinal_chart_draws_stages_in_order_with_a_line():
 
 def test_condition_chart_has_healthy_at_the_bottom_and_no_line():
     rows = [Row("scalp", "psoriasis", 0.4, START, low_confidence=True), Row("scalp", "healthy", 0.95, START)]
-    chart = build_chart("scalp", list(SCALP.labels), rows)
+    chart = build_chart(SCALP, rows)
     assert chart.rows[0][1] == "Healthy" and chart.rows[0][0] == max(y for y, _ in chart.rows)
     assert chart.line == ""
     low, high = chart.points
@@ -72,6 +74,6 @@ def test_condition_chart_has_healthy_at_the_bottom_and_no_line():
 
 
 def test_chart_keeps_a_label_the_model_no_longer_has():
-    chart = build_chart("scalp", ["healthy"], [Row("scalp", "retired_label", 0.7, START)])
+    chart = build_chart(custom_task("scalp", ["healthy"]), [Row("scalp", "retired_label", 0.7, START)])
     assert {text for _, text in chart.rows} == {"Healthy", "Retired label"}
     assert len(chart.points) == 1

@@ -91,7 +91,7 @@ def _assessor(args, settings):
         assessor = Assessor.from_bundle(bundle_dir, settings.max_upload_bytes)
     except BundleError as exc:
         raise UsageError(f"cannot use that model: {exc}") from exc
-    (task,) = assessor.tasks()
+    (task,) = assessor.models
     if args.task and args.task != task:
         raise UsageError(f"--task {args.task}: {bundle_dir} holds a model for task {task!r}")
     return assessor, task
@@ -126,19 +126,17 @@ def _text(results: list[dict]) -> str:
         a = r["assessment"]
         lines.append(f"{r['file']}: {a.display_name} ({percent(a.confidence)} confident)")
         if a.alternatives:
-            others = ", ".join(
-                f"{alt['display_name']} {percent(alt['probability'])}" for alt in a.alternatives
-            )
+            others = ", ".join(f"{alt.display_name} {percent(alt.probability)}" for alt in a.alternatives)
             lines.append(f"  other possibilities: {others}")
         advice = a.advice
-        if advice["low_confidence_message"]:
-            lines += wrap(advice["low_confidence_message"], "  ")
-        lines += wrap(advice["summary"], "  ")
-        for recommendation in advice["recommendations"]:
+        if advice.low_confidence_message:
+            lines += wrap(advice.low_confidence_message, "  ")
+        lines += wrap(advice.summary, "  ")
+        for recommendation in advice.recommendations:
             lines += wrap(recommendation, "    ", "  - ")
-        if advice["see_a_dermatologist"]:
+        if advice.see_a_dermatologist:
             lines.append("  Seeing a dermatologist is recommended.")
-        for note in (advice["synthetic_note"], advice["disclaimer"]):
+        for note in (advice.synthetic_note, advice.disclaimer):
             if note:
                 notes[note] = None
     for note in notes:

@@ -43,15 +43,15 @@ def run(args: argparse.Namespace) -> int:
     result = quantize_run(args.run_dir, args.out or args.run_dir / "bundle-int8")
     published = None
     if result.kept and args.publish:
-        task = bundle.read_card(result.bundle_dir)["task"]
+        task = bundle.read_card(result.bundle_dir).task
         published = bundle.publish(result.bundle_dir, load_settings().models_dir, task)
     if args.json:
         print(
             json.dumps(
                 {
-                    "fp32_test_accuracy": result.fp32_test["accuracy"],
-                    "int8_test_accuracy": result.int8_test["accuracy"],
-                    "test_images": result.fp32_test["n"],
+                    "fp32_test_accuracy": result.fp32_test.accuracy,
+                    "int8_test_accuracy": result.int8_test.accuracy,
+                    "test_images": result.fp32_test.n,
                     "top1_agreement": result.top1_agreement,
                     "kept": result.kept,
                     "bundle": str(result.bundle_dir) if result.bundle_dir else None,
@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        fp32, int8 = result.fp32_test["accuracy"], result.int8_test["accuracy"]
+        fp32, int8 = result.fp32_test.accuracy, result.int8_test.accuracy
         print(
-            f"test accuracy: FP32 {fp32:.1%}, INT8 {int8:.1%} ({result.fp32_test['n']} photos); "
+            f"test accuracy: FP32 {fp32:.1%}, INT8 {int8:.1%} ({result.fp32_test.n} photos); "
             f"the same top class for {result.top1_agreement:.0%} of them"
         )
         if result.kept:

@@ -107,13 +107,13 @@ def _database_name(app) -> str:
 def _print_models(app) -> None:
     from scalpcheck.web.extensions import APP_STATE
 
-    tasks = app.extensions[APP_STATE]["assessor"].tasks()
-    if not tasks:
+    models = app.extensions[APP_STATE]["assessor"].models
+    if not models:
         print("no model is installed: every assessment is unavailable until one is trained and published")
-    for name, info in sorted(tasks.items()):
-        model = info["model"]
-        phantom = " - trained on synthetic phantoms, not real photos" if model["synthetic_data"] else ""
-        print(f"{name}: model {model['version']} ({model['backbone']}){phantom}")
+    for name, model in sorted(models.items()):
+        card = model.card
+        phantom = " - trained on synthetic phantoms, not real photos" if card.synthetic_data else ""
+        print(f"{name}: model {card.model_version} ({card.backbone.name}){phantom}")
 
 
 def _check_address(host: str, port: int) -> None:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from scalpcheck.learn.metrics import log_loss, softmax
+from scalpcheck.metrics import log_loss, softmax
 
 # A perfectly separated validation set drives the fitted T towards 0 (ever sharper, ever lower loss);
 # bounding it keeps one unlucky test photo from being reported at 100 % confidence.

@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from scalpcheck.learn import metrics
+from scalpcheck import metrics, records
+from scalpcheck.evaluation import CrossValidation, evaluate, mean_interval
 from scalpcheck.learn.backbones import Backbone
 from scalpcheck.learn.calibrate import fit_temperature
 from scalpcheck.learn.dataset import CV_REPEATS, PreparedData
 from scalpcheck.learn.features import Features, cache_key, cached_extract, extract, view_plan
 from scalpcheck.learn.head import TrainedHead, predict_logits, train_head
+from scalpcheck.learn.results import Calibration, Figures, FineTuning, Overfitting
 from scalpcheck.learn.tune import tune_head
 from scalpcheck.learn.weights import WeightSource, create_model
 from scalpcheck.preprocess import Preprocess
@@ -38,7 +40,9 @@ class Candidate:
     trials: list[dict]
     temperature: float = 1.0
     logits: dict[str, np.ndarray] = field(default_factory=dict)  # split -> plain-view logits
-    figures: dict = field(default_factory=dict)
+    figures: Figures | None = None
+    cv: CrossValidation | None = None  # of the frozen backbone
+    fine_tuned: FineTuning | None = None
     seconds: float = 0.0
 
     def __post_init__(self):
@@ -49,10 +53,16 @@ class Candidate:
     def name(self) -> str:
         return self.backbone.name
 
+    @property
+    def scored(self) -> Figures:
+        if self.figures is None:
+            raise RuntimeError(f"{self.name} has not been evaluated")
+        return self.figures
+
     def selection_score(self, ordinal: bool) -> tuple[float, float]:
         """Higher is better: validation QWK (ordinal) or macro-F1, then lower validation loss."""
-        val = self.figures["val"]
-        return (val["qwk"] if ordinal else val["f1_macro"], -val["log_loss"])
+        val = self.scored.val.assessed_scores
+        return (val.qwk if ordinal else val.f1_macro, -val.log_loss)
 
 
 def training_rows(
@@ -63,9 +73,9 @@ def training_rows(
     return x, data.y[item]
 
 
-def evaluate(candidate: Candidate, data: PreparedData) -> None:
+def score(candidate: Candidate, data: PreparedData) -> None:
     """Logits of the plain view of every split, the temperature, and the figures of the reports."""
-    ordinal = data.catalog.task.ordinal
+    task = data.catalog.task
     head = candidate.trained.head
     for name, idx in data.split.items():
         candidate.logits[name] = predict_logits(head, candidate.features.plain(idx))
@@ -73,44 +83,42 @@ def evaluate(candidate: Candidate, data: PreparedData) -> None:
     t = fit_temperature(candidate.logits["val"], y["val"])
     candidate.temperature = t
 
-    def scored(name: str, temperature: float) -> dict:
-        return metrics.evaluate(
-            y[name], metrics.softmax(candidate.logits[name], temperature), data.labels, ordinal
-        )
+    def evaluated(name: str, temperature: float, n_boot: int = 0):
+        proba = metrics.softmax(candidate.logits[name], temperature)
+        return evaluate(y[name], proba, task.labels, ordinal=task.ordinal, n_boot=n_boot)
 
-    val, test = scored("val", t), scored("test", t)
-    test_raw, val_raw = scored("test", 1.0), scored("val", 1.0)
-    train_accuracy = scored("train", 1.0)["accuracy"]
-    test_proba = metrics.softmax(candidate.logits["test"], t)
-    candidate.figures |= {
-        "val": val,
-        "test": test,
-        "test_ci95": metrics.bootstrap_ci(y["test"], test_proba, len(data.labels), ordinal),
-        "calibration": {
-            "temperature": t,
-            "val_ece_before": val_raw["ece"],
-            "val_ece_after": val["ece"],
-            "test_ece_before": test_raw["ece"],
-            "test_ece_after": test["ece"],
-            "test_log_loss_before": test_raw["log_loss"],
-            "test_log_loss_after": test["log_loss"],
-            "test_ece_if_calibrated": metrics.ece_if_calibrated(test_proba),
-        },
-        "overfitting": {
-            "train_accuracy": train_accuracy,
-            "val_accuracy": val["accuracy"],
-            "gap_points": 100 * (train_accuracy - val["accuracy"]),
-        },
-    }
+    val, test = evaluated("val", t), evaluated("test", t, n_boot=2000)
+    val_raw, test_raw = evaluated("val", 1.0).assessed_scores, evaluated("test", 1.0).assessed_scores
+    train_accuracy = evaluated("train", 1.0).assessed_scores.accuracy
+    candidate.figures = Figures(
+        val=val,
+        test=test,
+        calibration=Calibration(
+            temperature=t,
+            val_ece_before=val_raw.ece,
+            val_ece_after=val.assessed_scores.ece,
+            test_ece_before=test_raw.ece,
+            test_ece_after=test.assessed_scores.ece,
+            test_log_loss_before=test_raw.log_loss,
+            test_log_loss_after=test.assessed_scores.log_loss,
+        ),
+        overfitting=Overfitting(
+            train_accuracy=train_accuracy,
+            val_accuracy=val.assessed_scores.accuracy,
+            gap_points=100 * (train_accuracy - val.assessed_scores.accuracy),
+        ),
+        cv=candidate.cv,
+        fine_tuned=candidate.fine_tuned,
+    )
 
 
-def cross_validate(candidate: Candidate, data: PreparedData, seed: int) -> dict:
+def cross_validate(candidate: Candidate, data: PreparedData, seed: int) -> CrossValidation:
     """Repeated stratified K-fold over train+val with the tuned hyper-parameters.
 
     Each fold trains for the tuned number of epochs (no early stopping: the held-out fold must not
     steer training) and is scored on the plain views of its held-out images.
     """
-    ordinal = data.catalog.task.ordinal
+    task = data.catalog.task
     per_fold: dict[str, list[float]] = {}
     for n, (fit_items, held_out) in enumerate(data.folds):
         x, y = training_rows(data, candidate.features, fit_items)
@@ -125,15 +133,15 @@ def cross_validate(candidate: Candidate, data: PreparedData, seed: int) -> dict:
             epochs=candidate.trained.best_epoch,
         )
         proba = metrics.softmax(predict_logits(trained.head, candidate.features.plain(held_out)))
-        scores = metrics.evaluate(data.y[held_out], proba, data.labels, ordinal)
-        for key in ("accuracy", "f1_macro", *(("qwk", "mae") if ordinal else ())):
-            per_fold.setdefault(key, []).append(scores[key])
-    return {
-        "k": data.cv_k,
-        "repeats": CV_REPEATS,
-        "folds": len(data.folds),
-        **{key: metrics.mean_ci(values) for key, values in per_fold.items()},
-    }
+        fold = evaluate(data.y[held_out], proba, task.labels, ordinal=task.ordinal, n_boot=0).assessed_scores
+        for key in ("accuracy", "f1_macro", *(("qwk", "mae") if task.ordinal else ())):
+            per_fold.setdefault(key, []).append(getattr(fold, key))
+    return CrossValidation(
+        k=data.cv_k,
+        repeats=CV_REPEATS,
+        folds=len(data.folds),
+        **{key: mean_interval(values) for key, values in per_fold.items()},
+    )
 
 
 def fit_backbone(
@@ -162,7 +170,7 @@ def fit_backbone(
         data=data.fingerprint,
         backbone=backbone.name,
         weights=source.identity(),
-        preprocess=pre.to_card(),
+        preprocess=records.to_dict(pre),
         views=views,
         augmented=sorted(data.catalog.relative(data.items[i]) for i in augment),
         seed=seed,
@@ -187,8 +195,8 @@ def fit_backbone(
         desc=f"{backbone.name} tuning",
     )
     candidate = Candidate(backbone, source, pre, model, features, cached, trained, trial_rows)
-    evaluate(candidate, data)
     if data.folds:
-        candidate.figures["cv"] = cross_validate(candidate, data, seed)
+        candidate.cv = cross_validate(candidate, data, seed)
+    score(candidate, data)
     candidate.seconds = time.perf_counter() - started
     return candidate

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from scalpcheck.card import DataInfo
 from scalpcheck.data.catalog import Catalog, Item, fingerprint, require_trainable, scan
 from scalpcheck.data.split import repeated_kfold, stratified_split
 from scalpcheck.errors import UsageError
@@ -45,21 +46,21 @@ class PreparedData:
     def split_items(self) -> dict[str, list[Item]]:
         return {name: [self.items[i] for i in idx] for name, idx in self.split.items()}
 
-    def summary(self) -> dict:
+    def summary(self) -> DataInfo:
         """Counts per split and label, the fingerprint and the synthetic mark: the card's `data` entry."""
         counts = {
             name: {label: int((self.y[idx] == k).sum()) for k, label in enumerate(self.labels)}
             for name, idx in self.split.items()
         }
-        return {
-            "root": str(self.catalog.root),
-            "layout": self.catalog.layout,
-            "fingerprint": self.fingerprint,
-            "n_images": len(self.items),
-            "counts": {label: sum(c[label] for c in counts.values()) for label in self.labels},
-            "split_counts": counts,
-            "synthetic": self.synthetic,
-        }
+        return DataInfo(
+            root=str(self.catalog.root),
+            layout=self.catalog.layout,
+            fingerprint=self.fingerprint,
+            n_images=len(self.items),
+            counts={label: sum(c[label] for c in counts.values()) for label in self.labels},
+            split_counts=counts,
+            synthetic=self.synthetic,
+        )
 
 
 def _unreadable(path: Path) -> str | None:

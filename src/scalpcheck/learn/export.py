@@ -7,11 +7,9 @@ onnx.checker, and compared with the torch model in ONNX Runtime before the bundl
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
+import io
 import warnings
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,13 +18,22 @@ import torch
 from torch import nn
 
 from scalpcheck import __version__, bundle, onnx_session
+from scalpcheck.card import (
+    FORMAT_VERSION,
+    BackboneInfo,
+    Card,
+    CardMetrics,
+    ClassInfo,
+    DataInfo,
+    ExportInfo,
+    OodInfo,
+)
 from scalpcheck.learn.backbones import FeatureModel
 from scalpcheck.preprocess import Preprocess
 from scalpcheck.tasks import Task
 
 OPSET = 18
 PARITY_TOLERANCE = 1e-4  # max |logits(ONNX Runtime) - logits(torch)|
-OUTPUTS = ("logits", "embedding", "feature_map")
 
 
 class ExportError(RuntimeError):
@@ -38,8 +45,8 @@ def trace_to_onnx(module: nn.Module, input_size: int, target, outputs: tuple[str
     with a dynamic batch dimension.
 
     The TorchScript-based exporter (dynamo=False) is used on purpose: for these plain CNNs it writes the
-    same graph as the dynamo exporter (ONNX Runtime runs both equally fast) in a fraction of a second
-    instead of several, which keeps `make run` and the tests quick. Parity is checked on export.
+    same graph as the dynamo exporter (ONNX Runtime runs both equally fast) in a fraction of the time,
+    which keeps `make run` and the tests quick. Parity is checked on export.
     """
     module = module.eval()
     example = torch.zeros(2, 3, input_size, input_size)
@@ -51,25 +58,28 @@ def trace_to_onnx(module: nn.Module, input_size: int, target, outputs: tuple[str
             (example,),
             target,
             dynamo=False,
-            input_names=["image"],
+            input_names=[bundle.INPUT],
             output_names=list(outputs),
             opset_version=OPSET,
-            dynamic_axes={"image": batch, **{name: batch for name in outputs}},
+            dynamic_axes={bundle.INPUT: batch, **{name: batch for name in outputs}},
         )
 
 
-def export_onnx(model: FeatureModel, input_size: int, path: Path) -> None:
+def export_onnx(model: FeatureModel, input_size: int) -> bytes:
     """The bundle's model.onnx, validated with onnx.checker."""
     import onnx
 
-    trace_to_onnx(model, input_size, str(path), OUTPUTS)
-    onnx.checker.check_model(str(path))
+    buffer = io.BytesIO()
+    trace_to_onnx(model, input_size, buffer, bundle.OUTPUTS)
+    graph = buffer.getvalue()
+    onnx.checker.check_model(onnx.load_from_string(graph))
+    return graph
 
 
-def onnx_parity(onnx_path: Path, model: FeatureModel, images: torch.Tensor) -> float:
+def onnx_parity(graph: bytes, model: FeatureModel, images: torch.Tensor) -> float:
     """Max |logits difference| between ONNX Runtime and torch on `images` [N, 3, H, W]."""
-    session = onnx_session.create(onnx_path)
-    (onnx_logits,) = session.run(["logits"], {"image": images.numpy().astype(np.float32)})
+    session = onnx_session.create(graph)
+    (onnx_logits,) = session.run(["logits"], {bundle.INPUT: images.numpy().astype(np.float32)})
     with torch.inference_mode():
         torch_logits = model.eval()(images)[0].numpy()
     return float(np.abs(onnx_logits - torch_logits).max())
@@ -83,70 +93,93 @@ def make_card(
     *,
     task: Task,
     pre: Preprocess,
-    backbone: dict,
+    backbone: BackboneInfo,
     temperature: float,
-    ood: dict,
-    metrics: dict,
-    data: dict,
+    ood: OodInfo,
+    metrics: CardMetrics,
+    data: DataInfo,
     synthetic: bool,
     created: datetime | None = None,
-) -> dict:
-    """card.json: everything needed to use and judge the model (every key of bundle.REQUIRED_KEYS)."""
+) -> Card:
     created = created or datetime.now(UTC)
-    card = {
-        "format_version": bundle.FORMAT_VERSION,
-        "model_version": model_version(task.name, data["fingerprint"], created),
-        "task": task.name,
-        "title": task.title,
-        "ordinal": task.ordinal,
-        "classes": [{"label": label, "display_name": task.display_name(label)} for label in task.labels],
-        "input_size": pre.input_size,
-        "preprocess": pre.to_card(),
-        "backbone": backbone,
-        "temperature": float(temperature),
-        "ood": ood,
-        "metrics": metrics,
-        "data": data,
-        "created_at": created.isoformat(timespec="seconds"),
-        "scalpcheck_version": __version__,
-        "synthetic_data": bool(synthetic),
-    }
-    missing = [k for k in bundle.REQUIRED_KEYS if k not in card]
-    if missing:  # the bundle contract grew a key this exporter does not write yet
-        raise ExportError(f"card lacks {', '.join(missing)}")
-    return card
+    return Card(
+        format_version=FORMAT_VERSION,
+        model_version=model_version(task.name, data.fingerprint, created),
+        task=task.name,
+        title=task.title,
+        ordinal=task.ordinal,
+        classes=tuple(ClassInfo(label=label, display_name=task.display_name(label)) for label in task.labels),
+        preprocess=pre,
+        backbone=backbone,
+        temperature=float(temperature),
+        ood=ood,
+        metrics=metrics,
+        data=data,
+        created_at=created.isoformat(timespec="seconds"),
+        scalpcheck_version=__version__,
+        synthetic_data=bool(synthetic),
+    )
 
 
 def write_bundle(
     out_dir: Path,
     model: FeatureModel,
-    card: dict,
+    card: Card,
     ood_stats: dict[str, np.ndarray],
     check_images: torch.Tensor,
 ) -> Path:
-    """Write the bundle folder `out_dir` atomically (built beside it, renamed into place).
+    """Export the model and write its bundle `out_dir` (scalpcheck.bundle.write), checked as serving loads it.
 
     `check_images` (a few preprocessed inputs) are run through both torch and ONNX Runtime; a logits
     difference above PARITY_TOLERANCE aborts the export and leaves nothing behind.
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a serving worker under another user must read it
-    try:
-        onnx_path = staging / bundle.MODEL_FILE
-        export_onnx(model, card["input_size"], onnx_path)
-        difference = onnx_parity(onnx_path, model, check_images)
-        if difference > PARITY_TOLERANCE:
-            raise ExportError(f"ONNX logits differ from torch by {difference:.2e} (> {PARITY_TOLERANCE})")
-        card = {**card, "export": {"opset": OPSET, "parity_max_abs_logit_diff": difference}}
-        np.savez(staging / bundle.HEAD_FILE, **model.head.to_arrays())
-        np.savez(staging / bundle.OOD_FILE, **ood_stats)
-        (staging / bundle.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-        bundle.read_card(staging)  # the serving side's own check of the finished folder
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.rename(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+    from scalpcheck.serve.model import LoadedModel
+
+    graph = export_onnx(model, card.input_size)
+    difference = onnx_parity(graph, model, check_images)
+    if difference > PARITY_TOLERANCE:
+        raise ExportError(f"ONNX logits differ from torch by {difference:.2e} (> {PARITY_TOLERANCE})")
+    card = replace(card, export=ExportInfo(opset=OPSET, parity_max_abs_logit_diff=difference))
+    return bundle.write(out_dir, card, graph, model.head.to_arrays(), ood_stats, check=LoadedModel.load)
+
+
+def untrained_bundle(
+    out_dir: Path,
+    task: Task,
+    *,
+    seed: int = 0,
+    references: np.ndarray | None = None,
+    threshold: float = 1e9,
+    hidden: int = 32,
+) -> Path:
+    """A bundle of the right architecture with random weights, marked as not pretrained.
+
+    Tests and benchmarks run every serving code path on it without training; it predicts nothing, and the
+    default threshold accepts every photo. `references` [N, D] are the out-of-distribution reference
+    embeddings (by default a few random inputs' embeddings).
+    """
+    from scalpcheck import ood
+    from scalpcheck.evaluation import scores
+    from scalpcheck.learn import backbones
+    from scalpcheck.learn.head import Head
+
+    torch.manual_seed(seed)
+    backbone = backbones.get("efficientnet_lite0")
+    model = FeatureModel(backbone.create(), Head(backbone.feature_dim, len(task.labels), hidden, 0.3)).eval()
+    pre = backbone.preprocess()
+    probe = torch.randn(6, 3, pre.input_size, pre.input_size, generator=torch.Generator().manual_seed(seed))
+    if references is None:
+        with torch.inference_mode():
+            references = model(probe)[1].numpy()
+    uniform = np.full((len(task.labels), len(task.labels)), 1 / len(task.labels))
+    card = make_card(
+        task=task,
+        pre=pre,
+        backbone=BackboneInfo(name=backbone.name, weights_source="random init", pretrained=False),
+        temperature=1.5,
+        ood=OodInfo(method=ood.METHOD, threshold=threshold, heldout_accept_rate=1.0),
+        metrics=CardMetrics(**vars(scores(np.arange(len(task.labels)), uniform, task.labels, task.ordinal))),
+        data=DataInfo(fingerprint=f"{seed:064x}", n_images=0, counts={}),
+        synthetic=True,
+    )
+    return write_bundle(out_dir, model, card, ood.fit(references), probe[:2])

@@ -9,16 +9,18 @@ lower the validation loss; the figures are then recomputed from the new backbone
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from scalpcheck.data.transforms import eval_transform, load_rgb, train_transform
-from scalpcheck.learn.compare import Candidate, evaluate
+from scalpcheck.learn.compare import Candidate, score
 from scalpcheck.learn.dataset import PreparedData
 from scalpcheck.learn.features import extract
 from scalpcheck.learn.head import class_weights
+from scalpcheck.learn.results import FineTuning
 
 PATIENCE = 2
 LR_FACTOR = 0.1  # backbone and head learning rate relative to the tuned head's
@@ -52,8 +54,8 @@ def _val_loss(backbone: nn.Module, head: nn.Module, images: torch.Tensor, y: tor
 
 def fine_tune(
     candidate: Candidate, data: PreparedData, seed: int, epochs: int, progress: bool = False
-) -> dict:
-    """Fine-tune `candidate` in place; returns what happened (also stored in candidate.figures)."""
+) -> FineTuning:
+    """Fine-tune `candidate` in place; returns what happened (also kept in its figures)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     backbone, head, params = candidate.model, candidate.trained.head, candidate.trained.params
@@ -97,12 +99,15 @@ def fine_tune(
     for p in backbone.parameters():
         p.requires_grad_(False)
     head.eval()
-    kept = best_loss < before
-    outcome = {"epochs": epochs_run, "val_loss_before": before, "val_loss_after": best_loss, "kept": kept}
-    if kept:
+    outcome = FineTuning(
+        epochs=epochs_run, val_loss_before=before, val_loss_after=best_loss, kept=best_loss < before
+    )
+    candidate.fine_tuned = outcome
+    if outcome.kept:
         candidate.features = extract(
             backbone, data.items, candidate.pre, {}, seed, progress, desc=f"{candidate.name} re-extraction"
         )
-        evaluate(candidate, data)  # cross-validation figures stay those of the frozen backbone
-    candidate.figures["fine_tuned"] = outcome
+        score(candidate, data)  # cross-validation figures stay those of the frozen backbone
+    else:
+        candidate.figures = replace(candidate.scored, fine_tuned=outcome)
     return outcome

@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # files only: no display on a server, and no GUI toolkit 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from scalpcheck.learn.metrics import reliability  # noqa: E402
+from scalpcheck.metrics import reliability  # noqa: E402
 
 
 def _save(fig, path: Path) -> None:

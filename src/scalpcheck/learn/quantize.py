@@ -14,38 +14,39 @@ bundle is written only when it loses at most MAX_ACCURACY_DROP of FP32's test ac
 from __future__ import annotations
 
 import csv
-import json
-import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from scalpcheck import bundle, onnx_session, ood
+from scalpcheck.card import Card, CardMetrics, QuantizationInfo, ValidationScores
 from scalpcheck.errors import UsageError
-from scalpcheck.learn import metrics
-from scalpcheck.preprocess import Preprocess, preprocess
+from scalpcheck.evaluation import Scores, chance_ece, evaluate
+from scalpcheck.metrics import softmax
+from scalpcheck.preprocess import preprocess
 
 MAX_ACCURACY_DROP = 0.01  # one point of test accuracy
 CALIBRATION_IMAGES = 128
 # Convolutions with their activations (folded into the quantisation ranges) and the residual additions.
 QUANTIZED_OPS = ("Conv", "Clip", "Relu", "Add")
-OOD_ACCEPT_RATE = 0.99  # as training chooses it (scalpcheck.learn.train)
+
+Outputs = dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (logits, embeddings)
 
 
 @dataclass
 class QuantizeResult:
-    fp32_test: dict  # scalpcheck.learn.metrics.evaluate on the test split
-    int8_test: dict
+    fp32_test: Scores
+    int8_test: Scores
     top1_agreement: float  # share of test photos with the same top class in both graphs
     kept: bool
     bundle_dir: Path | None  # the INT8 bundle, when kept
 
     @property
     def accuracy_change_points(self) -> float:
-        return (self.int8_test["accuracy"] - self.fp32_test["accuracy"]) * 100
+        return (self.int8_test.accuracy - self.fp32_test.accuracy) * 100
 
 
 def quantize_run(run_dir: str | Path, out_dir: str | Path) -> QuantizeResult:
@@ -57,49 +58,48 @@ def quantize_run(run_dir: str | Path, out_dir: str | Path) -> QuantizeResult:
     except bundle.BundleError as exc:
         raise UsageError(f"{run_dir} is not a training run with a bundle: {exc}") from exc
     images = _split_images(run_dir, card)
+    truth = {split: y for split, (_, y) in images.items()}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".quantize-", dir=out_dir.parent) as tmp:
         int8_model = Path(tmp) / bundle.MODEL_FILE
         _quantize(source / bundle.MODEL_FILE, int8_model, images["train"][0][:CALIBRATION_IMAGES], tmp)
         fp32 = _outputs(source / bundle.MODEL_FILE, images)
         int8 = _outputs(int8_model, images)
-        labels = [c["label"] for c in card["classes"]]
 
-        def scores(outputs, split="test", temperature=card["temperature"]):
-            proba = metrics.softmax(outputs[split][0], temperature)
-            return metrics.evaluate(images[split][1], proba, labels, card["ordinal"])
+        def scores(outputs: Outputs, split: str = "test", temperature: float = card.temperature) -> Scores:
+            proba = softmax(outputs[split][0], temperature)
+            return evaluate(truth[split], proba, card.labels, ordinal=card.ordinal, n_boot=0).assessed_scores
 
         fp32_test, int8_test = scores(fp32), scores(int8)
         agreement = float((fp32["test"][0].argmax(1) == int8["test"][0].argmax(1)).mean())
-        kept = int8_test["accuracy"] >= fp32_test["accuracy"] - MAX_ACCURACY_DROP - 1e-9
+        kept = int8_test.accuracy >= fp32_test.accuracy - MAX_ACCURACY_DROP - 1e-9
         bundle_dir = None
         if kept:
-            int8_metrics = {
-                **card["metrics"],
-                **{k: v for k, v in int8_test.items() if k in card["metrics"]},
-                "ece_uncalibrated": scores(int8, temperature=1.0)["ece"],
-                "validation": {
-                    k: v for k, v in scores(int8, "val").items() if k in card["metrics"]["validation"]
-                },
-            }
-            int8_metrics.pop("ci95", None)  # the bootstrap intervals were the float model's
-            if "ece_if_calibrated" in card["metrics"]:  # cards written before it existed lack it
-                test_proba = metrics.softmax(int8["test"][0], card["temperature"])
-                int8_metrics["ece_if_calibrated"] = metrics.ece_if_calibrated(test_proba)
-            quantization = {
-                "format": "ONNX QDQ, int8 weights per channel, uint8 activations",
-                "calibration_images": min(len(images["train"][1]), CALIBRATION_IMAGES),
-                "quantized_ops": list(QUANTIZED_OPS),
-                "fp32_test_accuracy": fp32_test["accuracy"],
-                "int8_test_accuracy": int8_test["accuracy"],
-                "test_top1_agreement": agreement,
-                "from_model_version": card["model_version"],
-            }
-            bundle_dir = _write_bundle(source, int8_model, card, int8, int8_metrics, quantization, out_dir)
+            val = scores(int8, "val")
+            metrics = replace(
+                card.metrics,
+                **vars(int8_test),
+                ci95=None,  # the bootstrap intervals were the float model's
+                ece_uncalibrated=scores(int8, temperature=1.0).ece,
+                ece_if_calibrated=chance_ece(softmax(int8["test"][0], card.temperature)),
+                validation=ValidationScores(
+                    accuracy=val.accuracy, f1_macro=val.f1_macro, log_loss=val.log_loss, ece=val.ece
+                ),
+            )
+            quantization = QuantizationInfo(
+                format="ONNX QDQ, int8 weights per channel, uint8 activations",
+                calibration_images=min(len(truth["train"]), CALIBRATION_IMAGES),
+                quantized_ops=QUANTIZED_OPS,
+                fp32_test_accuracy=fp32_test.accuracy,
+                int8_test_accuracy=int8_test.accuracy,
+                test_top1_agreement=agreement,
+                from_model_version=card.model_version,
+            )
+            bundle_dir = _write_bundle(source, int8_model, card, int8, metrics, quantization, out_dir)
     return QuantizeResult(fp32_test, int8_test, agreement, kept, bundle_dir)
 
 
-def _split_images(run_dir: Path, card: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _split_images(run_dir: Path, card: Card) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{split: (preprocessed images [N, 3, S, S], class indices [N])} from the run's split.csv."""
     from scalpcheck.data.transforms import load_rgb
 
@@ -109,8 +109,7 @@ def _split_images(run_dir: Path, card: dict) -> dict[str, tuple[np.ndarray, np.n
             rows = list(csv.DictReader(f))
     except (OSError, KeyError, TypeError) as exc:
         raise UsageError(f"{run_dir}: cannot read the run's args.yaml and split.csv ({exc})") from exc
-    pre = Preprocess.from_card(card["preprocess"])
-    labels = [c["label"] for c in card["classes"]]
+    pre, labels = card.preprocess, list(card.labels)
     out = {}
     for split in ("train", "val", "test"):
         chosen = [r for r in rows if r["split"] == split]
@@ -155,12 +154,12 @@ def _quantize(model: Path, target: Path, calibration: np.ndarray, scratch: str) 
     )
 
 
-def _outputs(model: Path, images: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _outputs(model: Path, images: dict) -> Outputs:
     """{split: (logits, embeddings)}, one photo at a time as serving runs them."""
     session = onnx_session.create(model)
     out = {}
     for split, (x, _) in images.items():
-        runs = [session.run(["logits", "embedding"], {"image": x[i : i + 1]}) for i in range(len(x))]
+        runs = [session.run(["logits", "embedding"], {bundle.INPUT: x[i : i + 1]}) for i in range(len(x))]
         out[split] = (np.concatenate([r[0] for r in runs]), np.concatenate([r[1] for r in runs]))
     return out
 
@@ -168,44 +167,26 @@ def _outputs(model: Path, images: dict) -> dict[str, tuple[np.ndarray, np.ndarra
 def _write_bundle(
     source: Path,
     int8_model: Path,
-    card: dict,
-    int8: dict,
-    int8_metrics: dict,
-    quantization: dict,
+    card: Card,
+    int8: Outputs,
+    metrics: CardMetrics,
+    quantization: QuantizationInfo,
     out_dir: Path,
 ) -> Path:
-    """The INT8 bundle, built beside `out_dir` and renamed into place; checked as serving loads it."""
+    """The INT8 bundle, with the out-of-distribution reference fitted again on its own embeddings."""
     from scalpcheck.serve.model import LoadedModel
 
-    stats = ood.fit(int8["train"][1])
-    threshold = ood.choose_threshold(stats, int8["val"][1], OOD_ACCEPT_RATE)
-    accepted = {
-        split: float((ood.score(stats, embeddings) <= threshold).mean())
-        for split, (_, embeddings) in int8.items()
-    }
-    new_card = {
-        **card,
-        "model_version": f"{card['model_version']}-int8",
-        "metrics": int8_metrics,
-        "ood": {
-            **card["ood"],
-            "threshold": threshold,
-            "heldout_accept_rate": accepted["val"],
-            "test_accept_rate": accepted["test"],
-        },
-        "quantization": quantization,
-    }
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    staging.chmod(0o755)
-    try:
-        shutil.copyfile(int8_model, staging / bundle.MODEL_FILE)
-        shutil.copyfile(source / bundle.HEAD_FILE, staging / bundle.HEAD_FILE)
-        np.savez(staging / bundle.OOD_FILE, **stats)
-        (staging / bundle.CARD_FILE).write_text(json.dumps(new_card, indent=2) + "\n")
-        LoadedModel.load(staging)  # graph, head and statistics agree, as serving will check them
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+    stats, ood_info = ood.fit_gate(
+        int8["train"][1], int8["val"][1], int8["test"][1], card.ood.accept_rate_target
+    )
+    new_card = replace(
+        card,
+        model_version=f"{card.model_version}-int8",
+        metrics=metrics,
+        ood=ood_info,
+        quantization=quantization,
+    )
+    with np.load(source / bundle.HEAD_FILE) as arrays:
+        head = dict(arrays)
+    model = int8_model.read_bytes()
+    return bundle.write(out_dir, new_card, model, head, stats, check=LoadedModel.load)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from scalpcheck.evaluation import ChanceEce, Interval
 from scalpcheck.learn.dataset import CV_REPEATS, SPLIT_FRACTIONS
+from scalpcheck.learn.results import LeaderboardRow, RunSummary
 
 GAP_LIMIT_POINTS = 5.0
 
@@ -11,14 +13,15 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
-def _num(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}"
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _ci(ci: dict, key: str, percent: bool) -> str:
-    low, high = ci[key]
+def _ci(interval: Interval | None, percent: bool) -> str:
+    if interval is None:
+        return ""
     fmt = _pct if percent else _num
-    return f"{fmt(low)} to {fmt(high)}"
+    return f"{fmt(interval[0])} to {fmt(interval[1])}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -29,26 +32,25 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def _data_section(s: dict) -> list[str]:
-    d = s["data"]
-    splits = list(d["split_counts"])
+def _data_section(s: RunSummary) -> list[str]:
+    d = s.data
+    split_counts = d.split_counts or {}
+    splits = list(split_counts)
     rows = [
-        [label, *(str(d["split_counts"][sp][label]) for sp in splits), str(d["counts"][label])]
-        for label in s["labels"]
+        [label, *(str(split_counts[sp][label]) for sp in splits), str(d.counts[label])] for label in s.labels
     ]
-    rows.append(["total", *(str(sum(d["split_counts"][sp].values())) for sp in splits), str(d["n_images"])])
+    rows.append(["total", *(str(sum(split_counts[sp].values())) for sp in splits), str(d.n_images)])
     fractions = " / ".join(f"{round(100 * f)}" for f in SPLIT_FRACTIONS)
     how = (
         "the dataset's own train/val/test folders"
-        if d["layout"] == "presplit"
+        if d.layout == "presplit"
         else f"a stratified, seeded {fractions} split (every class in every split)"
     )
     return [
         "## Data and split",
         "",
-        f"- Folder: `{d['root']}` ({d['layout']} layout), {d['n_images']} images, "
-        f"{len(s['labels'])} classes.",
-        f"- Fingerprint (content hashes of every file, its label and split): `{d['fingerprint']}`.",
+        f"- Folder: `{d.root}` ({d.layout} layout), {d.n_images} images, {len(s.labels)} classes.",
+        f"- Fingerprint (content hashes of every file, its label and split): `{d.fingerprint}`.",
         f"- Split: {how}; the manifest is `split.csv`.",
         "",
         *_table(["label", *splits, "total"], rows),
@@ -56,9 +58,8 @@ def _data_section(s: dict) -> list[str]:
     ]
 
 
-def _leaderboard_section(s: dict, board: list[dict]) -> list[str]:
-    ordinal = s["ordinal"]
-    key = "qwk" if ordinal else "f1_macro"
+def _leaderboard_section(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
+    ordinal = s.ordinal
     header = [
         "rank",
         "backbone",
@@ -75,25 +76,25 @@ def _leaderboard_section(s: dict, board: list[dict]) -> list[str]:
     ]
     rows = []
     for r in board:
-        weights = r["weights"] if r["pretrained"] else "**not pretrained (random init)**"
+        weights = r.weights if r.pretrained else "**not pretrained (random init)**"
         rows.append(
             [
-                str(r["rank"]),
-                r["backbone"],
+                str(r.rank),
+                r.backbone,
                 weights,
-                _num(r[f"val_{key}"]),
-                _num(r["val_loss"]),
-                _pct(r["test_accuracy"]),
-                _num(r["test_f1_macro"]),
-                *([_num(r["test_qwk"]), _num(r["test_mae"], 2)] if ordinal else []),
-                _num(r["test_ece_after"]),
-                f"{r['gap_points']:.1f} points",
-                f"{r['extract_img_per_s']:.1f} img/s" + (" (cached)" if r["features_cached"] else ""),
-                f"{r['seconds']:.0f}",
+                _num(r.val_qwk if ordinal else r.val_f1_macro),
+                _num(r.val_loss),
+                _pct(r.test_accuracy),
+                _num(r.test_f1_macro),
+                *([_num(r.test_qwk), _num(r.test_mae, 2)] if ordinal else []),
+                _num(r.test_ece_after),
+                f"{r.gap_points:.1f} points",
+                f"{r.extract_img_per_s:.1f} img/s" + (" (cached)" if r.features_cached else ""),
+                f"{r.seconds:.0f}",
             ]
         )
     lines = ["## Leaderboard", "", *_table(header, rows), ""]
-    random_init = [r["backbone"] for r in board if not r["pretrained"]]
+    random_init = [r.backbone for r in board if not r.pretrained]
     if random_init:
         lines += [
             f"Not pretrained (random init): {', '.join(random_init)}. Their features carry no ImageNet "
@@ -103,58 +104,55 @@ def _leaderboard_section(s: dict, board: list[dict]) -> list[str]:
     return lines
 
 
-def _choice_section(s: dict, board: list[dict]) -> list[str]:
-    best = s["backbones"][s["best"]]
-    p = best["params"]
+def _choice_section(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
+    best = s.backbones[s.best]
+    p = best.params
     top = board[0]
-    score = _num(top["val_qwk" if s["ordinal"] else "val_f1_macro"])
-    reason = (
-        f"`{s['best']}` has the best {s['selection']} ({score}), ties broken by the lower validation loss."
-    )
+    score = _num(top.val_qwk if s.ordinal else top.val_f1_macro)
+    reason = f"`{s.best}` has the best {s.selection} ({score}), ties broken by the lower validation loss."
     return [
         "## Chosen model and why",
         "",
         reason + " The test split played no part in this choice.",
-        f"Its head: two dense layers of {p['hidden']} units with dropout {p['dropout']:.2f}, AdamW at "
-        f"learning rate {p['lr']:.2g} (weight decay {p['weight_decay']:g}), batch {p['batch_size']}, early "
-        f"stopping on the validation loss (patience {p['patience']}, at most {p['max_epochs']} epochs; "
-        f"best epoch {best['best_epoch']}), class-weighted cross-entropy with label smoothing "
-        f"{p['label_smoothing']:g}, "
+        f"Its head: two dense layers of {p.hidden} units with dropout {p.dropout:.2f}, AdamW at "
+        f"learning rate {p.lr:.2g} (weight decay {p.weight_decay:g}), batch {p.batch_size}, early "
+        f"stopping on the validation loss (patience {p.patience}, at most {p.max_epochs} epochs; "
+        f"best epoch {best.best_epoch}), class-weighted cross-entropy with label smoothing "
+        f"{p.label_smoothing:g}, "
         + (
-            f"on {s['views']} augmented views of each training image of the largest class (more for smaller "
+            f"on {s.views} augmented views of each training image of the largest class (more for smaller "
             "classes); like on-the-fly augmentation, it never saw the un-augmented training images."
-            if s["views"]
+            if s.views
             else "on the un-augmented training images."
         ),
-        f"Hyper-parameters were tuned with Optuna (seeded TPE, {len(best['trials'])} trials, the default "
-        f"configuration first); objective: {s['tuning_objective']}.",
-        f"Weights of the backbone: {best['weights']}.",
+        f"Hyper-parameters were tuned with Optuna (seeded TPE, {len(best.trials)} trials, the default "
+        f"configuration first); objective: {s.tuning_objective}.",
+        f"Weights of the backbone: {best.weights}.",
         "",
     ]
 
 
-def _test_section(s: dict) -> list[str]:
-    best = s["backbones"][s["best"]]
-    test, ci = best["test"], best["test_ci95"]
-    ordinal = s["ordinal"]
+def _test_section(s: RunSummary) -> list[str]:
+    test = s.best_figures.test
+    m, ci = test.assessed_scores, test.intervals
     rows = [
-        ["accuracy", _pct(test["accuracy"]), _ci(ci, "accuracy", True)],
-        ["macro precision", _num(test["precision_macro"]), _ci(ci, "precision_macro", False)],
-        ["macro recall", _num(test["recall_macro"]), _ci(ci, "recall_macro", False)],
-        ["macro F1", _num(test["f1_macro"]), _ci(ci, "f1_macro", False)],
+        ["accuracy", _pct(m.accuracy), _ci(ci and ci.accuracy, True)],
+        ["macro precision", _num(m.precision_macro), _ci(ci and ci.precision_macro, False)],
+        ["macro recall", _num(m.recall_macro), _ci(ci and ci.recall_macro, False)],
+        ["macro F1", _num(m.f1_macro), _ci(ci and ci.f1_macro, False)],
     ]
-    if ordinal:
+    if s.ordinal:
         rows += [
-            ["quadratic weighted kappa", _num(test["qwk"]), _ci(ci, "qwk", False)],
-            ["mean absolute stage error", _num(test["mae"], 2), _ci(ci, "mae", False)],
+            ["quadratic weighted kappa", _num(m.qwk), _ci(ci and ci.qwk, False)],
+            ["mean absolute stage error", _num(m.mae, 2), _ci(ci and ci.mae, False)],
         ]
-    rows.append(["log loss (calibrated)", _num(test["log_loss"]), ""])
+    rows.append(["log loss (calibrated)", _num(m.log_loss), ""])
     per_class = [
-        [label, _num(v["precision"]), _num(v["recall"]), _num(v["f1"]), str(v["support"])]
-        for label, v in test["per_class"].items()
+        [label, _num(v.precision), _num(v.recall), _num(v.f1), str(v.support)]
+        for label, v in m.per_class.items()
     ]
     return [
-        f"## Test split ({test['n']} held-out images)",
+        f"## Test split ({m.n} held-out images)",
         "",
         "95 % intervals: percentile bootstrap over the test images (2000 resamples).",
         "",
@@ -167,45 +165,45 @@ def _test_section(s: dict) -> list[str]:
     ]
 
 
-def _calibration_section(s: dict) -> list[str]:
-    c = s["backbones"][s["best"]]["calibration"]
+def _calibration_section(s: RunSummary) -> list[str]:
+    c = s.best_figures.calibration
     return [
         "## Calibration",
         "",
-        f"Temperature scaling fitted on the validation logits: T = {c['temperature']:.3f}. Expected "
-        f"calibration error (15 bins): validation {_num(c['val_ece_before'])} before, "
-        f"{_num(c['val_ece_after'])} after; test {_num(c['test_ece_before'])} before, "
-        f"{_num(c['test_ece_after'])} after "
-        f"(test log loss {_num(c['test_log_loss_before'])} before, {_num(c['test_log_loss_after'])} after).",
-        *_chance_ece(c),
+        f"Temperature scaling fitted on the validation logits: T = {c.temperature:.3f}. Expected "
+        f"calibration error (15 bins): validation {_num(c.val_ece_before)} before, "
+        f"{_num(c.val_ece_after)} after; test {_num(c.test_ece_before)} before, "
+        f"{_num(c.test_ece_after)} after "
+        f"(test log loss {_num(c.test_log_loss_before)} before, {_num(c.test_log_loss_after)} after).",
+        *_chance_ece(s.best_figures.test.chance_ece, c.test_ece_after),
         "",
         "![calibration](calibration.png)",
         "",
     ]
 
 
-def _chance_ece(c: dict) -> list[str]:
-    chance = c["test_ece_if_calibrated"]
-    measured = c["test_ece_after"]
-    if measured > chance["high"]:
+def _chance_ece(chance: ChanceEce | None, measured: float) -> list[str]:
+    if chance is None:
+        return []
+    if measured > chance.high:
         verdict = "above that range: more than chance, the model is miscalibrated"
     else:
         verdict = "within what chance alone gives, so no sign of miscalibration that this split could show"
     return [
         f"Chance alone: a perfectly calibrated model with these confidences would measure a test ECE of "
-        f"{_num(chance['mean'])} on average on this many images (95 % of random outcomes between "
-        f"{_num(chance['low'])} and {_num(chance['high'])}); the measured {_num(measured)} is {verdict}."
+        f"{_num(chance.mean)} on average on this many images (95 % of random outcomes between "
+        f"{_num(chance.low)} and {_num(chance.high)}); the measured {_num(measured)} is {verdict}."
     ]
 
 
-def _overfitting_section(s: dict) -> list[str]:
-    o = s["backbones"][s["best"]]["overfitting"]
-    verdict = "within" if o["gap_points"] <= GAP_LIMIT_POINTS else "**above**"
+def _overfitting_section(s: RunSummary) -> list[str]:
+    o = s.best_figures.overfitting
+    verdict = "within" if o.gap_points <= GAP_LIMIT_POINTS else "**above**"
     return [
         "## Overfitting check",
         "",
-        f"Accuracy on the training images (plain views, no augmentation) {_pct(o['train_accuracy'])} against "
-        f"{_pct(o['val_accuracy'])} on validation: a gap of {o['gap_points']:.1f} points, {verdict} the "
+        f"Accuracy on the training images (plain views, no augmentation) {_pct(o.train_accuracy)} against "
+        f"{_pct(o.val_accuracy)} on validation: a gap of {o.gap_points:.1f} points, {verdict} the "
         f"{GAP_LIMIT_POINTS:.0f}-point limit. Learning curves of every backbone's chosen trial:",
         "",
         "![curves](curves.png)",
@@ -213,33 +211,33 @@ def _overfitting_section(s: dict) -> list[str]:
     ]
 
 
-def _fine_tune_section(s: dict) -> list[str]:
-    ft = s["backbones"][s["best"]].get("fine_tuned")
-    if not ft:
+def _fine_tune_section(s: RunSummary) -> list[str]:
+    ft = s.best_figures.fine_tuned
+    if ft is None:
         return []
     outcome = (
         "kept: the figures above are those of the fine-tuned model"
-        if ft["kept"]
+        if ft.kept
         else "discarded: it did not lower the validation loss, so the frozen backbone was kept"
     )
     return [
         "## Fine-tuning",
         "",
-        f"The last backbone stage was trained with the head for {ft['epochs']} epochs on augmented images "
-        f"(validation loss {_num(ft['val_loss_before'])} before, {_num(ft['val_loss_after'])} after); "
+        f"The last backbone stage was trained with the head for {ft.epochs} epochs on augmented images "
+        f"(validation loss {_num(ft.val_loss_before)} before, {_num(ft.val_loss_after)} after); "
         f"{outcome}.",
         "",
     ]
 
 
-def _cv_section(s: dict) -> list[str]:
-    best = s["backbones"][s["best"]]
-    cv = best.get("cv")
-    if not cv:
+def _cv_section(s: RunSummary) -> list[str]:
+    figures = s.best_figures
+    cv = figures.cv
+    if cv is None:
         return []
     frozen = (
         " They were measured on the frozen backbone, before fine-tuning."
-        if best.get("fine_tuned", {}).get("kept")
+        if figures.fine_tuned and figures.fine_tuned.kept
         else ""
     )
     names = {
@@ -249,12 +247,12 @@ def _cv_section(s: dict) -> list[str]:
         "mae": "mean absolute stage error",
     }
     rows = [
-        [names[k], _num(cv[k]["mean"]), f"{_num(cv[k]['low'])} to {_num(cv[k]['high'])}"]
-        for k in names
-        if k in cv
+        [title, _num(value.mean), f"{_num(value.low)} to {_num(value.high)}"]
+        for key, title in names.items()
+        if (value := getattr(cv, key)) is not None
     ]
     return [
-        f"## Cross-validation ({cv['k']}-fold, {CV_REPEATS} repeats, over train + validation)",
+        f"## Cross-validation ({cv.k}-fold, {CV_REPEATS} repeats, over train + validation)",
         "",
         "Each fold trains the tuned head for the tuned number of epochs and scores its held-out images. "
         "Intervals: Student t over the folds; folds share training images, so they are somewhat optimistic."
@@ -265,35 +263,35 @@ def _cv_section(s: dict) -> list[str]:
     ]
 
 
-def _ood_section(s: dict) -> list[str]:
-    o = s["bundle"]["ood"]
+def _ood_section(s: RunSummary) -> list[str]:
+    o = s.bundle.ood
+    test = f" and {_pct(o.test_accept_rate)} of test images" if o.test_accept_rate is not None else ""
     return [
         "## Refusing photos that are not scalps",
         "",
-        f"Method: {o['method']} distance of the backbone embedding, statistics from {o['fitted_on']}. "
-        f"Threshold {o['threshold']:.2f}, chosen on {o['threshold_from']} to accept "
-        f"{_pct(o['accept_rate_target'])} of them (never on the training images, whose distances are biased "
-        f"low). Accepted: "
-        f"{_pct(o['heldout_accept_rate'])} of validation and {_pct(o['test_accept_rate'])} of test images.",
+        f"Method: {o.method} distance of the backbone embedding, statistics from {o.fitted_on}. "
+        f"Threshold {o.threshold:.2f}, chosen on {o.threshold_from} to accept "
+        f"{_pct(o.accept_rate_target)} of them (never on the training images, whose distances are biased "
+        f"low). Accepted: {_pct(o.heldout_accept_rate)} of validation{test}.",
         "",
     ]
 
 
-def _limitations(s: dict, board: list[dict]) -> list[str]:
-    n_test = s["backbones"][s["best"]]["test"]["n"]
+def _limitations(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
+    test = s.best_figures.test
     items = [
-        f"The test split holds {n_test} images; the intervals above show how far the true figures may lie "
+        f"The test split holds {test.n} images; the intervals above show how far the true figures may lie "
         "from the point estimates.",
         "The validation split chose the hyper-parameters, the stopping epoch, the temperature and the "
         "backbone, so validation figures are optimistic; the test figures are the honest ones.",
     ]
-    if s["synthetic_data"]:
+    if s.synthetic_data:
         items.insert(
             0,
             "**The data are synthetic phantoms**, not photographs of real scalps: these figures say "
             "how well the pipeline learns the phantoms' cues, nothing about real patients.",
         )
-    if any(not r["pretrained"] for r in board):
+    if any(not r.pretrained for r in board):
         items.append("Backbones marked not pretrained were randomly initialised and frozen.")
     items.append(
         "The model assesses close-up top-down scalp photos like its training data; anything else is "
@@ -302,18 +300,19 @@ def _limitations(s: dict, board: list[dict]) -> list[str]:
     return ["## Limitations", "", *(f"- {i}" for i in items), ""]
 
 
-def render(summary: dict, leaderboard: list[dict]) -> str:
-    card = summary["bundle"]
-    lines = [f"# Training report: task `{summary['task']}`", ""]
-    if summary["synthetic_data"]:
+def render(summary: RunSummary, leaderboard: list[LeaderboardRow]) -> str:
+    card = summary.bundle
+    lines = [f"# Training report: task `{summary.task}`", ""]
+    if summary.synthetic_data:
         lines += [
             "> **Synthetic data.** This model was trained and tested on scalp phantoms made by "
             "`scalpcheck synth`, not on photographs of real scalps.",
             "",
         ]
+    parity = f", logits parity with torch {card.export.parity_max_abs_logit_diff:.1e}" if card.export else ""
     lines += [
-        f"Model `{card['model_version']}` ({summary['best']}), made by scalpcheck "
-        f"{card['scalpcheck_version']} at {card['created_at']} in {summary['seconds']:.0f} s. "
+        f"Model `{card.model_version}` ({summary.best}), made by scalpcheck "
+        f"{card.scalpcheck_version} at {card.created_at} in {summary.seconds:.0f} s. "
         f"Command arguments: `args.yaml`.",
         "",
         *_data_section(summary),
@@ -330,7 +329,7 @@ def render(summary: dict, leaderboard: list[dict]) -> str:
         "",
         "`args.yaml` arguments, `split.csv` the split, `leaderboard.csv` one row per backbone, `results.csv` "
         "per-epoch losses and accuracies, `metrics.json` every figure, `bundle/` the exported model "
-        f"(ONNX, logits parity with torch {card['export']['parity_max_abs_logit_diff']:.1e}).",
+        f"(ONNX{parity}).",
         "",
     ]
     return "\n".join(lines)

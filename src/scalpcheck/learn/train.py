@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scalpcheck import bundle, ood
+from scalpcheck import bundle, ood, records
+from scalpcheck.card import BackboneInfo, Card, CardMetrics, ValidationScores
 from scalpcheck.data.split import write_split_csv
 from scalpcheck.data.transforms import load_rgb
 from scalpcheck.errors import UsageError
@@ -26,16 +27,15 @@ from scalpcheck.learn.backbones import Backbone, FeatureModel, get
 from scalpcheck.learn.compare import Candidate, fit_backbone
 from scalpcheck.learn.dataset import PreparedData, prepare
 from scalpcheck.learn.export import make_card, write_bundle
-from scalpcheck.learn.metrics import softmax
+from scalpcheck.learn.results import BackboneSummary, LeaderboardRow, RunSummary
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
 from scalpcheck.learn.tune import OBJECTIVE
 from scalpcheck.learn.weights import WeightSource, check_user_file, resolve
+from scalpcheck.metrics import softmax
 from scalpcheck.preprocess import preprocess
 from scalpcheck.settings import Settings
 
-OOD_ACCEPT_RATE = 0.99  # share of held-out (validation) photos the refusal threshold lets through
 PARITY_IMAGES = 4
-FIXED_PARAMS = ("label_smoothing", "patience")  # not tuned: the report states them once
 
 
 @dataclass
@@ -85,8 +85,8 @@ class TrainResult:
     run_dir: Path
     bundle_dir: Path
     best: str
-    leaderboard: list[dict]
-    metrics: dict
+    leaderboard: list[LeaderboardRow]
+    summary: RunSummary
     published: Path | None = None
 
 
@@ -135,26 +135,26 @@ def _train_in(
     bundle_dir, card = _export(best, data, run_dir / "bundle")
 
     board = sorted(candidates, key=lambda c: c.selection_score(task.ordinal), reverse=True)
-    leaderboard = [{"rank": n + 1, **leaderboard_row(c, task.ordinal)} for n, c in enumerate(board)]
-    summary = {
-        "task": task.name,
-        "labels": list(task.labels),
-        "ordinal": task.ordinal,
-        "synthetic_data": data.synthetic,
-        "data": data.summary(),
-        "selection": "validation quadratic weighted kappa" if task.ordinal else "validation macro-F1",
-        "tuning_objective": OBJECTIVE,
-        "views": options.views,
-        "best": best.name,
-        "bundle": card,
-        "backbones": {c.name: _backbone_summary(c) for c in candidates},
-        "seconds": time.perf_counter() - started,
-    }
+    leaderboard = [leaderboard_row(n + 1, c) for n, c in enumerate(board)]
+    summary = RunSummary(
+        task=task.name,
+        labels=task.labels,
+        ordinal=task.ordinal,
+        synthetic_data=data.synthetic,
+        data=data.summary(),
+        selection="validation quadratic weighted kappa" if task.ordinal else "validation macro-F1",
+        tuning_objective=OBJECTIVE,
+        views=options.views,
+        best=best.name,
+        bundle=card,
+        backbones={c.name: _backbone_summary(c) for c in candidates},
+        seconds=time.perf_counter() - started,
+    )
     _write_run_files(run_dir, summary, leaderboard, candidates, best, data)
     result = TrainResult(run_dir, bundle_dir, best.name, leaderboard, summary)
     if options.publish:
         result.published = bundle.publish(bundle_dir, settings.models_dir, task.name)
-        _say(options, f"published {card['model_version']} as {result.published}")
+        _say(options, f"published {card.model_version} as {result.published}")
     return result
 
 
@@ -188,51 +188,35 @@ def _compare(
     return candidates
 
 
-def _ood(candidate: Candidate, data: PreparedData) -> tuple[dict, dict]:
-    """Statistics from the training images' plain views; the threshold from the validation images'."""
-    features = candidate.features
-    stats = ood.fit(features.plain(data.split["train"]))
-    threshold = ood.choose_threshold(stats, features.plain(data.split["val"]), OOD_ACCEPT_RATE)
-    accepted = {
-        name: float((ood.score(stats, features.plain(idx)) <= threshold).mean())
-        for name, idx in data.split.items()
-    }
-    info = {
-        "method": ood.METHOD,
-        "threshold": threshold,
-        "accept_rate_target": OOD_ACCEPT_RATE,
-        "heldout_accept_rate": accepted["val"],
-        "test_accept_rate": accepted["test"],
-        "fitted_on": f"{len(data.split['train'])} training images (plain views)",
-        "threshold_from": f"{len(data.split['val'])} validation images",
-    }
-    return stats, info
+def _card_metrics(candidate: Candidate) -> CardMetrics:
+    f = candidate.scored
+    test, val = f.test, f.val.assessed_scores
+    return CardMetrics(
+        **vars(test.assessed_scores),
+        ci95=test.intervals,
+        ece_uncalibrated=f.calibration.test_ece_before,
+        ece_if_calibrated=test.chance_ece,
+        validation=ValidationScores(
+            accuracy=val.accuracy, f1_macro=val.f1_macro, log_loss=val.log_loss, ece=val.ece
+        ),
+        train_val_gap_points=f.overfitting.gap_points,
+        cv=f.cv,
+    )
 
 
-def _card_metrics(candidate: Candidate) -> dict:
-    f = candidate.figures
-    return {
-        "split": "test",
-        **f["test"],
-        "ci95": f["test_ci95"],
-        "ece_uncalibrated": f["calibration"]["test_ece_before"],
-        "ece_if_calibrated": f["calibration"]["test_ece_if_calibrated"],
-        "validation": {k: f["val"][k] for k in ("accuracy", "f1_macro", "log_loss", "ece")},
-        "train_val_gap_points": f["overfitting"]["gap_points"],
-        **({"cv": f["cv"]} if "cv" in f else {}),
-    }
-
-
-def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, dict]:
-    stats, ood_info = _ood(best, data)
+def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, Card]:
+    """Out-of-distribution statistics from the plain views, the card, and the bundle."""
+    plain = {name: best.features.plain(idx) for name, idx in data.split.items()}
+    stats, ood_info = ood.fit_gate(plain["train"], plain["val"], plain["test"])
     card = make_card(
         task=data.catalog.task,
         pre=best.pre,
-        backbone={
-            "name": best.name,
-            **best.source.to_card(),
-            "fine_tuned": bool(best.figures.get("fine_tuned", {}).get("kept")),
-        },
+        backbone=BackboneInfo(
+            name=best.name,
+            weights_source=best.source.describe(),
+            pretrained=best.source.pretrained,
+            fine_tuned=bool(best.fine_tuned and best.fine_tuned.kept),
+        ),
         temperature=best.temperature,
         ood=ood_info,
         metrics=_card_metrics(best),
@@ -245,65 +229,71 @@ def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, d
     return bundle_dir, bundle.read_card(bundle_dir)
 
 
-def leaderboard_row(candidate: Candidate, ordinal: bool) -> dict:
-    f = candidate.figures
-    row = {
-        "backbone": candidate.name,
-        "pretrained": candidate.source.pretrained,
-        "weights": candidate.source.describe(),
-        **{k: v for k, v in candidate.trained.params.to_dict().items() if k not in FIXED_PARAMS},
-        "best_epoch": candidate.trained.best_epoch,
-        "val_loss": f["val"]["log_loss"],
-        "val_accuracy": f["val"]["accuracy"],
-        "val_f1_macro": f["val"]["f1_macro"],
-        "test_accuracy": f["test"]["accuracy"],
-        "test_f1_macro": f["test"]["f1_macro"],
-    }
-    if ordinal:
-        row |= {"val_qwk": f["val"]["qwk"], "test_qwk": f["test"]["qwk"], "test_mae": f["test"]["mae"]}
-    row |= {
-        "test_ece_before": f["calibration"]["test_ece_before"],
-        "test_ece_after": f["calibration"]["test_ece_after"],
-        "temperature": candidate.temperature,
-        "train_accuracy": f["overfitting"]["train_accuracy"],
-        "gap_points": f["overfitting"]["gap_points"],
-    }
-    if "cv" in f:
-        row |= {f"cv_{k}_mean": f["cv"][k]["mean"] for k in ("accuracy", "f1_macro", "qwk") if k in f["cv"]}
-    row |= {
-        "extract_img_per_s": candidate.extract_img_per_s,
-        "features_cached": candidate.features_cached,
-        "seconds": candidate.seconds,
-    }
-    return row
+def leaderboard_row(rank: int, candidate: Candidate) -> LeaderboardRow:
+    f = candidate.scored
+    val, test = f.val.assessed_scores, f.test.assessed_scores
+    params = candidate.trained.params
+    cv = f.cv
+    return LeaderboardRow(
+        rank=rank,
+        backbone=candidate.name,
+        pretrained=candidate.source.pretrained,
+        weights=candidate.source.describe(),
+        lr=params.lr,
+        batch_size=params.batch_size,
+        max_epochs=params.max_epochs,
+        dropout=params.dropout,
+        hidden=params.hidden,
+        weight_decay=params.weight_decay,
+        best_epoch=candidate.trained.best_epoch,
+        val_loss=val.log_loss,
+        val_accuracy=val.accuracy,
+        val_f1_macro=val.f1_macro,
+        test_accuracy=test.accuracy,
+        test_f1_macro=test.f1_macro,
+        val_qwk=val.qwk,
+        test_qwk=test.qwk,
+        test_mae=test.mae,
+        test_ece_before=f.calibration.test_ece_before,
+        test_ece_after=f.calibration.test_ece_after,
+        temperature=candidate.temperature,
+        train_accuracy=f.overfitting.train_accuracy,
+        gap_points=f.overfitting.gap_points,
+        cv_accuracy_mean=cv.accuracy.mean if cv else None,
+        cv_f1_macro_mean=cv.f1_macro.mean if cv else None,
+        cv_qwk_mean=cv.qwk.mean if cv and cv.qwk else None,
+        extract_img_per_s=candidate.extract_img_per_s,
+        features_cached=candidate.features_cached,
+        seconds=candidate.seconds,
+    )
 
 
-def _backbone_summary(c: Candidate) -> dict:
-    return {
-        "weights": c.source.describe(),
-        "pretrained": c.source.pretrained,
-        "params": c.trained.params.to_dict(),
-        "best_epoch": c.trained.best_epoch,
-        "trials": c.trials,
-        **c.figures,
-    }
+def _backbone_summary(c: Candidate) -> BackboneSummary:
+    return BackboneSummary(
+        weights=c.source.describe(),
+        pretrained=c.source.pretrained,
+        params=c.trained.params,
+        best_epoch=c.trained.best_epoch,
+        trials=c.trials,
+        figures=c.scored,
+    )
 
 
 def _write_run_files(
     run_dir: Path,
-    summary: dict,
-    leaderboard: list[dict],
+    summary: RunSummary,
+    leaderboard: list[LeaderboardRow],
     candidates: list[Candidate],
     best: Candidate,
     data: PreparedData,
 ) -> None:
-    write_rows(run_dir / "leaderboard.csv", leaderboard)
+    write_rows(run_dir / "leaderboard.csv", [records.to_dict(row, exclude_none=True) for row in leaderboard])
     write_rows(
         run_dir / "results.csv", [{"backbone": c.name, **r} for c in candidates for r in c.trained.history]
     )
-    write_json(run_dir / "metrics.json", summary)
+    write_json(run_dir / "metrics.json", records.to_dict(summary))
     plots.confusion_matrix(
-        best.figures["test"]["confusion_matrix"],
+        best.scored.test.assessed_scores.confusion_matrix,
         list(data.labels),
         run_dir / "confusion_matrix.png",
         f"{best.name}, test split",

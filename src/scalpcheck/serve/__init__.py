@@ -1,8 +1,9 @@
 """The serving core: photos in, assessments out, from published model bundles, without torch.
 
-Imports only numpy, Pillow, PyYAML and ONNX Runtime, so a web worker starts fast and stays small.
+Imports only numpy, Pillow, PyYAML, pydantic and ONNX Runtime, so a web worker starts fast and stays small.
 """
 
-from scalpcheck.serve.assess import Assessment, Assessor
+from scalpcheck.serve.assess import Assessor, interpret
+from scalpcheck.serve.result import AssessmentResult
 
-__all__ = ["Assessment", "Assessor"]
+__all__ = ["AssessmentResult", "Assessor", "interpret"]

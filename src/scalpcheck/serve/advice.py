@@ -8,12 +8,30 @@ dermatologist. Labels without written advice (custom tasks) get the file's gener
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
+from typing import Protocol
 
 import yaml
 
 # Alternatives below this probability are not worth naming in the low-confidence message.
 MENTION_ALTERNATIVE_FROM = 0.05
+
+
+class Named(Protocol):
+    display_name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Advice:
+    summary: str
+    recommendations: tuple[str, ...]
+    see_a_dermatologist: bool
+    low_confidence_message: str | None  # set when the model is unsure, naming what else it could be
+    disclaimer: str
+    synthetic_note: str | None  # set for a model trained on phantoms
 
 
 @functools.cache
@@ -39,32 +57,32 @@ def advice_for(
     label: str,
     display_name: str,
     confidence: float,
-    alternatives: list[dict],
+    alternatives: Sequence[Named],
     *,
     low_confidence: bool,
     synthetic_data: bool,
-) -> dict:
-    """The advice block of an assessment (DESIGN.md JSON `advice`)."""
+) -> Advice:
+    """The advice block of an assessment (the JSON's `advice`)."""
     texts = load_texts()
     entry = texts["tasks"].get(task, {}).get(label) or texts["generic"]
-    return {
-        "summary": entry["summary"].format(display_name=display_name),
-        "recommendations": list(entry["recommendations"]),
-        "see_a_dermatologist": bool(entry["see_a_dermatologist"] or low_confidence),
-        "low_confidence_message": (
+    return Advice(
+        summary=entry["summary"].format(display_name=display_name),
+        recommendations=tuple(entry["recommendations"]),
+        see_a_dermatologist=bool(entry["see_a_dermatologist"] or low_confidence),
+        low_confidence_message=(
             _low_confidence_message(texts["low_confidence"], display_name, confidence, alternatives)
             if low_confidence
             else None
         ),
-        "disclaimer": texts["disclaimer"],
-        "synthetic_note": texts["synthetic_note"] if synthetic_data else None,
-    }
+        disclaimer=texts["disclaimer"],
+        synthetic_note=texts["synthetic_note"] if synthetic_data else None,
+    )
 
 
 def _low_confidence_message(
-    template: str, display_name: str, confidence: float, alternatives: list[dict]
+    template: str, display_name: str, confidence: float, alternatives: Sequence[Named]
 ) -> str:
-    named = [a for a in alternatives if a["probability"] >= MENTION_ALTERNATIVE_FROM] or alternatives[:1]
-    phrases = [f'"{a["display_name"]}" ({percent(a["probability"])})' for a in named]
+    named = [a for a in alternatives if a.probability >= MENTION_ALTERNATIVE_FROM] or list(alternatives[:1])
+    phrases = [f'"{a.display_name}" ({percent(a.probability)})' for a in named]
     listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
     return template.format(display_name=display_name, confidence=percent(confidence), alternatives=listed)

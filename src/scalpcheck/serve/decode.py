@@ -54,15 +54,12 @@ class Decoded:
         return (self.height, self.width) if self.orientation in (5, 6, 7, 8) else (self.width, self.height)
 
 
-def _unsupported(message: str) -> ImageRejected:
+def _unsupported(message: str | None = None) -> ImageRejected:
     return ImageRejected("unsupported_image", message)
 
 
-_NOT_AN_IMAGE = "This file is not a photo we can read. Please upload a JPEG, PNG or WebP photo."
-
-
 def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> Decoded:
-    """Decode an upload for assessment; raises ImageRejected with DESIGN.md's codes.
+    """Decode an upload for assessment; raises ImageRejected (scalpcheck.errors).
 
     `min_side` is the smallest short side the caller needs (the model's input size): decoding stops at the
     coarsest scale that still gives at least that many pixels.
@@ -81,7 +78,7 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
         raise _too_many_pixels(max_pixels) from exc
     except Exception as exc:  # any decoder failure on untrusted bytes means "not a readable photo"
         log.debug("image header rejected: %s", exc)
-        raise _unsupported(_NOT_AN_IMAGE) from exc
+        raise _unsupported() from exc
     width, height = img.size
     if width * height > max_pixels:
         raise _too_many_pixels(max_pixels)

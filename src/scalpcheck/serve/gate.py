@@ -14,21 +14,6 @@ from PIL import Image
 from scalpcheck import quality
 from scalpcheck.errors import ImageRejected
 
-_MESSAGES = {
-    "image_too_blurry": (
-        "The photo is blurry. Hold the phone steady, about 10 cm from the scalp, wait for it to focus, "
-        "and take the photo again."
-    ),
-    "image_too_dark": (
-        "The photo is too dark. Please take it again in good, even light, for example near a window "
-        "in daylight."
-    ),
-    "image_too_bright": (
-        "The photo is too bright and washed out. Avoid direct sunlight or a flash aimed at the scalp, "
-        "and take the photo again in softer light."
-    ),
-}
-
 
 def check(
     image: Image.Image, photo_size: tuple[int, int], limits: quality.QualityLimits | None = None
@@ -40,11 +25,10 @@ def check(
     if not found:
         return
     code = found[0]
-    if code == "image_too_small":
-        message = (
+    if code == "image_too_small":  # the sizes tell the user how far off the photo is
+        raise ImageRejected(
+            code,
             f"The photo is too small ({photo_size[0]} x {photo_size[1]} pixels). Please upload a photo at "
-            f"least {limits.min_side} pixels on each side, taken close to the scalp."
+            f"least {limits.min_side} pixels on each side, taken close to the scalp.",
         )
-    else:
-        message = _MESSAGES[code]
-    raise ImageRejected(code, message)
+    raise ImageRejected(code)  # the table's message (scalpcheck.errors)

@@ -14,11 +14,12 @@ import numpy as np
 import onnxruntime as ort
 
 from scalpcheck import onnx_session, ood
-from scalpcheck.bundle import HEAD_FILE, MODEL_FILE, OOD_FILE, BundleError, read_card
+from scalpcheck.bundle import HEAD_FILE, INPUT, MODEL_FILE, OOD_FILE, OUTPUTS, BundleError, read_card
+from scalpcheck.card import Card
 from scalpcheck.preprocess import Preprocess
 from scalpcheck.serve.head import Head
+from scalpcheck.tasks import Task
 
-OUTPUTS = ("logits", "embedding", "feature_map")
 # The ONNX graph contains the head; head.npz must compute the same logits (float32 rounding aside), or the
 # Grad-CAM maps would explain some other model.
 _HEAD_TOLERANCE = 1e-3
@@ -34,11 +35,15 @@ class ModelOutput:
 @dataclass(frozen=True)
 class LoadedModel:
     path: Path
-    card: dict
+    card: Card
     session: ort.InferenceSession
     head: Head
     ood_stats: dict[str, np.ndarray]
-    preprocess: Preprocess
+    task: Task  # the task as the model knows it: labels in logit order, their display names
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return self.card.preprocess
 
     @classmethod
     def load(cls, bundle_dir: str | Path) -> LoadedModel:
@@ -46,13 +51,12 @@ class LoadedModel:
         path = Path(bundle_dir).resolve()
         card = read_card(path)
         try:
-            preprocess = Preprocess.from_card(card["preprocess"])
             with np.load(path / HEAD_FILE, allow_pickle=False) as arrays:
                 head = Head.from_arrays(arrays)
             with np.load(path / OOD_FILE, allow_pickle=False) as arrays:
                 ood_stats = dict(arrays)
             session = onnx_session.create(path / MODEL_FILE)
-            model = cls(path, card, session, head, ood_stats, preprocess)
+            model = cls(path, card, session, head, ood_stats, card.task_info())
             problem = model._problem()
         # ONNX Runtime's errors share no base class but Exception; any of them, like a malformed card or
         # array file, means this bundle cannot serve.
@@ -62,40 +66,27 @@ class LoadedModel:
             raise BundleError(f"{path}: {problem}")
         return model
 
-    @property
-    def labels(self) -> list[str]:
-        return [c["label"] for c in self.card["classes"]]
-
-    def display_name(self, label: str) -> str:
-        return next(c["display_name"] for c in self.card["classes"] if c["label"] == label)
-
-    @property
-    def temperature(self) -> float:
-        return float(self.card["temperature"])
-
-    @property
-    def ood_threshold(self) -> float:
-        return float(self.card["ood"]["threshold"])
-
     def run(self, image: np.ndarray) -> ModelOutput:
         """One preprocessed image [3, H, W] through the graph (batch of one: a user is waiting)."""
-        logits, embedding, feature_map = self.session.run(list(OUTPUTS), {"image": image[None]})
+        logits, embedding, feature_map = self.session.run(list(OUTPUTS), {INPUT: image[None]})
         return ModelOutput(logits[0], embedding[0], feature_map[0])
+
+    def ood_score(self, embedding: np.ndarray) -> float:
+        """How unlike the training photos an embedding [D] is; above card.ood.threshold it is refused."""
+        return float(ood.score(self.ood_stats, embedding)[0])
 
     def _problem(self) -> str | None:
         """What makes this bundle unusable, found by one test run on a blank image; None when it is fine."""
         names_in = [i.name for i in self.session.get_inputs()]
         names_out = {o.name for o in self.session.get_outputs()}
-        if names_in != ["image"] or not set(OUTPUTS) <= names_out:
+        if names_in != [INPUT] or not set(OUTPUTS) <= names_out:
             return (
                 f"{MODEL_FILE} has inputs {names_in} and outputs {sorted(names_out)}; "
-                f"expected input 'image' and outputs {', '.join(OUTPUTS)}"
+                f"expected input {INPUT!r} and outputs {', '.join(OUTPUTS)}"
             )
-        k = len(self.card["classes"])
-        if k < 2 or self.head.n_classes != k:
+        k = len(self.card.classes)
+        if self.head.n_classes != k:
             return f"the card lists {k} classes, {HEAD_FILE} has {self.head.n_classes} outputs"
-        if not self.temperature > 0:
-            return f"the temperature must be positive, got {self.temperature}"
         size = self.preprocess.input_size
         out = self.run(np.zeros((3, size, size), np.float32))
         if out.logits.shape != (k,) or out.feature_map.shape[0] != out.embedding.shape[0]:
@@ -110,7 +101,5 @@ class LoadedModel:
             self.head.logits(out.embedding), out.logits, atol=_HEAD_TOLERANCE, rtol=_HEAD_TOLERANCE
         ):
             return f"{HEAD_FILE} does not compute the logits of {MODEL_FILE}"
-        ood.score(self.ood_stats, out.embedding)  # raises when the statistics do not fit the embedding
-        if not np.isfinite(self.ood_threshold):
-            return "the out-of-distribution threshold is not a number"
+        self.ood_score(out.embedding)  # raises when the statistics do not fit the embedding
         return None

@@ -1,7 +1,8 @@
-"""Error responses for the whole app: a page for people, DESIGN.md's JSON error for the API and /healthz.
+"""Error responses for the whole app: a page for people, the JSON error for the API and /healthz.
 
-Blueprint error handlers never see a URL that matched no route, so the choice between page and JSON is
-made here, from the path.
+Codes, statuses and messages come from the one table, scalpcheck.errors.ERRORS. Blueprint error handlers
+never see a URL that matched no route, so the choice between page and JSON is made here, from the path;
+a blueprint that shows an error its own way (the upload form) registers its own handler.
 """
 
 from __future__ import annotations
@@ -9,55 +10,85 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterable
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from scalpcheck.errors import ImageRejected
-from scalpcheck.web.api.errors import error_response
-from scalpcheck.web.assess.routes import render_upload
+from scalpcheck.errors import ERRORS, ImageRejected, for_status
 from scalpcheck.web.extensions import get_settings, limiter, login_manager
-from scalpcheck.web.service import task_catalog
 
 log = logging.getLogger(__name__)
 
-# DESIGN.md's codes for the statuses any route can produce; anything else is named after its status.
-CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "image_too_large",
-    429: "rate_limited",
-    500: "internal_error",
-}
-
-DATABASE_UNAVAILABLE = "The service is briefly unavailable. Please try again in a moment."
 RETRY_AFTER_S = 5
 FORM_TOO_COMPLEX = "The form has too many fields, or a field that is too long. Please send only the photo."
+FORM_EXPIRED = "This form has expired or did not come from this site. Please reload the page and try again."
 
-PAGE_MESSAGES = {
-    400: "The request could not be understood. Please go back and try again.",
-    404: "There is nothing here. It may have been deleted, or the link is wrong.",
-    405: "That action is not available here.",
-    429: "Too many attempts in a short time. Please wait a minute and try again.",
-    500: "Something went wrong on our side. Please try again in a moment.",
-}
+
+def error_response(
+    code: str, message: str | None = None, headers: Iterable[tuple[str, str]] = ()
+) -> Response:
+    """{"error": {"code", "message"}} with the code's status; the message defaults to the table's."""
+    entry = ERRORS[code]
+    response = jsonify({"error": {"code": code, "message": message or entry.message}})
+    response.status_code = entry.status
+    response.headers.extend(headers)
+    return response
+
+
+def error_page(title: str, message: str, status: int, headers: Iterable[tuple[str, str]] = ()):
+    return render_template("errors/error.html", title=title, message=message), status, list(headers)
 
 
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def upload_too_large() -> ImageRejected | None:
+    """The refusal of a body over the upload limit; None when a 413 is about the form instead.
+
+    Werkzeug's form limits (max_form_parts, max_form_memory_size) raise 413 too: the body is within the
+    size limit, but the form has thousands of parts or a huge text field. No photo is too large then.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and limit is not None and request.content_length <= limit:
+        return None
+    return ImageRejected(
+        "image_too_large",
+        f"The upload is larger than the limit of {get_settings().max_upload_mb:g} MB. "
+        "Please upload a smaller photo.",
+    )
+
+
+def http_error(exc: HTTPException):
+    status = exc.code or 500
+    if status == 413:
+        rejected = upload_too_large()
+        if rejected is None:
+            if wants_json():
+                return error_response("bad_request", FORM_TOO_COMPLEX)
+            return error_page("Bad request", FORM_TOO_COMPLEX, 400)
+        if wants_json():
+            return error_response(rejected.code, rejected.message)
+        return error_page("Too large", rejected.message, 413)
+    # Keep headers such as Allow (405); the JSON body brings its own content type.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    if status == 429:
+        headers.append(("Retry-After", _retry_after()))
+    entry = for_status(status)
+    if wants_json():
+        response = error_response(entry.code, _json_message(exc, status), headers=headers)
+        response.status_code = status  # an unlisted 4xx keeps its own status under bad_request
+        return response
+    return error_page(exc.name, entry.message, status, headers)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        message = (
-            "This form has expired or did not come from this site. Please reload the page and try again."
-        )
-        return render_template("errors/error.html", title="Form expired", message=message), 400
+        return error_page("Form expired", FORM_EXPIRED, 400)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(
@@ -68,50 +99,15 @@ def register(app: Flask) -> None:
         state, answered 503 with when to try again, as load balancers and clients expect, not a bug (500).
         Nothing was stored: every change commits or rolls back whole, images included."""
         log.warning("database unavailable, answered 503: %s", exc.orig or exc)
-        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        headers = [("Retry-After", str(RETRY_AFTER_S))]
         if wants_json():
-            return error_response("service_unavailable", DATABASE_UNAVAILABLE, 503, headers=headers.items())
+            return error_response("service_unavailable", headers=headers)
         # The page's header shows who is logged in; that must not ask the database again. (Flask-Login keeps
         # the request's user in g._login_user.)
         g._login_user = login_manager.anonymous_user()
-        page = render_template("errors/error.html", title="Briefly unavailable", message=DATABASE_UNAVAILABLE)
-        return page, 503, headers
+        return error_page("Briefly unavailable", ERRORS["service_unavailable"].message, 503, headers)
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        status = exc.code or 500
-        if status == 413 and not _body_too_large():
-            # Werkzeug's form limits (max_form_parts, max_form_memory_size) raise 413 too: the body is within
-            # the size limit, but the form has thousands of parts or a huge text field. No photo is too large.
-            if wants_json():
-                return error_response("bad_request", FORM_TOO_COMPLEX, 400)
-            return render_template("errors/error.html", title="Bad request", message=FORM_TOO_COMPLEX), 400
-        if status == 413:
-            rejected = ImageRejected(
-                "image_too_large",
-                f"The upload is larger than the limit of {get_settings().max_upload_mb:g} MB. "
-                "Please upload a smaller photo.",
-            )
-            if wants_json():
-                return error_response(rejected.code, rejected.message, 413)
-            if request.endpoint == "assess.upload" and request.view_args["task"] in task_catalog():
-                return render_upload(request.view_args["task"], error=rejected)
-            return render_template("errors/error.html", title="Too large", message=rejected.message), 413
-        # Keep headers such as Allow (405); the JSON body brings its own content type.
-        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-        if status == 429:
-            headers.append(("Retry-After", _retry_after()))
-        if wants_json():
-            code = CODES.get(status, exc.name.lower().replace(" ", "_"))
-            return error_response(code, _json_message(exc, status), status, headers=headers)
-        message = PAGE_MESSAGES.get(status, exc.description)
-        return render_template("errors/error.html", title=exc.name, message=message), status, headers
-
-
-def _body_too_large() -> bool:
-    """Whether the request's body is over MAX_CONTENT_LENGTH (or of unknown length, so cut off by it)."""
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    return request.content_length is None or limit is None or request.content_length > limit
+    app.register_error_handler(HTTPException, http_error)
 
 
 def _retry_after() -> str:
@@ -125,7 +121,10 @@ def _retry_after() -> str:
     return str(max(1, math.ceil(seconds)))
 
 
-def _json_message(exc: HTTPException, status: int) -> str:
+def _json_message(exc: HTTPException, status: int) -> str | None:
+    """What the client is told: the limit for a refusal, Werkzeug's description for an unlisted status."""
     if status == 429:
         return f"Too many requests: the limit is {exc.description}. Wait and try again."
-    return {404: "No such resource.", 500: "Internal error."}.get(status, exc.description)
+    if status in (404, 500):
+        return None  # the table's message: never Werkzeug's text about the server
+    return exc.description

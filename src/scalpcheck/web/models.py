@@ -6,6 +6,7 @@ these models and the migrations agree.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from flask import session
@@ -14,6 +15,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from scalpcheck.serve.result import AssessmentResult
 from scalpcheck.web.extensions import db, login_manager
 
 
@@ -88,8 +90,8 @@ class Assessment(db.Model):
     user: Mapped[User] = relationship(back_populates="assessments")
 
     @classmethod
-    def from_result(cls, user: User, result, image_key: str, image_type: str) -> Assessment:
-        """A row for a scalpcheck.serve.Assessment whose images are stored under `image_key`."""
+    def from_result(cls, user: User, result: AssessmentResult, image_key: str, image_type: str) -> Assessment:
+        """A row for a result of the serving side whose images are stored under `image_key`."""
         return cls(
             user_id=user.id,
             task=result.task,
@@ -98,17 +100,17 @@ class Assessment(db.Model):
             confidence=float(result.confidence),
             probabilities={label: float(p) for label, p in result.probabilities.items()},
             low_confidence=bool(result.low_confidence),
-            alternatives=list(result.alternatives),
-            advice=dict(result.advice),
-            model_version=result.model["version"],
-            model_backbone=result.model["backbone"],
-            synthetic_data=bool(result.model["synthetic_data"]),
+            alternatives=[asdict(a) for a in result.alternatives],
+            advice=result.to_dict()["advice"],
+            model_version=result.model.version,
+            model_backbone=result.model.backbone,
+            synthetic_data=result.model.synthetic_data,
             image_key=image_key,
             image_type=image_type,
         )
 
     def to_dict(self) -> dict:
-        """The assessment as DESIGN.md's JSON (plus the alternatives shown with a low-confidence result)."""
+        """The assessment's JSON (plus the alternatives shown with a low-confidence result)."""
         return {
             "id": self.id,
             "task": self.task,

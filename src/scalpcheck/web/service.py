@@ -9,15 +9,18 @@ nothing at all.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from flask import Response, abort, send_file
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from scalpcheck import records
+from scalpcheck.card import CardMetrics, ClassInfo
 from scalpcheck.errors import ImageRejected
 from scalpcheck.serve.explain import overlay
-from scalpcheck.tasks import TASKS
+from scalpcheck.tasks import TASKS, Task, custom_task
 from scalpcheck.web.extensions import db, get_assessor, get_store
 from scalpcheck.web.metadata import clean_photo
 from scalpcheck.web.models import Assessment, User
@@ -47,7 +50,7 @@ def create_assessment(user: User, task: str, data: bytes) -> Assessment:
     """Assess the photo and keep it with its result; raises ImageRejected or TaskUnavailable."""
     result = get_assessor().assess(data, task)
     try:
-        photo, media_type = clean_photo(data, result.source["format"], result.source["orientation"])
+        photo, media_type = clean_photo(data, result.source.format, result.source.orientation)
     except ValueError as exc:
         raise ImageRejected("unsupported_image", DAMAGED_PHOTO) from exc
     store = get_store()
@@ -154,27 +157,73 @@ def _commit() -> None:
         raise
 
 
-def task_catalog() -> dict[str, dict]:
-    """Every task a user can choose from: the loaded ones, and the built-in ones whose model is missing.
+@dataclass(frozen=True)
+class TaskModel:
+    version: str
+    backbone: str
+    synthetic_data: bool
+    created_at: str
+    metrics: CardMetrics
 
-    Each: {"name", "title", "available", "classes": [{"label", "display_name"}], "model": {...} or None}.
-    """
-    catalog = {
-        name: {
-            "name": name,
-            "title": task.title,
-            "available": False,
-            "classes": [{"label": label, "display_name": task.display_name(label)} for label in task.labels],
-            "model": None,
+
+@dataclass(frozen=True)
+class TaskEntry:
+    """A task a user can choose: built in (perhaps without a model now) or one with a published model."""
+
+    task: Task
+    model: TaskModel | None
+
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    @property
+    def title(self) -> str:
+        return self.task.title
+
+    @property
+    def available(self) -> bool:
+        return self.model is not None
+
+    @property
+    def classes(self) -> list[ClassInfo]:
+        return [
+            ClassInfo(label=label, display_name=self.task.display_name(label)) for label in self.task.labels
+        ]
+
+    def to_dict(self) -> dict:
+        """The task as GET /api/v1/tasks lists it."""
+        model = self.model
+        return {
+            "name": self.name,
+            "title": self.title,
+            "available": self.available,
+            "classes": [records.to_dict(c) for c in self.classes],
+            "model": None
+            if model is None
+            else {
+                "version": model.version,
+                "backbone": model.backbone,
+                "synthetic_data": model.synthetic_data,
+                "created_at": model.created_at,
+                "metrics": records.to_dict(model.metrics, exclude_none=True),
+            },
         }
-        for name, task in TASKS.items()
-    }
-    for name, info in get_assessor().tasks().items():
-        catalog[name] = {
-            "name": name,
-            "title": info["title"],
-            "available": True,
-            "classes": info["classes"],
-            "model": info["model"],
-        }
+
+
+def task_catalog() -> dict[str, TaskEntry]:
+    """Every task a user can choose from: the loaded ones, and the built-in ones whose model is missing."""
+    catalog = {name: TaskEntry(task, None) for name, task in TASKS.items()}
+    for name, model in get_assessor().models.items():
+        card = model.card
+        info = TaskModel(
+            card.model_version, card.backbone.name, card.synthetic_data, card.created_at, card.metrics
+        )
+        catalog[name] = TaskEntry(model.task, info)
     return catalog
+
+
+def task_named(name: str) -> Task:
+    """The task of that name as the catalogue knows it; a task no longer offered keeps its labels' names."""
+    entry = task_catalog().get(name)
+    return entry.task if entry is not None else custom_task(name, [])

@@ -5,29 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from scalpcheck import __version__
-
-IMAGE_ERROR_CODES = (
-    "missing_image",
-    "image_too_large",
-    "unsupported_image",
-    "not_a_scalp_image",
-    "image_too_blurry",
-    "image_too_dark",
-    "image_too_bright",
-    "image_too_small",
-)
-ERROR_CODES = (
-    *IMAGE_ERROR_CODES,
-    "unknown_task",
-    "model_unavailable",
-    "rate_limited",
-    "unauthorized",
-    "not_found",
-    "bad_request",
-    "method_not_allowed",
-    "service_unavailable",
-    "internal_error",
-)
+from scalpcheck.errors import ERRORS
 
 
 def _ref(name: str) -> dict:
@@ -64,7 +42,7 @@ SCHEMAS = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "enum": list(ERROR_CODES)},
+                    "code": {"type": "string", "enum": list(ERRORS)},
                     "message": {"type": "string", "description": "A sentence to show to the user."},
                 },
             }

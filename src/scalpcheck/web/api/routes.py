@@ -7,11 +7,12 @@ from sqlalchemy import func, select
 
 from scalpcheck.errors import AssessmentError, TaskUnavailable
 from scalpcheck.web.api import bp
-from scalpcheck.web.api.errors import assessment_error_response, error_response, unauthorized
+from scalpcheck.web.api.errors import unauthorized
 from scalpcheck.web.api.openapi import openapi_document
 from scalpcheck.web.api.tokens import issue_token, token_required
 from scalpcheck.web.auth.forms import PASSWORD_MAX, normalise_username
 from scalpcheck.web.auth.passwords import check_password
+from scalpcheck.web.errors import error_response
 from scalpcheck.web.extensions import db, limiter
 from scalpcheck.web.models import Assessment, User
 from scalpcheck.web.service import (
@@ -57,7 +58,7 @@ def create():
             raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {_task_names()}.")
         row = create_assessment(g.api_user, task, data)
     except AssessmentError as exc:
-        return assessment_error_response(exc)
+        return error_response(exc.code, exc.message)
     return (
         jsonify(_assessment_json(row)),
         201,
@@ -73,9 +74,7 @@ def list_assessments():
     task = request.args.get("task") or None
     max_per_page = current_app.config["API_PAGE_SIZE_MAX"]
     if page < 1 or not 1 <= per_page <= max_per_page:
-        return error_response(
-            "bad_request", f"page must be >= 1 and per_page between 1 and {max_per_page}.", 400
-        )
+        return error_response("bad_request", f"page must be >= 1 and per_page between 1 and {max_per_page}.")
     where = [Assessment.user_id == g.api_user.id] + ([Assessment.task == task] if task else [])
     total = db.session.scalar(select(func.count()).select_from(Assessment).where(*where))
     offset = (page - 1) * per_page
@@ -139,7 +138,7 @@ def heatmap(assessment_id: int):
 
 @bp.route("/tasks", methods=["GET"])
 def tasks():
-    return jsonify(tasks=list(task_catalog().values()))
+    return jsonify(tasks=[entry.to_dict() for entry in task_catalog().values()])
 
 
 @bp.route("/openapi.json", methods=["GET"])

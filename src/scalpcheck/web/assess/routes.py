@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from scalpcheck.errors import AssessmentError
-from scalpcheck.tasks import TASKS
 from scalpcheck.web.assess import bp
+from scalpcheck.web.errors import http_error, upload_too_large
 from scalpcheck.web.extensions import get_settings
 from scalpcheck.web.history.trend import describe_change
 from scalpcheck.web.service import (
@@ -18,6 +19,7 @@ from scalpcheck.web.service import (
     previous_assessment,
     send_stored_image,
     task_catalog,
+    task_named,
 )
 
 
@@ -35,10 +37,20 @@ def upload(task: str):
     return render_upload(task)
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge):
+    """A photo over the limit: the upload form again, saying so; any other 413 as everywhere else."""
+    rejected = upload_too_large()
+    task = (request.view_args or {}).get("task")
+    if rejected is None or request.endpoint != "assess.upload" or task not in task_catalog():
+        return http_error(exc)
+    return render_upload(task, error=rejected)
+
+
 def render_upload(task: str, error: AssessmentError | None = None):
     """The upload page of a known task; with `error`, the reason the last photo was refused."""
     info = task_catalog()[task]
-    status = error.status if error is not None else (200 if info["available"] else 503)
+    status = error.status if error is not None else (200 if info.available else 503)
     return (
         render_template(
             "assess/upload.html", task=info, error=error, max_upload_mb=get_settings().max_upload_mb
@@ -57,18 +69,14 @@ def result(assessment_id: int):
         assessment=row,
         classes=class_names(row),
         previous=previous,
-        change=describe_change(previous, row) if previous is not None else None,
+        change=describe_change(task_named(row.task), previous, row) if previous is not None else None,
     )
 
 
 def class_names(row) -> list[tuple[str, str, float]]:
     """(label, display name, probability) for every class, in the model's order."""
-    names = {c["label"]: c["display_name"] for c in (task_catalog().get(row.task) or {}).get("classes", [])}
-    task = TASKS.get(row.task)
-    return [
-        (label, names.get(label) or (task.display_name(label) if task else label), p)
-        for label, p in row.probabilities.items()
-    ]
+    task = task_named(row.task)
+    return [(label, task.display_name(label), p) for label, p in row.probabilities.items()]
 
 
 @bp.route("/assessments/<int:assessment_id>/image")

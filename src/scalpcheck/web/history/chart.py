@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from scalpcheck.tasks import TASKS
-from scalpcheck.web.history.trend import HEALTHY, short_label
+from scalpcheck.tasks import Task, short_name
+from scalpcheck.web.history.trend import HEALTHY
 
 # In SVG user units; the chart scales to its container, so a phone shows it at about 0.7x.
 WIDTH = 480
@@ -44,10 +44,9 @@ class Chart:
     description: str
 
 
-def build_chart(task_name: str, labels: list[str], assessments: list) -> Chart:
-    """`assessments`: rows (created_at, label, confidence), oldest first; `labels`: the task's classes."""
-    task = TASKS.get(task_name)
-    ordinal = bool(task and task.ordinal)
+def build_chart(task: Task, assessments: list) -> Chart:
+    """`assessments`: rows (created_at, label, confidence), oldest first."""
+    ordinal, labels = task.ordinal, task.labels
     order = list(labels) if ordinal else sorted(labels, key=lambda label: label != HEALTHY)
     for row in assessments:  # a label the current model no longer has still gets its row
         if row.label not in order:
@@ -62,7 +61,7 @@ def build_chart(task_name: str, labels: list[str], assessments: list) -> Chart:
             opacity=round(0.35 + 0.65 * float(row.confidence), 2),
             hollow=bool(row.low_confidence),
             title=(
-                f"{row.created_at:%d %b %Y %H:%M}: {short_label(row.label)}, {row.confidence:.0%} confidence"
+                f"{row.created_at:%d %b %Y %H:%M}: {short_name(row.label)}, {row.confidence:.0%} confidence"
             ),
         )
         for row, x in zip(assessments, xs, strict=True)
@@ -72,11 +71,11 @@ def build_chart(task_name: str, labels: list[str], assessments: list) -> Chart:
         height=height,
         plot_left=LEFT,
         plot_right=WIDTH - RIGHT,
-        rows=[(y, short_label(label)) for label, y in row_y.items()],
+        rows=[(y, short_name(label)) for label, y in row_y.items()],
         ticks=_ticks(assessments, xs),
         points=points,
         line=" ".join(f"{p.x:.1f},{p.y:.1f}" for p in points) if ordinal and len(points) > 1 else "",
-        title=f"{task.title if task else task_name} over time",
+        title=f"{task.title} over time",
         description=_describe(assessments),
     )
 
@@ -111,5 +110,5 @@ def _describe(assessments: list) -> str:
     count = f"{len(assessments)} assessment{'s' if len(assessments) != 1 else ''}"
     return (
         f"{count} from {first.created_at:%d %b %Y} to {last.created_at:%d %b %Y}; "
-        f"the latest: {short_label(last.label)}, {last.confidence:.0%} confidence."
+        f"the latest: {short_name(last.label)}, {last.confidence:.0%} confidence."
     )

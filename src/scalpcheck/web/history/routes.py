@@ -11,7 +11,7 @@ from scalpcheck.web.history import bp
 from scalpcheck.web.history.chart import build_chart
 from scalpcheck.web.history.trend import describe_change
 from scalpcheck.web.models import Assessment
-from scalpcheck.web.service import task_catalog
+from scalpcheck.web.service import task_catalog, task_named
 
 PER_PAGE = 20
 CHART_MAX_POINTS = 100
@@ -45,24 +45,23 @@ def index():
     )
     # One row beyond the page: the previous assessment of the page's oldest, for "what changed".
     rows = db.session.scalars(newest_first.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    task_info = task_named(task)
     items = [
-        (row, describe_change(older, row) if older is not None else None)
+        (row, describe_change(task_info, older, row) if older is not None else None)
         for row, older in zip(rows[:PER_PAGE], [*rows[1:], None], strict=False)
     ]
     recent = db.session.scalars(newest_first.limit(CHART_MAX_POINTS)).all()[::-1]
-    labels = [c["label"] for c in catalog[task]["classes"]] if task in catalog else []
     return render_template(
         "history/index.html",
         tabs=[
-            (name, catalog[name]["title"] if name in catalog else name, n)
-            for name, n in sorted(counts.items())
+            (name, catalog[name].title if name in catalog else name, n) for name, n in sorted(counts.items())
         ],
         task=task,
         total=total,
         page=page,
         pages=pages,
         items=items,
-        chart=build_chart(task, labels, recent),
+        chart=build_chart(task_info, recent),
         chart_points=len(recent),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, render_template
 from flask_login import login_required
 
-from scalpcheck.web.api.errors import error_response
+from scalpcheck.web.errors import error_response
 from scalpcheck.web.extensions import get_assessor
 from scalpcheck.web.main import bp
 from scalpcheck.web.service import task_catalog
@@ -20,7 +20,7 @@ def home():
 @bp.route("/healthz")
 def healthz():
     """200 with the loaded models while at least one task can be assessed, else 503 (for load balancers)."""
-    loaded = get_assessor().tasks()
+    loaded = get_assessor().models
     if not loaded:
-        return error_response("model_unavailable", "No assessment model is loaded.", 503)
-    return jsonify(status="ok", tasks={name: info["model"]["version"] for name, info in loaded.items()})
+        return error_response("model_unavailable", "No assessment model is loaded.")
+    return jsonify(status="ok", tasks={name: model.card.model_version for name, model in loaded.items()})

@@ -1,8 +1,8 @@
 """Classification metrics from class probabilities, numpy only.
 
-Training, `scalpcheck evaluate` and the serving side all import this module, so it needs neither torch nor
-scikit-learn (tests check every figure against scikit-learn). Everything derives from one confusion matrix,
-which also keeps the bootstrap (thousands of resamples of a small test split) fast.
+The formulas behind scalpcheck.evaluation: neither torch nor scikit-learn (tests check every figure against
+scikit-learn), so a serving install can evaluate. Everything derives from one confusion matrix, which also
+keeps the bootstrap (thousands of resamples of a small test split) fast.
 
 Labels are integer class indices 0..K-1 in the model's output order.
 """
@@ -110,7 +110,7 @@ def ece_if_calibrated(
     return {"mean": float(gaps.mean()), "low": float(low), "high": float(high)}
 
 
-def _summary(cm: np.ndarray, ordinal: bool) -> dict[str, float]:
+def summary(cm: np.ndarray, ordinal: bool) -> dict[str, float]:
     """Accuracy and macro scores; the macro averages run over the classes that occur among the true or the
     predicted labels (scikit-learn's default), so a bootstrap resample that happens to miss a class is not
     scored as if that class had been all wrong."""
@@ -126,30 +126,6 @@ def _summary(cm: np.ndarray, ordinal: bool) -> dict[str, float]:
         scores["qwk"] = quadratic_weighted_kappa(cm)
         scores["mae"] = stage_mae(cm)
     return scores
-
-
-def evaluate(y_true, proba, labels: list[str] | tuple[str, ...], ordinal: bool = False) -> dict:
-    """Every figure the reports show for one set of predictions (`proba` [N, K], rows sum to 1)."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    proba = np.asarray(proba, dtype=np.float64)
-    cm = confusion_matrix(y_true, proba.argmax(axis=1), len(labels))
-    precision, recall, f1, support = per_class_scores(cm)
-    return {
-        "n": int(len(y_true)),
-        **_summary(cm, ordinal),
-        "log_loss": log_loss(y_true, proba),
-        "ece": expected_calibration_error(y_true, proba),
-        "per_class": {
-            label: {
-                "precision": float(precision[k]),
-                "recall": float(recall[k]),
-                "f1": float(f1[k]),
-                "support": int(support[k]),
-            }
-            for k, label in enumerate(labels)
-        },
-        "confusion_matrix": cm.tolist(),
-    }
 
 
 def bootstrap_ci(
@@ -171,7 +147,7 @@ def bootstrap_ci(
     samples: dict[str, list[float]] = {}
     for _ in range(n_boot):
         pick = rng.integers(0, len(y_true), len(y_true))
-        for name, value in _summary(confusion_matrix(y_true[pick], y_pred[pick], n_classes), ordinal).items():
+        for name, value in summary(confusion_matrix(y_true[pick], y_pred[pick], n_classes), ordinal).items():
             samples.setdefault(name, []).append(value)
     tail = (1 - confidence) / 2 * 100
     return {

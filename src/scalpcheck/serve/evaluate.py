@@ -1,0 +1,105 @@
+"""A labelled dataset sent through the serving path of a bundle, scored by the one evaluator.
+
+Every image goes through Assessor.assess, the quality gate and the refusal of photos that are not scalps
+included, so the figures are those users would get; refused images count apart, by reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from scalpcheck import records
+from scalpcheck.card import Card
+from scalpcheck.data.catalog import Catalog, Item, fingerprint
+from scalpcheck.errors import ImageRejected
+from scalpcheck.evaluation import Evaluation, evaluate
+from scalpcheck.serve.assess import Assessor
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataSummary:
+    root: str
+    layout: str
+    split: str | None
+    n_images: int
+    synthetic: bool
+    same_as_training: bool  # the fingerprint the model's card records: its figures would be optimistic
+
+
+@dataclass(frozen=True)
+class DatasetReport:
+    bundle: Path
+    card: Card
+    data: DataSummary
+    evaluation: Evaluation
+
+    def to_dict(self) -> dict:
+        """`scalpcheck evaluate --json`: the evaluation, with the model and the data it is about."""
+        e = self.evaluation
+        card = self.card
+        return {
+            "bundle": str(self.bundle),
+            "model": {
+                "task": card.task,
+                "version": card.model_version,
+                "backbone": card.backbone.name,
+                "pretrained": card.backbone.pretrained,
+                "synthetic_data": card.synthetic_data,
+            },
+            "data": records.to_dict(self.data),
+            "assessed": e.assessed,
+            "refused": e.refused,
+            "refused_by_label": e.refused_by_label,
+            "metrics": records.to_dict(e.scores, exclude_none=True) if e.scores else None,
+            "intervals": records.to_dict(e.intervals, exclude_none=True) if e.intervals else None,
+            "ece_if_calibrated": records.to_dict(e.chance_ece) if e.chance_ece else None,
+            "confident_answers": e.confident_answers,
+            "confident_errors": e.confident_errors,
+            "subgroups": {name: records.to_dict(t) for name, t in e.subgroups.items()},
+        }
+
+
+def evaluate_dataset(
+    assessor: Assessor,
+    catalog: Catalog,
+    items: Sequence[Item],
+    read: Callable[[Item], bytes],
+    split: str | None = None,
+    progress: bool = False,
+) -> DatasetReport:
+    """Assess every item with the assessor's one model and evaluate the results against the labels."""
+    from tqdm import tqdm
+
+    ((task, model),) = assessor.models.items()
+    labels = list(model.task.labels)
+    y_true, proba, refused = [], [], []
+    for item in tqdm(items, desc="evaluating", unit="img", disable=not progress):
+        y_true.append(labels.index(item.label))
+        try:
+            result = assessor.assess(read(item), task)
+        except ImageRejected as exc:
+            refused.append(exc.code)
+            proba.append([np.nan] * len(labels))
+            continue
+        refused.append(None)
+        proba.append([result.probabilities[label] for label in labels])
+    evaluation = evaluate(
+        y_true,
+        np.asarray(proba).reshape(len(items), len(labels)),
+        labels,
+        ordinal=model.task.ordinal,
+        refused=refused,
+    )
+    data = DataSummary(
+        root=str(catalog.root),
+        layout=catalog.layout,
+        split=split,
+        n_images=len(items),
+        synthetic=catalog.synthetic,
+        same_as_training=fingerprint(catalog) == model.card.data.fingerprint,
+    )
+    return DatasetReport(model.path, model.card, data, evaluation)
