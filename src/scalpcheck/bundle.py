@@ -58,7 +58,7 @@ def write(
     model: bytes,
     head: Mapping[str, np.ndarray],
     ood: Mapping[str, np.ndarray],
-    check: Callable[[Path], None] = read_card,
+    check: Callable[[Path], object] = read_card,
 ) -> Path:
     """Write the bundle folder `out_dir` atomically: built beside it, checked, then renamed into place.
 
@@ -71,8 +71,9 @@ def write(
     staging.chmod(0o755)  # mkdtemp makes it private; a serving worker under another user must read it
     try:
         (staging / MODEL_FILE).write_bytes(model)
-        np.savez(staging / HEAD_FILE, **head)
-        np.savez(staging / OOD_FILE, **ood)
+        # numpy's stubs match ** against savez's allow_pickle flag
+        np.savez(staging / HEAD_FILE, **head)  # type: ignore[arg-type]
+        np.savez(staging / OOD_FILE, **ood)  # type: ignore[arg-type]
         (staging / CARD_FILE).write_text(json.dumps(card.to_dict(), indent=2) + "\n")
         check(staging)
         if out_dir.exists():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -176,7 +176,8 @@ def chance_ece(proba) -> ChanceEce:
 
 
 def mean_interval(values) -> MeanInterval:
-    return MeanInterval(**metrics.mean_ci(values))
+    ci = metrics.mean_ci(values)
+    return MeanInterval(mean=ci["mean"], low=ci["low"], high=ci["high"], n=int(ci["n"]))
 
 
 def evaluate(
@@ -207,8 +208,8 @@ def evaluate(
         if code is not None:
             by_label.setdefault(labels[k], Counter())[code] += 1
     y, p = y_true[kept], proba[kept]
-    confident = p.max(axis=1) >= CONFIDENT if len(p) else np.zeros(0, bool)
-    wrong = p.argmax(axis=1) != y if len(p) else np.zeros(0, bool)
+    confident = p.max(axis=1, initial=0.0) >= CONFIDENT
+    wrong = p.argmax(axis=1) != y if len(p) else np.zeros(0, dtype=bool)
     result = Evaluation(
         n=n,
         assessed=int(kept.sum()),
@@ -243,40 +244,38 @@ def group_table(
     The intervals resample each group's images (for a rate, a binomial draw is the same resampling); a gap's
     interval takes the largest minus the smallest rate of each joint draw.
     """
-    values = np.asarray([str(v) for v in values])
-    if len(values) != len(y_true):
-        raise ValueError(f"{attribute}: {len(values)} values for {len(y_true)} images")
+    names = np.asarray([str(v) for v in values])
+    if len(names) != len(y_true):
+        raise ValueError(f"{attribute}: {len(names)} values for {len(y_true)} images")
     rng = np.random.default_rng(seed)
     draws = max(n_boot, 1)
     correct = proba.argmax(axis=1) == y_true
     groups: dict[str, GroupScores] = {}
     refusal_draws, accuracy_draws = [], []
-    for value in sorted(set(values)):
-        member = values == value
-        n, assessed = int(member.sum()), int((member & kept).sum())
+    for value in sorted(set(names)):
+        member = names == value
+        inside = member & kept
+        n, assessed = int(member.sum()), int(inside.sum())
         refusal = (n - assessed) / n
         r_draws = rng.binomial(n, refusal, draws) / n
         refusal_draws.append(r_draws)
-        entry = {
-            "n": n,
-            "assessed": assessed,
-            "refusal_rate": refusal,
-            "refusal_interval": _percentiles(r_draws),
-        }
+        group = GroupScores(
+            n=n, assessed=assessed, refusal_rate=refusal, refusal_interval=_percentiles(r_draws)
+        )
         if assessed:
-            inside = member & kept
             accuracy = float(correct[inside].mean())
             a_draws = rng.binomial(assessed, accuracy, draws) / assessed
             accuracy_draws.append(a_draws)
-            group_scores = scores(y_true[inside], proba[inside], labels, ordinal)
-            entry |= {
-                "accuracy": accuracy,
-                "accuracy_interval": _percentiles(a_draws),
-                "f1_macro": group_scores.f1_macro,
-                "ece": group_scores.ece,
-                "mae": group_scores.mae,
-            }
-        groups[value] = GroupScores(**entry)
+            within = scores(y_true[inside], proba[inside], labels, ordinal)
+            group = replace(
+                group,
+                accuracy=accuracy,
+                accuracy_interval=_percentiles(a_draws),
+                f1_macro=within.f1_macro,
+                ece=within.ece,
+                mae=within.mae,
+            )
+        groups[value] = group
     rates = [g.accuracy for g in groups.values() if g.accuracy is not None]
     refusals = [g.refusal_rate for g in groups.values()]
     accuracy_spread = np.ptp(np.stack(accuracy_draws), axis=0) if accuracy_draws else None

@@ -16,6 +16,9 @@ from PIL import Image
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
+ColorSpace = Literal["rgb", "hsv"]  # hsv: PIL's HSV, each channel scaled to 0..1 like RGB
+
+
 @dataclass(frozen=True)
 class Preprocess:
     """What a model's input is made of; part of its bundle's card, so serving reads it from the model."""
@@ -23,7 +26,7 @@ class Preprocess:
     input_size: int = 224
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
-    color_space: Literal["rgb", "hsv"] = "rgb"  # hsv: PIL's HSV, each channel scaled to 0..1 like RGB
+    color_space: ColorSpace = "rgb"
     interpolation: Literal["bicubic", "bilinear"] = "bicubic"
     resize: Literal["center_square"] = "center_square"  # the largest centred square, then scaled
 

@@ -6,7 +6,6 @@ the path of every field that is missing or wrong, and a record is written back a
 
 from __future__ import annotations
 
-import functools
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -18,9 +17,14 @@ class RecordError(ValueError):
     """A dict that is not a valid record; the message names each wrong or missing field."""
 
 
-@functools.cache
-def _adapter(cls: type) -> TypeAdapter:
-    return TypeAdapter(cls)
+_ADAPTERS: dict[Any, TypeAdapter] = {}
+
+
+def _adapter(cls: Any) -> TypeAdapter:
+    """One adapter per type: building one compiles a validator, which a hot path must not redo."""
+    if cls not in _ADAPTERS:
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    return _ADAPTERS[cls]
 
 
 def to_dict(record: Any, exclude_none: bool = False) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +69,7 @@ class Settings:
         return path.read_text().strip()
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("SCALPCHECK_HOME") or "./var").resolve()
     return Settings(
@@ -89,7 +90,7 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _positive_int(env, name: str) -> int | None:
+def _positive_int(env: Mapping[str, str], name: str) -> int | None:
     text = env.get(name)
     if not text:
         return None

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"RUN {args.run_dir}: no such folder")
     result = quantize_run(args.run_dir, args.out or args.run_dir / "bundle-int8")
     published = None
-    if result.kept and args.publish:
+    if args.publish and result.bundle_dir is not None:
         task = bundle.read_card(result.bundle_dir).task
         published = bundle.publish(result.bundle_dir, load_settings().models_dir, task)
     if args.json:

@@ -19,7 +19,8 @@ from scalpcheck.errors import UsageError
 def _check_fractions(fractions) -> tuple[float, float, float]:
     if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
         raise UsageError(f"split fractions must be three positive numbers that add up to 1, got {fractions}")
-    return tuple(float(f) for f in fractions)
+    train, val, test = (float(f) for f in fractions)
+    return train, val, test
 
 
 def _by_label(items: list[Item]) -> dict[str, list[Item]]:

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from scalpcheck.errors import UsageError
-from scalpcheck.preprocess import Preprocess
+from scalpcheck.learn.head import Head
+from scalpcheck.preprocess import ColorSpace, Preprocess
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,22 @@ class Backbone:
     def pretrained_cfg(self) -> dict:
         import timm
 
-        return timm.models.get_pretrained_cfg(self.name).to_dict()
+        cfg = timm.models.get_pretrained_cfg(self.name)
+        if cfg is None:
+            raise ValueError(f"timm has no pretrained configuration for {self.name}")
+        return cfg.to_dict()
 
     @property
     def hub_id(self) -> str:
         return self.pretrained_cfg["hf_hub_id"]
 
-    def preprocess(self, color_space: str = "rgb") -> Preprocess:
+    def preprocess(self, color_space: ColorSpace = "rgb") -> Preprocess:
         cfg = self.pretrained_cfg
+        mean, std = (tuple(float(v) for v in cfg[key]) for key in ("mean", "std"))
         return Preprocess(
             input_size=int(cfg["input_size"][-1]),
-            mean=tuple(float(v) for v in cfg["mean"]),
-            std=tuple(float(v) for v in cfg["std"]),
+            mean=(mean[0], mean[1], mean[2]),
+            std=(std[0], std[1], std[2]),
             color_space=color_space,
             interpolation=cfg["interpolation"],
         )
@@ -89,12 +94,22 @@ def parse_list(text: str) -> list[Backbone]:
 class FeatureModel(nn.Module):
     """Backbone base + head: `image` -> (`logits`, `embedding`, `feature_map`), the bundle's graph."""
 
-    def __init__(self, backbone: nn.Module, head: nn.Module):
+    def __init__(self, backbone: nn.Module, head: Head):
         super().__init__()
         self.backbone = backbone
         self.head = head
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        feature_map = self.backbone.forward_features(image)
+        feature_map = last_stage(self.backbone, image)
         embedding = feature_map.mean(dim=(2, 3))
         return self.head(embedding), embedding, feature_map
+
+
+def last_stage(backbone: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    """timm's forward_features: the last convolutional stage's map [N, C, h, w]."""
+    return backbone.forward_features(image)  # type: ignore[operator]  # timm's, unknown to nn.Module
+
+
+def embed(backbone: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    """The embedding [N, C]: the global average of the last stage's map, as the bundle's graph computes it."""
+    return last_stage(backbone, image).mean(dim=(2, 3))

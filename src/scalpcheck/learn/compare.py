@@ -25,7 +25,7 @@ from scalpcheck.learn.head import TrainedHead, predict_logits, train_head
 from scalpcheck.learn.results import Calibration, Figures, FineTuning, Overfitting
 from scalpcheck.learn.tune import tune_head
 from scalpcheck.learn.weights import WeightSource, create_model
-from scalpcheck.preprocess import Preprocess
+from scalpcheck.preprocess import ColorSpace, Preprocess
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Candidate:
     backbone: Backbone
     source: WeightSource
     pre: Preprocess
-    model: nn.Module  # the backbone base, frozen
+    model: nn.Module | None  # the backbone base, frozen; None once another backbone leads
     features: Features
     features_cached: bool
     trained: TrainedHead
@@ -54,6 +54,13 @@ class Candidate:
         return self.backbone.name
 
     @property
+    def network(self) -> nn.Module:
+        """The frozen backbone base; only the leading backbone keeps it (a VGG weighs half a gigabyte)."""
+        if self.model is None:
+            raise RuntimeError(f"{self.name}'s network was released when another backbone led")
+        return self.model
+
+    @property
     def scored(self) -> Figures:
         if self.figures is None:
             raise RuntimeError(f"{self.name} has not been evaluated")
@@ -62,7 +69,8 @@ class Candidate:
     def selection_score(self, ordinal: bool) -> tuple[float, float]:
         """Higher is better: validation QWK (ordinal) or macro-F1, then lower validation loss."""
         val = self.scored.val.assessed_scores
-        return (val.qwk if ordinal else val.f1_macro, -val.log_loss)
+        primary = val.qwk if ordinal else val.f1_macro
+        return (primary if primary is not None else float("-inf"), -val.log_loss)
 
 
 def training_rows(
@@ -149,7 +157,7 @@ def fit_backbone(
     source: WeightSource,
     data: PreparedData,
     *,
-    color: str,
+    color: ColorSpace,
     input_size: int | None,
     views: int,
     trials: int,

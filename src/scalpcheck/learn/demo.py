@@ -49,7 +49,7 @@ def ensure_demo(settings: Settings, progress: bool = True) -> dict[str, Path]:
                 print(f"demo: training the {task} model", file=sys.stderr, flush=True)
             trained = run(TrainOptions(task=task, data=data, progress=progress), settings)
             int8 = quantize_run(trained.run_dir, trained.run_dir / "bundle-int8")
-            publish(int8.bundle_dir if int8.kept else trained.bundle_dir, settings.models_dir, task)
+            publish(int8.bundle_dir or trained.bundle_dir, settings.models_dir, task)
             if progress:
                 kept = "published the INT8 model" if int8.kept else "INT8 was less accurate: published FP32"
                 print(f"demo: {task}: {kept}", file=sys.stderr, flush=True)

@@ -78,7 +78,7 @@ def imagenet_check(top: int = 5) -> dict:
         {"class": info.index_to_description(int(i)), "probability": round(float(v), 4)}
         for v, i in zip(values, indices, strict=True)
     ]
-    top1 = classes[0]["class"].lower()
+    top1 = str(classes[0]["class"]).lower()
     return {
         "image": "skimage.data.chelsea (a tabby cat)",
         "weights": source.describe(),

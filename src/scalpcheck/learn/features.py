@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from scalpcheck.data.catalog import Item
 from scalpcheck.data.transforms import balanced_views, eval_transform, load_rgb, train_transform
+from scalpcheck.learn.backbones import embed
 from scalpcheck.preprocess import Preprocess
 
 BATCH_SIZE = 32
@@ -83,7 +84,7 @@ class _Pooled(nn.Module):
         self.backbone = backbone
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.backbone.forward_features(image).mean(dim=(2, 3))
+        return embed(self.backbone, image)
 
 
 def embedder(model: nn.Module, input_size: int):

@@ -16,6 +16,7 @@ from torch import nn
 from tqdm import tqdm
 
 from scalpcheck.data.transforms import eval_transform, load_rgb, train_transform
+from scalpcheck.learn.backbones import embed
 from scalpcheck.learn.compare import Candidate, score
 from scalpcheck.learn.dataset import PreparedData
 from scalpcheck.learn.features import extract
@@ -48,7 +49,7 @@ def _batches(indices: list[int], size: int, generator: torch.Generator):
 def _val_loss(backbone: nn.Module, head: nn.Module, images: torch.Tensor, y: torch.Tensor) -> float:
     head.eval()
     with torch.inference_mode():
-        embedding = backbone.forward_features(images).mean(dim=(2, 3))
+        embedding = embed(backbone, images)
         return float(nn.functional.cross_entropy(head(embedding), y))
 
 
@@ -58,7 +59,7 @@ def fine_tune(
     """Fine-tune `candidate` in place; returns what happened (also kept in its figures)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    backbone, head, params = candidate.model, candidate.trained.head, candidate.trained.params
+    backbone, head, params = candidate.network, candidate.trained.head, candidate.trained.params
     backbone.eval()  # frozen batch-norm statistics; gradients still flow through the unfrozen stage
     trainable = _unfreeze_last_stage(backbone, candidate.backbone.last_stage) + list(head.parameters())
     optimiser = torch.optim.AdamW(trainable, lr=params.lr * LR_FACTOR, weight_decay=params.weight_decay)
@@ -80,7 +81,7 @@ def fine_tune(
         head.train()
         for batch in _batches(data.split["train"], params.batch_size, generator):
             x = torch.stack([augment(load_rgb(data.items[i].path)) for i in batch])
-            embedding = backbone.forward_features(x).mean(dim=(2, 3))
+            embedding = embed(backbone, x)
             loss = loss_fn(head(embedding), torch.as_tensor(data.y[batch]))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()

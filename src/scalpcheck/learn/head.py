@@ -38,6 +38,9 @@ class Head(nn.Module):
     """Embedding -> logits. Inputs are standardised with the training features' mean and spread (a fixed
     buffer, folded into the first layer on export), so one learning rate suits every backbone."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, dim: int, n_classes: int, hidden: int, dropout: float, mean=None, std=None):
         super().__init__()
         self.register_buffer("mean", torch.zeros(dim) if mean is None else torch.as_tensor(mean).float())

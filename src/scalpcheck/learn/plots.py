@@ -44,7 +44,8 @@ def confusion_matrix(cm: np.ndarray, labels: list[str], path: Path, title: str) 
 def curves(histories: dict[str, list[dict]], path: Path) -> None:
     """Loss and accuracy per epoch, training and validation, one colour per backbone."""
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for colour, (name, rows) in zip(plt.cm.tab10.colors, histories.items(), strict=False):
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]  # matplotlib's default cycle: tab10
+    for colour, (name, rows) in zip(colours, histories.items(), strict=False):
         epochs = [r["epoch"] for r in rows]
         for ax, key in ((loss_ax, "loss"), (acc_ax, "acc")):
             ax.plot(epochs, [r[f"train_{key}"] for r in rows], color=colour, ls="--", label=f"{name} train")

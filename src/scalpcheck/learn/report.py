@@ -135,16 +135,20 @@ def _choice_section(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
 def _test_section(s: RunSummary) -> list[str]:
     test = s.best_figures.test
     m, ci = test.assessed_scores, test.intervals
+
+    def interval(name: str, percent: bool = False) -> str:
+        return _ci(getattr(ci, name) if ci else None, percent)
+
     rows = [
-        ["accuracy", _pct(m.accuracy), _ci(ci and ci.accuracy, True)],
-        ["macro precision", _num(m.precision_macro), _ci(ci and ci.precision_macro, False)],
-        ["macro recall", _num(m.recall_macro), _ci(ci and ci.recall_macro, False)],
-        ["macro F1", _num(m.f1_macro), _ci(ci and ci.f1_macro, False)],
+        ["accuracy", _pct(m.accuracy), interval("accuracy", True)],
+        ["macro precision", _num(m.precision_macro), interval("precision_macro")],
+        ["macro recall", _num(m.recall_macro), interval("recall_macro")],
+        ["macro F1", _num(m.f1_macro), interval("f1_macro")],
     ]
     if s.ordinal:
         rows += [
-            ["quadratic weighted kappa", _num(m.qwk), _ci(ci and ci.qwk, False)],
-            ["mean absolute stage error", _num(m.mae, 2), _ci(ci and ci.mae, False)],
+            ["quadratic weighted kappa", _num(m.qwk), interval("qwk")],
+            ["mean absolute stage error", _num(m.mae, 2), interval("mae")],
         ]
     rows.append(["log loss (calibrated)", _num(m.log_loss), ""])
     per_class = [

@@ -32,7 +32,7 @@ from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_te
 from scalpcheck.learn.tune import OBJECTIVE
 from scalpcheck.learn.weights import WeightSource, check_user_file, resolve
 from scalpcheck.metrics import softmax
-from scalpcheck.preprocess import preprocess
+from scalpcheck.preprocess import ColorSpace, preprocess
 from scalpcheck.settings import Settings
 
 PARITY_IMAGES = 4
@@ -45,7 +45,7 @@ class TrainOptions:
     backbones: list[Backbone] = field(default_factory=lambda: [get(defaults.BACKBONE)])
     trials: int = defaults.TRIALS
     cv: int = 0
-    color: str = "rgb"
+    color: ColorSpace = "rgb"
     input_size: int | None = None  # None: the backbone's own (timm's pretrained config)
     views: int = defaults.VIEWS
     seed: int = 0
@@ -225,7 +225,7 @@ def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, C
     )
     picks = data.split["test"][:PARITY_IMAGES]
     check = torch.from_numpy(np.stack([preprocess(load_rgb(data.items[i].path), best.pre) for i in picks]))
-    bundle_dir = write_bundle(out_dir, FeatureModel(best.model, best.trained.head), card, stats, check)
+    bundle_dir = write_bundle(out_dir, FeatureModel(best.network, best.trained.head), card, stats, check)
     return bundle_dir, bundle.read_card(bundle_dir)
 
 
@@ -293,7 +293,7 @@ def _write_run_files(
     )
     write_json(run_dir / "metrics.json", records.to_dict(summary))
     plots.confusion_matrix(
-        best.scored.test.assessed_scores.confusion_matrix,
+        np.asarray(best.scored.test.assessed_scores.confusion_matrix),
         list(data.labels),
         run_dir / "confusion_matrix.png",
         f"{best.name}, test split",

@@ -70,4 +70,6 @@ def tune_head(
             return trained.best_val_loss
 
         study.optimize(objective, n_trials=trials)
+    if best is None:
+        raise ValueError("tuning needs at least one trial")
     return best, rows

@@ -173,12 +173,13 @@ def _read_state_dict(path: str) -> dict[str, torch.Tensor]:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix, in one line
         raise UsageError(f"cannot read weights from {path}: {exc}") from exc
+    found: object = state
     for wrapper in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
-            state = state[wrapper]
-    if not isinstance(state, dict):
+        if isinstance(found, dict) and isinstance(found.get(wrapper), dict):
+            found = found[wrapper]
+    if not isinstance(found, dict):
         raise UsageError(f"{path} does not hold a state dict")
-    return {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    return {k.removeprefix("module."): v for k, v in found.items() if isinstance(v, torch.Tensor)}
 
 
 def match_state_dict(

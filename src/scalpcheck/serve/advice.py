@@ -20,8 +20,10 @@ MENTION_ALTERNATIVE_FROM = 0.05
 
 
 class Named(Protocol):
-    display_name: str
-    probability: float
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def probability(self) -> float: ...
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Limits come first: the byte count before anything is parsed, the pixel count fro
 pixel is decoded (a tiny PNG can claim 100 000 x 100 000 pixels; decoding it would exhaust memory). Only
 JPEG, PNG and WebP are accepted, the formats phones and browsers produce. Decoding is done at the smallest
 scale that still covers the model's input: a JPEG is decoded in draft mode (the DCT is scaled down by 1/2,
-1/4 or 1/8 inside libjpeg, about 5x faster for a 12 MP photo than a full decode); then every format is
+1/4 or 1/8 inside libjpeg, so a 12 MP photo is never decoded at full size); then every format is
 box-reduced so that everything downstream works on a few hundred pixels.
 
 Choices worth knowing:
@@ -82,7 +82,7 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
     width, height = img.size
     if width * height > max_pixels:
         raise _too_many_pixels(max_pixels)
-    fmt = _FORMAT_NAMES.get(img.format, img.format)
+    fmt = _FORMAT_NAMES.get(img.format or "", img.format or "")
     # A JPEG's extra pictures (MPO: depth maps, stereo pairs) are not an animation: its first is the photo.
     if fmt != "JPEG" and getattr(img, "n_frames", 1) > 1:
         raise _unsupported("Animated images are not supported. Please upload a still photo.")
@@ -93,7 +93,7 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
         orientation = _orientation(img)
         # RGB first: box-reducing palette indices or bilevel pixels would be meaningless (and Pillow
         # refuses those modes).
-        img = _upright(_reduce(_to_rgb(img), min_side), orientation)
+        upright = _upright(_reduce(_to_rgb(img), min_side), orientation)
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(max_pixels) from exc
     except Exception as exc:  # truncated or corrupt pixel data
@@ -101,7 +101,7 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
         raise _unsupported(
             "This photo's file is damaged or incomplete. Please take or export the photo again and upload it."
         ) from exc
-    return Decoded(image=img, format=fmt, width=width, height=height, orientation=orientation)
+    return Decoded(image=upright, format=fmt, width=width, height=height, orientation=orientation)
 
 
 def _too_many_pixels(max_pixels: int) -> ImageRejected:
@@ -131,7 +131,7 @@ _UPRIGHT = {
 
 def _upright(img: Image.Image, orientation: int) -> Image.Image:
     """The pixels turned upright. ImageOps.exif_transpose does the same and also rewrites the EXIF data
-    for the new image, which nothing downstream reads: 0.29 against 0.10 ms on a 504 x 378 photo."""
+    for the new image, which nothing downstream reads."""
     return img.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else img
 
 

@@ -76,7 +76,9 @@ def evaluate_dataset(
 
     ((task, model),) = assessor.models.items()
     labels = list(model.task.labels)
-    y_true, proba, refused = [], [], []
+    y_true: list[int] = []
+    proba: list[list[float]] = []
+    refused: list[str | None] = []
     for item in tqdm(items, desc="evaluating", unit="img", disable=not progress):
         y_true.append(labels.index(item.label))
         try:

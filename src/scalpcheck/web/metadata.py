@@ -51,7 +51,7 @@ def strip_jpeg(data: bytes, orientation: int = 1) -> bytes:
         raise ValueError("not a JPEG: no start-of-image marker")
     jfif: list[bytes] = []
     header: list[bytes] = []
-    body: list[bytes] = []
+    body: list[bytes | memoryview] = []
     in_scan = False
     pos = 2
     view = memoryview(data)  # scan data is sliced without a copy; the final join copies it once

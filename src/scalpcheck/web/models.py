@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from scalpcheck.serve.result import AssessmentResult
-from scalpcheck.web.extensions import db, login_manager
+from scalpcheck.web.extensions import Model, db, login_manager
 
 
 def utcnow() -> datetime:
@@ -44,7 +44,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,7 +64,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.username!r}>"
 
 
-class Assessment(db.Model):
+class Assessment(Model):
     """One assessed photo: the result as shown on the day (advice included), and where its images are."""
 
     __tablename__ = "assessments"
@@ -133,7 +133,7 @@ class Assessment(db.Model):
         return f"<Assessment {self.id} {self.task}:{self.label}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token of the JSON API; only its SHA-256 is stored, so a database leak reveals no token."""
 
     __tablename__ = "api_tokens"

@@ -48,7 +48,7 @@ def duplicate_groups(checks: list[FileCheck]) -> list[list[int]]:
         if first != k:
             edges.append((first, k))
     representatives = list(first_of_content.values())
-    prints = [checks[k].fingerprint for k in representatives]
+    prints = [p for k in representatives if (p := checks[k].fingerprint) is not None]
     for i, j in sorted(proposed_pairs(prints)):
         if is_copy(prints[i], prints[j]):
             edges.append((representatives[i], representatives[j]))

@@ -90,7 +90,7 @@ def proposed_pairs(prints: list[Fingerprint], block: int = 256) -> set[tuple[int
         return set()
     phash = np.stack([p.phash for p in prints])  # [n, boxes]
     dhash = np.stack([p.dhash for p in prints])
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for start in range(0, len(prints), block):
         rows = slice(start, start + block)
         near_p = np.bitwise_count(phash[rows, None, :1] ^ phash[None, :, :]) <= MAX_PHASH_BITS

@@ -76,7 +76,7 @@ def list_assessments():
     if page < 1 or not 1 <= per_page <= max_per_page:
         return error_response("bad_request", f"page must be >= 1 and per_page between 1 and {max_per_page}.")
     where = [Assessment.user_id == g.api_user.id] + ([Assessment.task == task] if task else [])
-    total = db.session.scalar(select(func.count()).select_from(Assessment).where(*where))
+    total = db.session.scalar(select(func.count()).select_from(Assessment).where(*where)) or 0
     offset = (page - 1) * per_page
     # A page past the end is empty; asking the database would overflow its OFFSET for a huge page number.
     rows = (

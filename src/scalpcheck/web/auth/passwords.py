@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
@@ -17,7 +19,7 @@ def hash_password(password: str) -> str:
     return get_password_hasher().hash(password)
 
 
-def check_password(user: User | None, password: str) -> bool:
+def check_password(user: User | None, password: str) -> TypeGuard[User]:
     """True when `password` is the user's; an unknown user (None) takes as long and is never accepted.
 
     A hash made with weaker parameters than today's profile is upgraded on the next correct login.

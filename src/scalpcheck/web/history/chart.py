@@ -9,6 +9,7 @@ low-confidence result is drawn hollow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,7 +45,7 @@ class Chart:
     description: str
 
 
-def build_chart(task: Task, assessments: list) -> Chart:
+def build_chart(task: Task, assessments: Sequence) -> Chart:
     """`assessments`: rows (created_at, label, confidence), oldest first."""
     ordinal, labels = task.ordinal, task.labels
     order = list(labels) if ordinal else sorted(labels, key=lambda label: label != HEALTHY)
@@ -92,7 +93,7 @@ def _x_positions(times: list[datetime], left: float, right: float) -> list[float
     return [left + (t - start).total_seconds() / span * (right - left) for t in times]
 
 
-def _ticks(assessments: list, xs: list[float]) -> list[tuple[float, str]]:
+def _ticks(assessments: Sequence, xs: list[float]) -> list[tuple[float, str]]:
     """The first and last dates under the axis (one date when all fall on the same day)."""
     if not assessments:
         return []
@@ -103,7 +104,7 @@ def _ticks(assessments: list, xs: list[float]) -> list[tuple[float, str]]:
     return [(xs[0], f"{first:{fmt}}"), (xs[-1], f"{last:{fmt}}")]
 
 
-def _describe(assessments: list) -> str:
+def _describe(assessments: Sequence) -> str:
     if not assessments:
         return "No assessments yet."
     first, last = assessments[0], assessments[-1]

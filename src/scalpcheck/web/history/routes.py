@@ -66,7 +66,7 @@ def index():
     )
 
 
-def _latest_task() -> str:
+def _latest_task() -> str | None:
     return db.session.scalar(
         select(Assessment.task)
         .where(Assessment.user_id == current_user.id)
