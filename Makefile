@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast bench lint chromium clean-venv
+.PHONY: run test test-fast bench lint typecheck chromium clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ test-fast: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# What CI checks before the tests: lint, formatting and the type check (the pre-commit hooks run the same).
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
 
 clean-venv:
 	rm -rf $(VENV)

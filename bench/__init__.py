@@ -1,11 +1,25 @@
 """Benchmarks: `make bench` (python -m bench) runs every bench_*.py module here.
 
-Each module has `run(ctx) -> list[dict]`; a row is one measured figure side by side with its baseline
-measured in the same run: {"group", "name", "measured", "baseline_name", "baseline", "unit", "ratio",
-"target", "passed"}. Use `row(...)` to build one so the ratio and pass mark are computed the same way.
+Each module has `run(ctx) -> list[Row]`; a row is one measured figure side by side with its baseline
+measured in the same run. Use `row(...)` to build one so the ratio and pass mark are computed the same way.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    group: str  # the benchmark module
+    name: str
+    measured: float
+    unit: str
+    baseline_name: str
+    baseline: float | None
+    ratio: float | None  # how many times better than the baseline (>1 is better)
+    target: str | None
+    passed: bool | None  # None: no target
 
 
 def row(
@@ -34,14 +48,14 @@ def row(
     if target_ratio is not None:
         checks.append(ratio is not None and ratio >= target_ratio)
         texts.append(f">= {target_ratio:g}x better")
-    return {
-        "group": group,
-        "name": name,
-        "measured": measured,
-        "unit": unit,
-        "baseline_name": baseline_name,
-        "baseline": baseline,
-        "ratio": ratio,
-        "target": " and ".join(texts) or None,
-        "passed": all(checks) if checks else None,
-    }
+    return Row(
+        group=group,
+        name=name,
+        measured=measured,
+        unit=unit,
+        baseline_name=baseline_name,
+        baseline=baseline,
+        ratio=ratio,
+        target=" and ".join(texts) or None,
+        passed=all(checks) if checks else None,
+    )

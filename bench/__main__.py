@@ -1,16 +1,19 @@
-"""Run the benchmarks and write bench/results/results.json and results.md (a table with ratios)."""
+"""Run the benchmarks: bench/results/results.json and results.md, and the README's table."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
+import os
 import platform
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from bench import Row, readme
 
 HERE = Path(__file__).parent
 
@@ -20,35 +23,6 @@ class Context:
     quick: bool
     workdir: Path  # scratch space, removed afterwards
     results_dir: Path
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
-
-
-def to_markdown(rows: list[dict], meta: dict) -> str:
-    lines = [
-        "# scalpcheck benchmarks",
-        "",
-        f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python {meta['python']}.",
-        "Ratio: how many times better than the baseline measured in the same run (>1 is better).",
-        "",
-        "| group | measure | scalpcheck | baseline | ratio | target | ok |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        base = f"{_fmt(r['baseline'])} ({r['baseline_name']})" if r["baseline"] is not None else ""
-        ok = {True: "yes", False: "NO", None: ""}[r["passed"]]
-        ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else ""
-        lines.append(
-            f"| {r['group']} | {r['name']} | {_fmt(r['measured'])} {r['unit']} | {base} | {ratio} "
-            f"| {r['target'] or ''} | {ok} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
@@ -66,24 +40,26 @@ def main(argv=None) -> int:
         names = [n for n in names if n in wanted]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    import os
-
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "quick": args.quick,
+        "only": names if args.only else None,
     }
-    rows: list[dict] = []
+    rows: list[Row] = []
     for name in names:
         print(f"== {name}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
             module = importlib.import_module(f"bench.bench_{name}")
             rows += module.run(Context(quick=args.quick, workdir=Path(tmp), results_dir=out))
-    (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    table = to_markdown(rows, meta)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]}, indent=2))
+    table = readme.markdown(rows, meta)
     (out / "results.md").write_text(table)
     print(table)
+    if not args.quick and not args.only:  # only a full run speaks for the project in its README
+        readme.update(HERE.parent / "README.md", rows, meta)
     return 0
 
 

@@ -11,7 +11,7 @@ differently: how the photo is decoded, how the network runs, how the explanation
 Served like scalpcheck: gunicorn, 2 sync workers, no preloading, and like scalpcheck's workers (one ONNX
 Runtime thread each) one torch thread per worker. That is kinder to the baseline than torch's default of
 one thread per core in every worker: with both workers busy, or other work on the machine, waiting OpenMP
-threads made eager inference many times slower (measured: seconds per photo on a loaded 2-core machine).
+threads slow eager inference down badly.
     gunicorn -w 2 "bench.baseline_app:create_baseline_app()"
 """
 

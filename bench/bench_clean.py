@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from PIL.JpegImagePlugin import JpegImageFile
 
-from bench import row
+from bench import Row, row
 
 PHONE_SIZE = (4032, 3024)
 
@@ -31,7 +31,7 @@ def _seconds(fn, repeats: int = 1) -> float:
     return best
 
 
-def _end_to_end(ctx) -> dict:
+def _end_to_end(ctx) -> Row:
     from scalpcheck.data.clean import find_problems
     from scalpcheck.data.synth import write_dataset
 
@@ -67,7 +67,7 @@ def _phone_photos(ctx, count: int) -> list:
     return paths
 
 
-def _phone(ctx) -> dict:
+def _phone(ctx) -> Row:
     from scalpcheck.data.clean.checks import check_file
 
     paths = _phone_photos(ctx, 2 if ctx.quick else 5)
@@ -106,7 +106,7 @@ def _pairs_in_python(prints, max_p: int, max_d: int) -> set:
     return pairs
 
 
-def _search(ctx) -> dict:
+def _search(ctx) -> Row:
     from scalpcheck.data.clean import fingerprints as fp
 
     n = 300 if ctx.quick else 800
@@ -132,5 +132,5 @@ def _search(ctx) -> dict:
     )
 
 
-def run(ctx) -> list[dict]:
+def run(ctx) -> list[Row]:
     return [_end_to_end(ctx), _phone(ctx), _search(ctx)]

@@ -1,4 +1,4 @@
-"""Decoding a 12 MP phone photo, and assessing one end to end in-process (issue 5, item 2).
+"""Decoding a 12 MP phone photo, and assessing one end to end in-process.
 
 The photo: a scalp phantom upscaled to 4032 x 3024 with sensor noise, JPEG quality 90, EXIF as a phone
 writes it (orientation 6: held upright, stored sideways; camera make and model; GPS position).
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from bench import row
+from bench import Row, row
 
 PHONE_SIZE = (4032, 3024)
 INPUT_SIZE = 224
@@ -115,7 +115,7 @@ def stage_timings(bundle_dir: Path, data: bytes, repeats: int) -> dict[str, floa
     return {name: p50(timings_ms(fn, repeats)) for name, fn in steps.items()}
 
 
-def run(ctx) -> list[dict]:
+def run(ctx) -> list[Row]:
     from scalpcheck.serve import Assessor
 
     repeats = 5 if ctx.quick else 30

@@ -1,4 +1,4 @@
-"""End to end over HTTP on loopback (issue 5, item 3): a 12 MP phone JPEG uploaded to the API, JSON back.
+"""End to end over HTTP on loopback: a 12 MP phone JPEG uploaded to the API, JSON back.
 
 Both apps are served the same way, by gunicorn with 2 sync workers, each from a fresh home (bench.server):
 scalpcheck with its production settings (scalpcheck.gunicorn_conf) and the demo models as `make run`
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import row
+from bench import Row, row
 from bench.bench_decode import phone_jpeg
 from bench.server import (
     BASELINE_APP,
@@ -91,7 +91,7 @@ def measure(
     return results
 
 
-def run(ctx) -> list[dict]:
+def run(ctx) -> list[Row]:
     body = upload(ctx)
     scale = 0.15 if ctx.quick else 1.0
     ours = measure(
@@ -108,7 +108,7 @@ def run(ctx) -> list[dict]:
         models=fp32_models(),
     )
 
-    # The issue's latency targets: (level, statistic) -> row() target arguments.
+    # The latency targets: (level, statistic) -> row() target arguments.
     targets = {
         (1, "p50"): {"target": P50_TARGET_MS, "target_ratio": SPEEDUP_TARGET},
         (8, "p99"): {"target": P99_TARGET_MS},
@@ -157,7 +157,7 @@ def run(ctx) -> list[dict]:
     return rows
 
 
-def _variant_rows(ctx, body: tuple[Path, str], ours: dict) -> list[dict]:
+def _variant_rows(ctx, body: tuple[Path, str], ours: dict) -> list[Row]:
     """What the INT8 models, and one ONNX Runtime thread per worker rather than two, buy end to end."""
     fp32 = measure(ctx, "fp32", SCALPCHECK_APP, body, {1: 100, 8: 400}, conf=True, models=fp32_models())
     two = measure(

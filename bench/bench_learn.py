@@ -1,10 +1,10 @@
-"""Training speed (issue 3): feature extraction per backbone, head training, and the full comparison.
+"""Training speed: feature extraction per backbone, head training, and the full comparison.
 
 - extraction: frozen-backbone embeddings of 224 px phantoms, images per second, as `scalpcheck train` runs
   it (the backbone traced to ONNX and run by ONNX Runtime in batches of 32), against eager PyTorch on the
   same batches (channels-last, every core), for the backbones where the baseline is affordable;
 - head training: one head with the default hyper-parameters on 50 phantoms a class (2 augmented views each);
-- the comparison DESIGN.md promises: all five backbones on both tasks, 50 phantoms a class, with tuning
+- the full comparison: all five built-in backbones on both tasks, 50 phantoms a class, with tuning
   (`scalpcheck train` defaults), from an empty feature cache; target: within 15 minutes.
 Backbones without reachable weights run from random weights (speed does not depend on their values).
 """
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from bench import row
+from bench import Row, row
 
 COMPARISON_LIMIT_S = 15 * 60
 PER_CLASS = 50
@@ -48,7 +48,7 @@ def _eager_images_per_second(model, items, pre) -> float:
     return len(items) / (time.perf_counter() - start)
 
 
-def _extraction(ctx, names: list[str]) -> list[dict]:
+def _extraction(ctx, names: list[str]) -> list[Row]:
     from scalpcheck.data.catalog import scan
     from scalpcheck.learn.backbones import get
     from scalpcheck.learn.features import extract
@@ -80,7 +80,7 @@ def _extraction(ctx, names: list[str]) -> list[dict]:
     return rows
 
 
-def _head(ctx) -> dict:
+def _head(ctx) -> Row:
     import torch
 
     from scalpcheck.data.catalog import scan
@@ -117,7 +117,7 @@ def _head(ctx) -> dict:
     )
 
 
-def _comparison(ctx) -> dict:
+def _comparison(ctx) -> Row:
     from scalpcheck.learn.backbones import BACKBONES, get
     from scalpcheck.learn.train import TrainOptions, run
     from scalpcheck.settings import load_settings
@@ -148,7 +148,7 @@ def _comparison(ctx) -> dict:
     )
 
 
-def run(ctx) -> list[dict]:
+def run(ctx) -> list[Row]:
     from scalpcheck.learn.backbones import BACKBONES
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a benchmark never downloads

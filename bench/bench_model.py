@@ -1,14 +1,14 @@
-"""Model latency per backbone (issue 5, item 1): eager PyTorch against the exported graph in ONNX Runtime.
+"""Model latency per backbone: eager PyTorch against the exported graph in ONNX Runtime.
 
-Both run the same network (random weights: speed does not depend on their values) on the same input, in
-the same process, with every core: eager PyTorch as a Flask view usually runs it (model.eval(),
+Both run the same network (random weights: speed does not depend on their values) on the same input, in the
+same process, with every core: eager PyTorch as a Flask view usually runs it (model.eval(),
 torch.inference_mode()), and the bundle's model.onnx through scalpcheck.onnx_session, whose options the
-serving path uses. Milliseconds per batch, the median of many runs after a warm-up. For EfficientNet-Lite0
-the model serving actually runs is measured too: the demo scalp bundle as `make run` publishes it, INT8 when
-quantisation kept its test accuracy (bench_quant), FP32 otherwise; the issue's 4x target applies to that
-path, and the FP32 graph's own ratio stays in the table beside it. A last comparison sets serving's session
-options (idle threads sleep, so that workers sharing the cores do not steal them) against ONNX Runtime's
-defaults (spinning threads) in this one process, where spinning can only help.
+serving path uses. Milliseconds per batch, the median of many runs after a warm-up. For EfficientNet-Lite0 the
+model serving actually runs is measured too: the demo scalp bundle as `make run` publishes it, INT8 when
+quantisation kept its test accuracy (bench_quant), FP32 otherwise; the 4x target (TARGET_RATIO) applies to
+that path, and the FP32 graph's own ratio stays in the table beside it. A last comparison sets serving's
+session options (idle threads sleep, so that workers sharing the cores do not steal them) against ONNX
+Runtime's defaults (spinning threads) in this one process, where spinning can only help.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from bench import row
+from bench import Row, row
 
 BATCHES = (1, 8)
-TARGET_RATIO = 4.0  # EfficientNet-Lite0 at batch 1: ONNX at least 4x faster than eager (issue 5)
+TARGET_RATIO = 4.0  # EfficientNet-Lite0 at batch 1: the served graph at least 4x faster than eager
 
 
 def _median_ms(fn, repeats: int, warmup: int = 3) -> float:
@@ -49,7 +49,7 @@ def _model(name: str, path):
     return model, backbone.preprocess().input_size
 
 
-def _measure(ctx, name: str) -> list[dict]:
+def _measure(ctx, name: str) -> list[Row]:
     import onnxruntime as ort
     import torch
 
@@ -102,7 +102,7 @@ def _measure(ctx, name: str) -> list[dict]:
     return rows
 
 
-def _served_row(eager_ms: float, size: int, repeats: int) -> dict:
+def _served_row(eager_ms: float, size: int, repeats: int) -> Row:
     """The model serving actually runs for the scalp task (`make run`'s demo bundle: INT8 where it is as
     accurate as FP32 on the test split, see bench_quant), against the same eager batch-1 figure."""
     from bench.server import models_home
@@ -127,7 +127,7 @@ def _served_row(eager_ms: float, size: int, repeats: int) -> dict:
     )
 
 
-def run(ctx) -> list[dict]:
+def run(ctx) -> list[Row]:
     import torch
 
     from scalpcheck.learn.backbones import BACKBONES

@@ -14,9 +14,9 @@ from unittest import mock
 
 import cv2
 
-from bench import row
+from bench import Row, row
 
-TARGET = 20  # images a second (issue 2)
+TARGET = 20  # images a second on one core
 
 
 def _images_per_second(task: str, per_class: int, out) -> float:
@@ -40,7 +40,7 @@ def _anti_aliased_lines():
         yield
 
 
-def run(ctx) -> list[dict]:
+def run(ctx) -> list[Row]:
     from scalpcheck.tasks import TASKS
 
     per_class = 5 if ctx.quick else 25

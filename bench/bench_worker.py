@@ -1,4 +1,4 @@
-"""A serving worker's memory and cold start (issue 5, item 4), and proof that workers never load torch.
+"""A serving worker's memory and cold start, and proof that workers never load torch.
 
 - Cold start: from starting gunicorn (2 workers, scalpcheck.gunicorn_conf) to the first 201 answer to an
   assessment upload, the client retrying every 10 ms; the median of a few starts. The baseline app
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import row
+from bench import Row, row
 from bench.bench_e2e import upload
 from bench.server import (
     BASELINE_APP,
@@ -94,7 +94,7 @@ def profile(
     return result
 
 
-def run(ctx) -> list[dict]:
+def run(ctx) -> list[Row]:
     body = upload(ctx)
     starts, load = (1, 40) if ctx.quick else (3, 400)
     ours = profile(ctx, "scalpcheck", SCALPCHECK_APP, body, True, starts, load)

@@ -8,7 +8,7 @@
 - `Server`: gunicorn started in its own process group, waited for, stopped.
 - `ratelimit_storage()`: where both servers keep their rate-limit counters: Redis, as production runs with
   several workers (README), when one answers at BENCH_REDIS_URL (default redis://127.0.0.1:6379/15); else
-  memory://, which starts a timer thread on most requests (1.4 % of a worker's time in a py-spy profile).
+  memory://, which starts a timer thread on most requests.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ START_TIMEOUT_S = 120
 
 
 def models_home() -> Path:
-    """The cached home with both demo models published (made on the first run, about two minutes)."""
+    """The cached home with both demo models published (trained on the first run, then reused)."""
     from scalpcheck.learn.demo import ensure_demo
     from scalpcheck.settings import load_settings
 

@@ -7,8 +7,8 @@
   so busy workers do not fight over the cores; SCALPCHECK_ORT_THREADS, when set, decides instead.
 - No preloading: each worker builds the app itself. ONNX Runtime starts a thread when it is imported,
   and a worker forked from a master that imported it cannot exit: its exit waits for that thread, which
-  only exists in the master (measured with onnxruntime 1.32: the worker hangs until gunicorn kills it, or
-  aborts when a session with a thread pool was made before the fork). Only the sockets are shared.
+  only exists in the master (the worker hangs until gunicorn kills it, or aborts when a session with a
+  thread pool was made before the fork). Only the sockets are shared.
 
 Options given on the command line (-w, -b, ...) override these. This module lives outside scalpcheck.web
 on purpose: importing anything from that package would import ONNX Runtime into the master.

@@ -1,4 +1,4 @@
-"""One place that opens an ONNX Runtime session for a bundle's model, with options measured to be fast.
+"""One place that opens an ONNX Runtime session for a bundle's model, with the options serving needs.
 
 Training (parity checks, benchmarks) and serving (one warm session per worker) both open sessions here,
 so the speed measured by `make bench` is the speed users get. Torch-free.

@@ -6,14 +6,9 @@ photo whose score is above a threshold.
 
 The score is the cosine distance to the k nearest training embeddings (Sun et al., 2022), after a signed
 square root ("power normalisation", which keeps a few strongly firing channels from dominating) and L2
-normalisation. It was chosen by measurement on the demo models (EfficientNet-Lite0, 50 phantoms a class,
-threshold at the 99th percentile of the validation scores): it refused all 24 real photos that are not
-scalps (scikit-image's cat, coffee, astronaut, rocket, galaxy field, retina, histology, text, brick,
-grass, gravel, faces, ...), the nearest 15 % (scalp) and 24 % (hair loss) beyond the threshold, and
-accepted 98.5 % and 99.6 % of 450 new phantoms from another seed. The Mahalanobis distance with a
-Ledoit-Wolf covariance also refused every photo but accepted only 94.5 % of the new scalp phantoms (in
-1280 dimensions with 140 photos its covariance is mostly shrinkage), and Euclidean distances, which ignore
-the embedding's direction, let photos through (a dim photo has a small embedding near the training mean).
+normalisation. Cosine distance ignores an embedding's length (a dim photo's embedding is small and lies near
+the training mean in Euclidean terms), and nearest neighbours need no covariance, which a few hundred photos
+in 1280 dimensions cannot estimate (a Mahalanobis distance is then mostly its shrinkage).
 
 The reference embeddings come from the training photos; the threshold is chosen on held-out embeddings,
 because the distances of the reference photos to themselves are zero and a threshold set on them refuses

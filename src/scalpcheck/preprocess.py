@@ -66,7 +66,7 @@ def _normalised_levels(mean: tuple[float, ...], std: tuple[float, ...]) -> np.nd
     """[3, 256]: (level / 255 - mean) / std per channel, in float32.
 
     The same float32 arithmetic as on every pixel, done once per level: looking the pixels up gives
-    identical numbers in a third of the time (a serving worker does it for every photo).
+    identical numbers for less work (a serving worker does it for every photo).
     """
     levels = np.arange(256, dtype=np.float32) * np.float32(1 / 255)
     return (levels - np.asarray(mean, np.float32)[:, None]) / np.asarray(std, np.float32)[:, None]

@@ -5,8 +5,8 @@ an upload before any model runs), so both judge a photo the same way. Only numpy
 the serving path imports this module.
 
 Every measure is taken on a grey copy whose short side is at most ANALYSIS_SIDE pixels, about what the
-model sees (224 px). That makes the measures independent of the camera's resolution and fast (about a
-millisecond): defocus that vanishes at the model's scale does not matter to the model.
+model sees (224 px). That makes the measures independent of the camera's resolution and cheap enough for
+every upload: defocus that vanishes at the model's scale does not matter to the model.
 
 Blur is judged by where the detail is, not by how much there is: bald skin has little detail and is
 sharp, hair has plenty. Detail is the variance of the Laplacian at three scales of an image pyramid
@@ -40,37 +40,32 @@ class QualityStats:
 
 @dataclass(frozen=True)
 class QualityLimits:
-    """What a usable photo needs. The numbers come from measurements: 1 854 clean scalp phantoms of both
-    tasks, real photos (scikit-image's astronaut, coffee, chelsea, camera, retina, rocket, moon, clock),
-    and the phantoms blurred, darkened and brightened as `scalpcheck synth --defects` does
-    (tests/data/test_quality.py keeps cases of each)."""
+    """What a usable photo needs. Each limit lies between what usable photos (phantoms of every skin tone,
+    real photos) and planted faults (blurred, darkened, brightened, tiny) measure; the quality tests keep
+    cases on both sides of each."""
 
     min_side: int = 96
     """Short side in pixels. Below this, the model's 224 px input is upscaled more than 2.3 times and
-    pustules of a few pixels or single hairs are gone. Planted tiny images are 24 to 48 px."""
+    pustules of a few pixels or single hairs are gone."""
 
     min_brightness: float = 0.10
-    """Mean grey level. Phantoms, very dark skin in dim light included, measure 0.22 and up; the real
-    photos 0.24 and up (a deep-sky photo, 0.08, is the one below). Nearly black photos: 0.01 to 0.05."""
+    """Mean grey level: well below any usable photo, very dark skin in dim light included, and above
+    nearly black ones."""
 
     max_brightness: float = 0.90
-    """Mean grey level. Phantoms measure 0.61 at most and ordinary photos 0.70 at most (a page of text:
-    0.67); nearly white, washed-out photos 0.95 and more."""
+    """Mean grey level: above any ordinary photo, below washed-out ones."""
 
     min_fine_detail: float = 0.15
-    """Laplacian variance (x1000) at the analysis scale. Phantoms blurred by a Gaussian of sigma 4 px or
-    more at 256 px measure 0.01 to 0.12. Sharp phantoms mostly measure 0.3 and more (texture, sensor
-    noise), but bald skin with little noise goes down to 0.12: this alone does not make a photo blurry."""
+    """Laplacian variance (x1000) at the analysis scale. Heavy defocus leaves almost none, but so can bald
+    skin with little sensor noise: this alone does not make a photo blurry."""
 
     min_sharpness: float = 0.45
-    """Ratio of Laplacian variance at 1/4 scale to 1/8 scale. Phantoms 0.56 and up (median 1.1; bald
-    skin with little fine detail 1.2 and up); real photos 0.47 to 1.1 (a soft photo of a clock: 0.47);
-    phantoms blurred by sigma 4 px: 0.12 to 0.38."""
+    """Ratio of Laplacian variance at 1/4 scale to 1/8 scale: about 1 for sharp texture, bald skin
+    included, and far lower once defocus has removed the finer scale."""
 
     min_coarse_detail: float = 0.2
     """Laplacian variance (x1000) at 1/8 scale, for photos blurred until even the coarse scale is empty
-    (their ratio above is then only compression noise): such photos measure 0.01 to 0.1, phantoms 0.31
-    and up."""
+    (their ratio above is then only compression noise)."""
 
 
 def grey_image(img: Image.Image) -> Image.Image:
@@ -118,7 +113,7 @@ def measure(img: Image.Image) -> QualityStats:
 
 
 def problems(stats: QualityStats, limits: QualityLimits = QualityLimits()) -> list[str]:
-    """DESIGN.md error codes for what is wrong with the photo, most basic first; [] when it is usable.
+    """The error codes of what is wrong with the photo, most basic first; [] when it is usable.
 
     Exposure is judged before sharpness: a nearly black photo has no detail left to be sharp with.
     """

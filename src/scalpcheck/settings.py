@@ -1,4 +1,4 @@
-"""Every setting scalpcheck reads from the environment, in one place (DESIGN.md, Settings)."""
+"""Every setting scalpcheck reads from the environment, in one place (listed in docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pathlib import Path
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "quantize",
-        help="make an INT8 copy of a training run's model (about twice as fast on CPUs) if it is as accurate",
+        help="make a faster INT8 copy of a training run's model, kept only if it is as accurate",
         description=(
             "Quantise the backbone of RUN's bundle to INT8 with ONNX Runtime (calibrated on the run's "
             "training photos), compare it with the float model on the run's test split, and write it only "

@@ -1,4 +1,4 @@
-"""`scalpcheck synth`: write a phantom dataset (PHANTOMS.md), its contact sheet, or both."""
+"""`scalpcheck synth`: write a phantom dataset (docs/phantoms.md), its contact sheet, or both."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scalpcheck.tasks import TASKS
 
 DESCRIPTION = """\
 Write synthetic scalp phantoms: close-up scalp photos whose labels are known by construction (see
-PHANTOMS.md). They are not medical images; a model trained on them says so. DIR/<label>/<label>_0000.jpg
+docs/phantoms.md). They are not medical images; a model trained on them says so. DIR/<label>/<label>_0000.jpg
 and so on for every label of the task, plus DIR/phantoms.json (the mark that the data are synthetic).
 The same arguments always give byte-identical files, and image i of a label does not depend on
 --per-class. DIR must not exist or be empty; it appears complete or not at all.

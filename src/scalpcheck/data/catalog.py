@@ -1,4 +1,4 @@
-"""What a dataset folder holds: its layout, its labels, and every image file in it (DESIGN.md, Data).
+"""What a dataset folder holds: its layout, its labels, and every image file in it.
 
 Two layouts are accepted, as collections of photos really come:
   flat      DIR/<label>/*                    (the tool splits it)

@@ -2,7 +2,7 @@
 
 Only what is missing is made: a published bundle is kept, and existing demo data are reused, so a second
 `make run` starts serving at once. The model published is the INT8 copy of the trained one
-(scalpcheck.learn.quantize: about twice as fast on a CPU) when it is as accurate on the test split, else
+(scalpcheck.learn.quantize: faster on a CPU) when it is as accurate on the test split, else
 the float model itself.
 """
 

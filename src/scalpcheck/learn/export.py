@@ -1,8 +1,8 @@
 """Export a trained model as a bundle (see scalpcheck.bundle): the ONNX graph, the head, OOD statistics, card.
 
 The ONNX graph is the backbone base and the head in one: input `image` [N, 3, H, W] with a dynamic batch,
-outputs `logits`, `embedding` and `feature_map`. It is exported with torch's dynamo exporter, checked with
-onnx.checker, and compared with the torch model in ONNX Runtime before the bundle is accepted.
+outputs `logits`, `embedding` and `feature_map`. It is traced by torch's TorchScript-based exporter, checked
+with onnx.checker, and compared with the torch model in ONNX Runtime before the bundle is accepted.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def trace_to_onnx(module: nn.Module, input_size: int, target, outputs: tuple[str
     with a dynamic batch dimension.
 
     The TorchScript-based exporter (dynamo=False) is used on purpose: for these plain CNNs it writes the
-    same graph as the dynamo exporter (ONNX Runtime runs both equally fast) in a fraction of the time,
-    which keeps `make run` and the tests quick. Parity is checked on export.
+    same graph as the dynamo exporter, much faster, which keeps `make run` and the tests quick. Parity is
+    checked on export.
     """
     module = module.eval()
     example = torch.zeros(2, 3, input_size, input_size)

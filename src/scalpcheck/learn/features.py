@@ -90,9 +90,9 @@ class _Pooled(nn.Module):
 def embedder(model: nn.Module, input_size: int):
     """A function [N, 3, S, S] float32 -> embeddings [N, D], running the backbone in ONNX Runtime.
 
-    The frozen backbone is traced once (well under a second) and run by ONNX Runtime, which on a CPU
-    extracts several times faster than eager PyTorch (bench_learn measures it); the graph is the one the
-    bundle ships, so training sees the embeddings serving will compute.
+    The frozen backbone is traced once and run by ONNX Runtime, faster on a CPU than eager PyTorch
+    (bench_learn measures by how much); the graph is the one the bundle ships, so training sees the
+    embeddings serving will compute.
     """
     from scalpcheck import onnx_session
     from scalpcheck.learn.export import trace_to_onnx
@@ -135,8 +135,8 @@ def extract(
     """Embeddings (global average of `forward_features`) of the plain view of every item and of
     `plan[i]` augmented views of item i.
 
-    One thread decodes and augments the next batch while ONNX Runtime embeds the current one: for the
-    small backbones, image preparation would otherwise leave the cores idle for a third of the time.
+    One thread decodes and augments the next batch while ONNX Runtime embeds the current one, so the
+    cores do not wait for image preparation.
     """
     embed = embedder(model, pre.input_size)
     chunks: list[np.ndarray] = []

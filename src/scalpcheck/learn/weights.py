@@ -1,4 +1,4 @@
-"""Where a backbone's pretrained weights come from, in the order DESIGN.md fixes.
+"""Where a backbone's pretrained weights come from, in a fixed order (docs/extending.md).
 
 1. a file the user names: `--weights NAME=PATH` (.safetensors, or a torch state dict .pth/.pt/.bin);
 2. the local caches: SCALPCHECK_HOME/cache/weights/NAME.{safetensors,pth} and the Hugging Face hub cache

@@ -53,8 +53,8 @@ def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Ima
     The map (7 x 7 cells for a 224 px EfficientNet) is upsampled bicubically to the photo's size. The
     tint's opacity is `alpha` times the square root of the heat, so the photo stays readable where the
     model did not look while moderately hot regions still show. That square root is taken per pixel and
-    kept in 256 levels, from which colour and opacity are table look-ups and the blend is Pillow's: a
-    tenth of the time of computing them per pixel in floating point, for the same picture.
+    kept in 256 levels, from which colour and opacity are table look-ups and the blend is Pillow's: far
+    cheaper than computing them per pixel in floating point, for the same picture.
     """
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")

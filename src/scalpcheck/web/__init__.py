@@ -34,9 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + MULTIPART_ALLOWANCE,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        # No X-RateLimit-* headers on every response: they cost two more storage round trips per request
-        # (2.1 % of a serving worker's time with Redis, in a py-spy profile). A refused request still says
-        # when to retry (Retry-After, scalpcheck.web.errors).
+        # No X-RateLimit-* headers on every response: they cost two more storage round trips per request.
+        # A refused request still says when to retry (Retry-After, scalpcheck.web.errors).
         RATELIMIT_HEADERS_ENABLED=False,
         RATELIMIT_LOGIN="10 per minute; 100 per day",
         RATELIMIT_REGISTER="5 per minute; 50 per day",

@@ -1,9 +1,9 @@
 """Photos without metadata that could identify a person or a place (GPS, camera serial, names).
 
-A JPEG is cleaned without decoding it: re-encoding a 12 MP photo costs more than the whole latency budget
-of an assessment (issue 5), while dropping its metadata segments is a byte copy that leaves every pixel as
-it was. Only the EXIF orientation survives, in a minimal EXIF segment of its own, so every viewer shows the
-photo upright. PNG and WebP photos are re-encoded as PNG, which keeps the pixels and nothing else.
+A JPEG is cleaned without decoding it: re-encoding a 12 MP photo would cost more than the rest of the
+assessment, while dropping its metadata segments is a byte copy that leaves every pixel as it was. Only the
+EXIF orientation survives, in a minimal EXIF segment of its own, so every viewer shows the photo upright. PNG
+and WebP photos are re-encoded as PNG, which keeps the pixels and nothing else.
 """
 
 from __future__ import annotations

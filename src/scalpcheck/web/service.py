@@ -60,7 +60,7 @@ def create_assessment(user: User, task: str, data: bytes) -> Assessment:
         row = Assessment.from_result(user, result, key, media_type)
         db.session.add(row)
         _commit()
-    recover_images()  # a few microseconds when, as nearly always, nothing was left by a dead worker
+    recover_images()  # cheap when, as nearly always, no dead worker left anything
     return row
 
 

@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1: bearer tokens, no cookies and so no CSRF, errors as DESIGN.md's JSON."""
+"""The JSON API under /api/v1 (docs/http-api.md): bearer tokens, no cookies, so no CSRF; one error shape."""
 
 from flask import Blueprint, current_app
 
