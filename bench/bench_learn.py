@@ -135,8 +135,9 @@ def _comparison(ctx) -> Row:
             progress=False,
         )
         result = run(options, settings)
-        for r in result.leaderboard:
-            print(f"  {task} {r['backbone']}: {r['seconds']:.0f} s, test macro-F1 {r['test_f1_macro']:.3f}")
+        for b in result.leaderboard:
+            test = b.figures.test.assessed_scores
+            print(f"  {task} {b.backbone}: {b.seconds:.0f} s, test macro-F1 {test.f1_macro:.3f}")
     seconds = time.perf_counter() - start
     return row(
         "learn",

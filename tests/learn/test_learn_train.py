@@ -85,11 +85,12 @@ def test_report_reads_alone(tiny_run):
 
 def test_metrics_json_holds_every_figure(tiny_run):
     summary = json.loads((tiny_run.run_dir / "metrics.json").read_text())
-    best = summary["backbones"][summary["best"]]["figures"]
+    (best,) = [b["figures"] for b in summary["leaderboard"] if b["backbone"] == summary["best"]]
     assert {"val", "test", "calibration", "overfitting", "cv", "fine_tuned"} <= set(best)
     assert {"scores", "intervals", "chance_ece"} <= set(best["test"])
     assert best["cv"]["folds"] == 6 and best["cv"]["k"] == 2
-    assert {"ece_before", "ece_after"} <= {k.removeprefix("test_") for k in best["calibration"]}
+    assert {"temperature", "val_ece_before", "test_ece_before"} <= set(best["calibration"])
+    assert "ece" in best["val"]["scores"] and "ece" in best["test"]["scores"]  # after calibration
     chance = best["test"]["chance_ece"]
     assert 0 <= chance["low"] <= chance["mean"] <= chance["high"] <= 1
     assert summary["synthetic_data"] is True

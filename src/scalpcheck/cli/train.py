@@ -106,16 +106,17 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     result = train(options, load_settings())
-    best = result.leaderboard[0]
+    figures = result.summary.best_figures
+    val, test = figures.val.assessed_scores, figures.test.assessed_scores
     print(f"run folder: {result.run_dir}")
     ordinal = (
-        f", test QWK {best.test_qwk:.3f}, stage MAE {best.test_mae:.2f}"
-        if best.test_qwk is not None and best.test_mae is not None
+        f", test QWK {test.qwk:.3f}, stage MAE {test.mae:.2f}"
+        if test.qwk is not None and test.mae is not None
         else ""
     )
     print(
-        f"best: {result.best} (validation macro-F1 {best.val_f1_macro:.3f}; test accuracy "
-        f"{best.test_accuracy:.3f}, macro-F1 {best.test_f1_macro:.3f}{ordinal}); report: "
+        f"best: {result.best} (validation macro-F1 {val.f1_macro:.3f}; test accuracy "
+        f"{test.accuracy:.3f}, macro-F1 {test.f1_macro:.3f}{ordinal}); report: "
         f"{result.run_dir / 'report.md'}"
     )
     print(f"bundle: {result.bundle_dir}")

@@ -104,11 +104,8 @@ def score(candidate: Candidate, data: PreparedData) -> None:
         calibration=Calibration(
             temperature=t,
             val_ece_before=val_raw.ece,
-            val_ece_after=val.assessed_scores.ece,
             test_ece_before=test_raw.ece,
-            test_ece_after=test.assessed_scores.ece,
             test_log_loss_before=test_raw.log_loss,
-            test_log_loss_after=test.assessed_scores.log_loss,
         ),
         overfitting=Overfitting(
             train_accuracy=train_accuracy,

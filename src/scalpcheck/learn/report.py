@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scalpcheck.evaluation import ChanceEce, Interval
 from scalpcheck.learn.dataset import CV_REPEATS, SPLIT_FRACTIONS
-from scalpcheck.learn.results import LeaderboardRow, RunSummary
+from scalpcheck.learn.results import BackboneSummary, RunSummary
 
 GAP_LIMIT_POINTS = 5.0
 
@@ -58,7 +58,7 @@ def _data_section(s: RunSummary) -> list[str]:
     ]
 
 
-def _leaderboard_section(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
+def _leaderboard_section(s: RunSummary) -> list[str]:
     ordinal = s.ordinal
     header = [
         "rank",
@@ -75,26 +75,27 @@ def _leaderboard_section(s: RunSummary, board: list[LeaderboardRow]) -> list[str
         "seconds",
     ]
     rows = []
-    for r in board:
-        weights = r.weights if r.pretrained else "**not pretrained (random init)**"
+    for rank, b in enumerate(s.leaderboard, 1):
+        val, test = b.figures.val.assessed_scores, b.figures.test.assessed_scores
+        weights = b.weights if b.pretrained else "**not pretrained (random init)**"
         rows.append(
             [
-                str(r.rank),
-                r.backbone,
+                str(rank),
+                b.backbone,
                 weights,
-                _num(r.val_qwk if ordinal else r.val_f1_macro),
-                _num(r.val_loss),
-                _pct(r.test_accuracy),
-                _num(r.test_f1_macro),
-                *([_num(r.test_qwk), _num(r.test_mae, 2)] if ordinal else []),
-                _num(r.test_ece_after),
-                f"{r.gap_points:.1f} points",
-                f"{r.extract_img_per_s:.1f} img/s" + (" (cached)" if r.features_cached else ""),
-                f"{r.seconds:.0f}",
+                _num(val.qwk if ordinal else val.f1_macro),
+                _num(val.log_loss),
+                _pct(test.accuracy),
+                _num(test.f1_macro),
+                *([_num(test.qwk), _num(test.mae, 2)] if ordinal else []),
+                _num(test.ece),
+                f"{b.figures.overfitting.gap_points:.1f} points",
+                f"{b.extract_img_per_s:.1f} img/s" + (" (cached)" if b.features_cached else ""),
+                f"{b.seconds:.0f}",
             ]
         )
     lines = ["## Leaderboard", "", *_table(header, rows), ""]
-    random_init = [r.backbone for r in board if not r.pretrained]
+    random_init = [b.backbone for b in s.leaderboard if not b.pretrained]
     if random_init:
         lines += [
             f"Not pretrained (random init): {', '.join(random_init)}. Their features carry no ImageNet "
@@ -104,11 +105,11 @@ def _leaderboard_section(s: RunSummary, board: list[LeaderboardRow]) -> list[str
     return lines
 
 
-def _choice_section(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
-    best = s.backbones[s.best]
+def _choice_section(s: RunSummary) -> list[str]:
+    best: BackboneSummary = s.best_summary
     p = best.params
-    top = board[0]
-    score = _num(top.val_qwk if s.ordinal else top.val_f1_macro)
+    val = best.figures.val.assessed_scores
+    score = _num(val.qwk if s.ordinal else val.f1_macro)
     reason = f"`{s.best}` has the best {s.selection} ({score}), ties broken by the lower validation loss."
     return [
         "## Chosen model and why",
@@ -170,16 +171,16 @@ def _test_section(s: RunSummary) -> list[str]:
 
 
 def _calibration_section(s: RunSummary) -> list[str]:
-    c = s.best_figures.calibration
+    f = s.best_figures
+    c, val, test = f.calibration, f.val.assessed_scores, f.test.assessed_scores
     return [
         "## Calibration",
         "",
         f"Temperature scaling fitted on the validation logits: T = {c.temperature:.3f}. Expected "
         f"calibration error (15 bins): validation {_num(c.val_ece_before)} before, "
-        f"{_num(c.val_ece_after)} after; test {_num(c.test_ece_before)} before, "
-        f"{_num(c.test_ece_after)} after "
-        f"(test log loss {_num(c.test_log_loss_before)} before, {_num(c.test_log_loss_after)} after).",
-        *_chance_ece(s.best_figures.test.chance_ece, c.test_ece_after),
+        f"{_num(val.ece)} after; test {_num(c.test_ece_before)} before, {_num(test.ece)} after "
+        f"(test log loss {_num(c.test_log_loss_before)} before, {_num(test.log_loss)} after).",
+        *_chance_ece(f.test.chance_ece, test.ece),
         "",
         "![calibration](calibration.png)",
         "",
@@ -281,7 +282,7 @@ def _ood_section(s: RunSummary) -> list[str]:
     ]
 
 
-def _limitations(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
+def _limitations(s: RunSummary) -> list[str]:
     test = s.best_figures.test
     items = [
         f"The test split holds {test.n} images; the intervals above show how far the true figures may lie "
@@ -295,7 +296,7 @@ def _limitations(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
             "**The data are synthetic phantoms**, not photographs of real scalps: these figures say "
             "how well the pipeline learns the phantoms' cues, nothing about real patients.",
         )
-    if any(not r.pretrained for r in board):
+    if any(not b.pretrained for b in s.leaderboard):
         items.append("Backbones marked not pretrained were randomly initialised and frozen.")
     items.append(
         "The model assesses close-up top-down scalp photos like its training data; anything else is "
@@ -304,7 +305,7 @@ def _limitations(s: RunSummary, board: list[LeaderboardRow]) -> list[str]:
     return ["## Limitations", "", *(f"- {i}" for i in items), ""]
 
 
-def render(summary: RunSummary, leaderboard: list[LeaderboardRow]) -> str:
+def render(summary: RunSummary) -> str:
     card = summary.bundle
     lines = [f"# Training report: task `{summary.task}`", ""]
     if summary.synthetic_data:
@@ -320,15 +321,15 @@ def render(summary: RunSummary, leaderboard: list[LeaderboardRow]) -> str:
         f"Command arguments: `args.yaml`.",
         "",
         *_data_section(summary),
-        *_leaderboard_section(summary, leaderboard),
-        *_choice_section(summary, leaderboard),
+        *_leaderboard_section(summary),
+        *_choice_section(summary),
         *_test_section(summary),
         *_calibration_section(summary),
         *_overfitting_section(summary),
         *_fine_tune_section(summary),
         *_cv_section(summary),
         *_ood_section(summary),
-        *_limitations(summary, leaderboard),
+        *_limitations(summary),
         "## Files",
         "",
         "`args.yaml` arguments, `split.csv` the split, `leaderboard.csv` one row per backbone, `results.csv` "

@@ -1,6 +1,6 @@
-"""What a training run finds, as types: each backbone's figures, the leaderboard and the run's summary.
+"""What a training run finds, as types: each backbone's figures and the run's summary, leaderboard included.
 
-metrics.json is RunSummary written out; report.md and leaderboard.csv read these attributes.
+metrics.json is RunSummary written out; report.md and leaderboard.csv are written from its attributes.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from scalpcheck.learn.head import HeadParams
 
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
+    """The temperature and what the splits measured before it; the calibrated figures are the splits' own."""
+
     temperature: float
     val_ece_before: float
-    val_ece_after: float
     test_ece_before: float
-    test_ece_after: float
     test_log_loss_before: float
-    test_log_loss_after: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,44 +52,16 @@ class Figures:
 
 @dataclass(frozen=True, kw_only=True)
 class BackboneSummary:
+    """One backbone's line of the comparison: how it was fitted, what it cost, and its figures."""
+
+    backbone: str
     weights: str
     pretrained: bool
     params: HeadParams
     best_epoch: int
     trials: list[dict[str, Any]]  # one row per Optuna trial
     figures: Figures
-
-
-@dataclass(frozen=True, kw_only=True)
-class LeaderboardRow:
-    rank: int
-    backbone: str
-    pretrained: bool
-    weights: str
-    lr: float
-    batch_size: int
-    max_epochs: int
-    dropout: float
-    hidden: int
-    weight_decay: float
-    best_epoch: int
-    val_loss: float
-    val_accuracy: float
-    val_f1_macro: float
-    test_accuracy: float
-    test_f1_macro: float
-    val_qwk: float | None = None
-    test_qwk: float | None = None
-    test_mae: float | None = None
-    test_ece_before: float
-    test_ece_after: float
-    temperature: float
-    train_accuracy: float
-    gap_points: float
-    cv_accuracy_mean: float | None = None
-    cv_f1_macro_mean: float | None = None
-    cv_qwk_mean: float | None = None
-    extract_img_per_s: float
+    extract_img_per_s: float  # of the run that extracted its features (a cached run reads theirs)
     features_cached: bool
     seconds: float
 
@@ -107,9 +78,13 @@ class RunSummary:
     views: int
     best: str
     bundle: Card
-    backbones: dict[str, BackboneSummary] = field(default_factory=dict)
+    leaderboard: list[BackboneSummary] = field(default_factory=list)  # best first, by the selection score
     seconds: float = 0.0
 
     @property
+    def best_summary(self) -> BackboneSummary:
+        return next(b for b in self.leaderboard if b.backbone == self.best)
+
+    @property
     def best_figures(self) -> Figures:
-        return self.backbones[self.best].figures
+        return self.best_summary.figures

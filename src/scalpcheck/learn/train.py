@@ -27,7 +27,7 @@ from scalpcheck.learn.backbones import Backbone, FeatureModel, get
 from scalpcheck.learn.compare import Candidate, fit_backbone
 from scalpcheck.learn.dataset import PreparedData, prepare
 from scalpcheck.learn.export import make_card, write_bundle
-from scalpcheck.learn.results import BackboneSummary, LeaderboardRow, RunSummary
+from scalpcheck.learn.results import BackboneSummary, RunSummary
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
 from scalpcheck.learn.tune import OBJECTIVE
 from scalpcheck.learn.weights import WeightSource, check_user_file, resolve
@@ -36,6 +36,7 @@ from scalpcheck.preprocess import ColorSpace, preprocess
 from scalpcheck.settings import Settings
 
 PARITY_IMAGES = 4
+FIXED_PARAMS = ("label_smoothing", "patience")  # not tuned: the report states them once
 
 
 @dataclass
@@ -85,9 +86,12 @@ class TrainResult:
     run_dir: Path
     bundle_dir: Path
     best: str
-    leaderboard: list[LeaderboardRow]
     summary: RunSummary
     published: Path | None = None
+
+    @property
+    def leaderboard(self) -> list[BackboneSummary]:
+        return self.summary.leaderboard
 
 
 def _say(options: TrainOptions, message: str) -> None:
@@ -135,7 +139,6 @@ def _train_in(
     bundle_dir, card = _export(best, data, run_dir / "bundle")
 
     board = sorted(candidates, key=lambda c: c.selection_score(task.ordinal), reverse=True)
-    leaderboard = [leaderboard_row(n + 1, c) for n, c in enumerate(board)]
     summary = RunSummary(
         task=task.name,
         labels=task.labels,
@@ -147,11 +150,11 @@ def _train_in(
         views=options.views,
         best=best.name,
         bundle=card,
-        backbones={c.name: _backbone_summary(c) for c in candidates},
+        leaderboard=[_backbone_summary(c) for c in board],
         seconds=time.perf_counter() - started,
     )
-    _write_run_files(run_dir, summary, leaderboard, candidates, best, data)
-    result = TrainResult(run_dir, bundle_dir, best.name, leaderboard, summary)
+    _write_run_files(run_dir, summary, candidates, best, data)
+    result = TrainResult(run_dir, bundle_dir, best.name, summary)
     if options.publish:
         result.published = bundle.publish(bundle_dir, settings.models_dir, task.name)
         _say(options, f"published {card.model_version} as {result.published}")
@@ -229,65 +232,61 @@ def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, C
     return bundle_dir, bundle.read_card(bundle_dir)
 
 
-def leaderboard_row(rank: int, candidate: Candidate) -> LeaderboardRow:
-    f = candidate.scored
+def leaderboard_row(rank: int, b: BackboneSummary) -> dict[str, object]:
+    """One row of leaderboard.csv: a backbone's tuned parameters and its figures, flat."""
+    f = b.figures
     val, test = f.val.assessed_scores, f.test.assessed_scores
-    params = candidate.trained.params
     cv = f.cv
-    return LeaderboardRow(
-        rank=rank,
-        backbone=candidate.name,
-        pretrained=candidate.source.pretrained,
-        weights=candidate.source.describe(),
-        lr=params.lr,
-        batch_size=params.batch_size,
-        max_epochs=params.max_epochs,
-        dropout=params.dropout,
-        hidden=params.hidden,
-        weight_decay=params.weight_decay,
-        best_epoch=candidate.trained.best_epoch,
-        val_loss=val.log_loss,
-        val_accuracy=val.accuracy,
-        val_f1_macro=val.f1_macro,
-        test_accuracy=test.accuracy,
-        test_f1_macro=test.f1_macro,
-        val_qwk=val.qwk,
-        test_qwk=test.qwk,
-        test_mae=test.mae,
-        test_ece_before=f.calibration.test_ece_before,
-        test_ece_after=f.calibration.test_ece_after,
-        temperature=candidate.temperature,
-        train_accuracy=f.overfitting.train_accuracy,
-        gap_points=f.overfitting.gap_points,
-        cv_accuracy_mean=cv.accuracy.mean if cv else None,
-        cv_f1_macro_mean=cv.f1_macro.mean if cv else None,
-        cv_qwk_mean=cv.qwk.mean if cv and cv.qwk else None,
-        extract_img_per_s=candidate.extract_img_per_s,
-        features_cached=candidate.features_cached,
-        seconds=candidate.seconds,
-    )
+    row: dict[str, object] = {
+        "rank": rank,
+        "backbone": b.backbone,
+        "pretrained": b.pretrained,
+        "weights": b.weights,
+        **{k: v for k, v in asdict(b.params).items() if k not in FIXED_PARAMS},
+        "best_epoch": b.best_epoch,
+        "val_loss": val.log_loss,
+        "val_accuracy": val.accuracy,
+        "val_f1_macro": val.f1_macro,
+        "test_accuracy": test.accuracy,
+        "test_f1_macro": test.f1_macro,
+        "val_qwk": val.qwk,
+        "test_qwk": test.qwk,
+        "test_mae": test.mae,
+        "test_ece_before": f.calibration.test_ece_before,
+        "test_ece_after": test.ece,
+        "temperature": f.calibration.temperature,
+        "train_accuracy": f.overfitting.train_accuracy,
+        "gap_points": f.overfitting.gap_points,
+        "cv_accuracy_mean": cv.accuracy.mean if cv else None,
+        "cv_f1_macro_mean": cv.f1_macro.mean if cv else None,
+        "cv_qwk_mean": cv.qwk.mean if cv and cv.qwk else None,
+        "extract_img_per_s": b.extract_img_per_s,
+        "features_cached": b.features_cached,
+        "seconds": b.seconds,
+    }
+    return {k: v for k, v in row.items() if v is not None}
 
 
 def _backbone_summary(c: Candidate) -> BackboneSummary:
     return BackboneSummary(
+        backbone=c.name,
         weights=c.source.describe(),
         pretrained=c.source.pretrained,
         params=c.trained.params,
         best_epoch=c.trained.best_epoch,
         trials=c.trials,
         figures=c.scored,
+        extract_img_per_s=c.extract_img_per_s,
+        features_cached=c.features_cached,
+        seconds=c.seconds,
     )
 
 
 def _write_run_files(
-    run_dir: Path,
-    summary: RunSummary,
-    leaderboard: list[LeaderboardRow],
-    candidates: list[Candidate],
-    best: Candidate,
-    data: PreparedData,
+    run_dir: Path, summary: RunSummary, candidates: list[Candidate], best: Candidate, data: PreparedData
 ) -> None:
-    write_rows(run_dir / "leaderboard.csv", [records.to_dict(row, exclude_none=True) for row in leaderboard])
+    board = [leaderboard_row(n + 1, b) for n, b in enumerate(summary.leaderboard)]
+    write_rows(run_dir / "leaderboard.csv", board)
     write_rows(
         run_dir / "results.csv", [{"backbone": c.name, **r} for c in candidates for r in c.trained.history]
     )
@@ -306,4 +305,4 @@ def _write_run_files(
         best.temperature,
         run_dir / "calibration.png",
     )
-    write_text(run_dir / "report.md", report.render(summary, leaderboard))
+    write_text(run_dir / "report.md", report.render(summary))
