@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _text(report) -> str:
+    from scalpcheck import tables
+
     card, data, e = report.card, report.data, report.evaluation
     labels = list(card.labels)
     weights = "" if card.backbone.pretrained else ", random init: not pretrained"
@@ -121,4 +123,8 @@ def _text(report) -> str:
     lines.append(" " * (width + 2) + "".join(f"{label:>{cell}}" for label in labels))
     for label, row in zip(labels, m.confusion_matrix, strict=True):
         lines.append(f"  {label:<{width}}" + "".join(f"{n:>{cell}d}" for n in row))
+    for table in e.subgroups.values():
+        lines += ["", f"By {table.attribute} (95 % intervals over images):"]
+        lines += tables.plain(tables.GROUP_HEADER, tables.group_rows(table))
+        lines.append("  " + tables.gap_sentence(table))
     return "\n".join(lines)

@@ -17,9 +17,11 @@ import csv
 import hashlib
 import os
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from scalpcheck.data.attributes import groups_of, read_attributes
 from scalpcheck.errors import UsageError
 from scalpcheck.tasks import TASKS, Task, custom_task
 
@@ -52,6 +54,15 @@ class Catalog:
     layout: str  # "flat" or "presplit"
     task: Task
     items: list[Item]
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)  # relative path -> manifest columns
+
+    def attributes_of(self, item: Item) -> dict[str, str]:
+        """The item's row of the dataset's manifest.csv (scalpcheck.data.attributes); {} when it has none."""
+        return self.attributes.get(self.relative(item), {})
+
+    def groups(self, items: Sequence[Item]) -> dict[str, list[str]]:
+        """The subgroup columns the manifest gives, with each item's value: what reports group figures by."""
+        return groups_of([self.attributes_of(i) for i in items])
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{split: {label: n}} for a presplit layout, plus "all"; every label of the task appears."""
@@ -162,7 +173,7 @@ def scan(root: str | Path, task: str | None = None) -> Catalog:
         the_task = custom_task(task or root.name.lower(), labels)
     if layout == "presplit":
         _check_splits(root, items)
-    return Catalog(root=root, layout=layout, task=the_task, items=items)
+    return Catalog(root=root, layout=layout, task=the_task, items=items, attributes=read_attributes(root))
 
 
 def _check_splits(root: Path, items: list[Item]) -> None:

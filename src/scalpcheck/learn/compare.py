@@ -91,11 +91,12 @@ def score(candidate: Candidate, data: PreparedData) -> None:
     t = fit_temperature(candidate.logits["val"], y["val"])
     candidate.temperature = t
 
-    def evaluated(name: str, temperature: float, n_boot: int = 0):
+    def evaluated(name: str, temperature: float, n_boot: int = 0, groups: bool = False):
         proba = metrics.softmax(candidate.logits[name], temperature)
-        return evaluate(y[name], proba, task.labels, ordinal=task.ordinal, n_boot=n_boot)
+        by = data.groups(data.split[name]) if groups else None
+        return evaluate(y[name], proba, task.labels, ordinal=task.ordinal, n_boot=n_boot, groups=by)
 
-    val, test = evaluated("val", t), evaluated("test", t, n_boot=2000)
+    val, test = evaluated("val", t), evaluated("test", t, n_boot=2000, groups=True)
     val_raw, test_raw = evaluated("val", 1.0).assessed_scores, evaluated("test", 1.0).assessed_scores
     train_accuracy = evaluated("train", 1.0).assessed_scores.accuracy
     candidate.figures = Figures(

@@ -7,6 +7,7 @@ after this succeeds, so a refused command leaves the disk as it was.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,10 @@ class PreparedData:
 
     def split_items(self) -> dict[str, list[Item]]:
         return {name: [self.items[i] for i in idx] for name, idx in self.split.items()}
+
+    def groups(self, indices: Sequence[int]) -> dict[str, list[str]]:
+        """The subgroups (skin tone, style, ...) the dataset's manifest gives these items, for the reports."""
+        return self.catalog.groups([self.items[i] for i in indices])
 
     def summary(self) -> DataInfo:
         """Counts per split and label, the fingerprint and the synthetic mark: the card's `data` entry."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from scalpcheck import tables
 from scalpcheck.evaluation import ChanceEce, Interval
 from scalpcheck.learn.dataset import CV_REPEATS, SPLIT_FRACTIONS
 from scalpcheck.learn.results import BackboneSummary, RunSummary
+from scalpcheck.tables import markdown, pct
 
 GAP_LIMIT_POINTS = 5.0
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f} %"
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -20,16 +18,8 @@ def _num(value: float | None, digits: int = 3) -> str:
 def _ci(interval: Interval | None, percent: bool) -> str:
     if interval is None:
         return ""
-    fmt = _pct if percent else _num
+    fmt = pct if percent else _num
     return f"{fmt(interval[0])} to {fmt(interval[1])}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join("---" for _ in header) + " |",
-        *("| " + " | ".join(r) + " |" for r in rows),
-    ]
 
 
 def _data_section(s: RunSummary) -> list[str]:
@@ -53,7 +43,7 @@ def _data_section(s: RunSummary) -> list[str]:
         f"- Fingerprint (content hashes of every file, its label and split): `{d.fingerprint}`.",
         f"- Split: {how}; the manifest is `split.csv`.",
         "",
-        *_table(["label", *splits, "total"], rows),
+        *markdown(["label", *splits, "total"], rows),
         "",
     ]
 
@@ -85,7 +75,7 @@ def _leaderboard_section(s: RunSummary) -> list[str]:
                 weights,
                 _num(val.qwk if ordinal else val.f1_macro),
                 _num(val.log_loss),
-                _pct(test.accuracy),
+                pct(test.accuracy),
                 _num(test.f1_macro),
                 *([_num(test.qwk), _num(test.mae, 2)] if ordinal else []),
                 _num(test.ece),
@@ -94,7 +84,7 @@ def _leaderboard_section(s: RunSummary) -> list[str]:
                 f"{b.seconds:.0f}",
             ]
         )
-    lines = ["## Leaderboard", "", *_table(header, rows), ""]
+    lines = ["## Leaderboard", "", *markdown(header, rows), ""]
     random_init = [b.backbone for b in s.leaderboard if not b.pretrained]
     if random_init:
         lines += [
@@ -141,7 +131,7 @@ def _test_section(s: RunSummary) -> list[str]:
         return _ci(getattr(ci, name) if ci else None, percent)
 
     rows = [
-        ["accuracy", _pct(m.accuracy), interval("accuracy", True)],
+        ["accuracy", pct(m.accuracy), interval("accuracy", True)],
         ["macro precision", _num(m.precision_macro), interval("precision_macro")],
         ["macro recall", _num(m.recall_macro), interval("recall_macro")],
         ["macro F1", _num(m.f1_macro), interval("f1_macro")],
@@ -161,13 +151,34 @@ def _test_section(s: RunSummary) -> list[str]:
         "",
         "95 % intervals: percentile bootstrap over the test images (2000 resamples).",
         "",
-        *_table(["metric", "value", "95 % interval"], rows),
+        *markdown(["metric", "value", "95 % interval"], rows),
         "",
-        *_table(["class", "precision", "recall", "F1", "images"], per_class),
+        *markdown(["class", "precision", "recall", "F1", "images"], per_class),
         "",
         "![confusion matrix](confusion_matrix.png)",
         "",
     ]
+
+
+def _subgroup_section(s: RunSummary) -> list[str]:
+    test = s.best_figures.test
+    if not test.subgroups:
+        return []
+    lines = [
+        "## Test split by subgroup",
+        "",
+        "From the dataset's manifest.csv; intervals resample each group's images. Small groups make gaps "
+        "look larger or smaller than they are: read a gap against its interval.",
+        "",
+    ]
+    for table in test.subgroups.values():
+        lines += [
+            f"### By {table.attribute}",
+            "",
+            *markdown(tables.GROUP_HEADER, tables.group_rows(table)),
+        ]
+        lines += ["", tables.gap_sentence(table), ""]
+    return lines
 
 
 def _calibration_section(s: RunSummary) -> list[str]:
@@ -207,8 +218,8 @@ def _overfitting_section(s: RunSummary) -> list[str]:
     return [
         "## Overfitting check",
         "",
-        f"Accuracy on the training images (plain views, no augmentation) {_pct(o.train_accuracy)} against "
-        f"{_pct(o.val_accuracy)} on validation: a gap of {o.gap_points:.1f} points, {verdict} the "
+        f"Accuracy on the training images (plain views, no augmentation) {pct(o.train_accuracy)} against "
+        f"{pct(o.val_accuracy)} on validation: a gap of {o.gap_points:.1f} points, {verdict} the "
         f"{GAP_LIMIT_POINTS:.0f}-point limit. Learning curves of every backbone's chosen trial:",
         "",
         "![curves](curves.png)",
@@ -263,21 +274,21 @@ def _cv_section(s: RunSummary) -> list[str]:
         "Intervals: Student t over the folds; folds share training images, so they are somewhat optimistic."
         + frozen,
         "",
-        *_table(["metric", "mean", "95 % interval"], rows),
+        *markdown(["metric", "mean", "95 % interval"], rows),
         "",
     ]
 
 
 def _ood_section(s: RunSummary) -> list[str]:
     o = s.bundle.ood
-    test = f" and {_pct(o.test_accept_rate)} of test images" if o.test_accept_rate is not None else ""
+    test = f" and {pct(o.test_accept_rate)} of test images" if o.test_accept_rate is not None else ""
     return [
         "## Refusing photos that are not scalps",
         "",
         f"Method: {o.method} distance of the backbone embedding, statistics from {o.fitted_on}. "
         f"Threshold {o.threshold:.2f}, chosen on {o.threshold_from} to accept "
-        f"{_pct(o.accept_rate_target)} of them (never on the training images, whose distances are biased "
-        f"low). Accepted: {_pct(o.heldout_accept_rate)} of validation{test}.",
+        f"{pct(o.accept_rate_target)} of them (never on the training images, whose distances are biased "
+        f"low). Accepted: {pct(o.heldout_accept_rate)} of validation{test}.",
         "",
     ]
 
@@ -324,6 +335,7 @@ def render(summary: RunSummary) -> str:
         *_leaderboard_section(summary),
         *_choice_section(summary),
         *_test_section(summary),
+        *_subgroup_section(summary),
         *_calibration_section(summary),
         *_overfitting_section(summary),
         *_fine_tune_section(summary),

@@ -95,6 +95,7 @@ def evaluate_dataset(
         labels,
         ordinal=model.task.ordinal,
         refused=refused,
+        groups=catalog.groups(items),
     )
     data = DataSummary(
         root=str(catalog.root),
