@@ -339,7 +339,7 @@ def test_markup_from_a_model_card_is_escaped_on_every_page(
 
 # -------------------------------------------------------------------------------------------- tokens
 def test_forged_and_misplaced_tokens_are_refused(app, client, kit, tally):
-    """Expired and revoked tokens: tests/web/test_web_api.py. Here every near miss of a real token."""
+    """Expired and revoked tokens: tests/web/test_api.py. Here every near miss of a real token."""
     alice = kit.new_uploader(client, "alice")
     good = alice.headers["Authorization"].removeprefix("Bearer ")
     forged = {

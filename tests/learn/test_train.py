@@ -131,7 +131,7 @@ def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_setti
 
 
 def test_the_trained_model_refuses_photos_that_are_not_scalps(tiny_run):
-    from .test_learn_demo import _ood_scores, non_scalp_photos
+    from .test_demo import _ood_scores, non_scalp_photos
 
     photos = {
         k: v
