@@ -5,59 +5,12 @@ from __future__ import annotations
 
 import csv
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from scalpcheck import bundle, onnx_session, ood
-from scalpcheck.preprocess import preprocess
+from scalpcheck import bundle
 from scalpcheck.settings import load_settings
-
-NON_SCALP = (
-    "chelsea",
-    "coffee",
-    "astronaut",
-    "rocket",
-    "hubble_deep_field",
-    "retina",
-    "immunohistochemistry",
-    "page",
-    "text",
-    "brick",
-    "grass",
-    "gravel",
-    "colorwheel",
-    "camera",
-    "moon",
-    "clock",
-    "coins",
-    "cat",
-)
-
-
-def non_scalp_photos() -> dict[str, Image.Image]:
-    """Real photos scikit-image ships (animals, objects, faces, landscapes, text, other medical images)."""
-    from skimage import data
-
-    photos = {}
-    for name in NON_SCALP:
-        pixels = np.asarray(getattr(data, name)())
-        photos[name] = Image.fromarray(pixels).convert("RGB")
-    photos["motorcycle"] = Image.fromarray(data.stereo_motorcycle()[0])
-    for k, face in enumerate(data.lfw_subset()[:5]):
-        photos[f"face_{k}"] = Image.fromarray((face * 255).astype(np.uint8)).convert("RGB")
-    return photos
-
-
-def _ood_scores(bundle_dir, images):
-    card = bundle.read_card(bundle_dir)
-    pre = card.preprocess
-    session = onnx_session.create(bundle_dir / bundle.MODEL_FILE)
-    batch = np.stack([preprocess(img, pre) for img in images])
-    (embedding,) = session.run(["embedding"], {"image": batch})
-    with np.load(bundle_dir / bundle.OOD_FILE) as f:
-        stats = dict(f)
-    return ood.score(stats, embedding), card.ood.threshold
+from tests.helpers.photos import non_scalp_photos
+from tests.helpers.training import ood_scores
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +35,7 @@ def test_demo_models_classify_and_refuse_photos_that_are_not_scalps(demo):
         card = bundle.read_card(bundle_dir)
         assert card.synthetic_data is True and card.backbone.name == "efficientnet_lite0"
         assert card.ood.test_accept_rate is not None and card.ood.test_accept_rate >= 0.95, (task, card.ood)
-        scores, threshold = _ood_scores(bundle_dir, list(photos.values()))
+        scores, threshold = ood_scores(bundle_dir, list(photos.values()))
         accepted = [name for name, s in zip(photos, scores, strict=True) if s <= threshold]
         assert not accepted, f"{task}: photos that are not scalps were accepted: {accepted}"
     scalp = bundle.read_card(models["scalp"]).metrics
