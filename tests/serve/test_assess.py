@@ -81,7 +81,8 @@ def test_assessment_shape(assessor, task):
     assert result.source == Source(format="JPEG", width=400, height=400, orientation=1)
 
 
-def test_to_dict_is_the_json_of_design(assessor):
+def test_to_dict_is_the_documented_assessment_json(assessor):
+    """The fields of an assessment in docs/http-api.md, less the web app's own (id, created_at, links)."""
     result = assessor.assess(encode(scalp_photo()), "hairloss")
     payload = json.loads(json.dumps(result.to_dict()))
     assert set(payload) == {

@@ -188,7 +188,7 @@ def test_one_user_never_reaches_anothers_assessments(client, token, stored):
 
 
 @pytest.mark.parametrize("kind", BAD_PHOTO_KINDS)
-def test_refusals_are_json_with_design_codes_and_store_nothing(client, token, bad_photo, stored, kind):
+def test_refusals_are_json_with_their_error_codes_and_store_nothing(client, token, bad_photo, stored, kind):
     tok = token()
     code, status, data = bad_photo(kind)
     assert_error(post_photo(client, tok, data), status, code)

@@ -191,7 +191,7 @@ def test_png_upload_is_stored_as_clean_png(client, auth):
 
 @pytest.mark.parametrize("kind", BAD_PHOTO_KINDS)
 def test_refused_photos_show_the_reason_and_store_nothing(client, auth, bad_photo, stored, kind):
-    """Each refusal of DESIGN.md, from a real bad file; nothing may be stored for any of them."""
+    """Each image refusal of docs/errors.md, from a real bad file; nothing may be stored for any of them."""
     auth.signup()
     code, status, data = bad_photo(kind)
     response = upload(client, data)
