@@ -1,34 +1,49 @@
-"""Fixtures every test shares.
+"""Fixtures every test folder shares. Helpers that are plain functions are in tests/helpers/.
+
+A test's home and models:
 
 - `home` (automatic): a fresh SCALPCHECK_HOME per test, so its own SQLite database, image store and models;
   the model hub is offline, so no test downloads or depends on weights a developer happens to have.
 - `random_bundles`: real bundles written by the one exporter from random weights; every serving code path
-  runs on them, but they predict nothing and accept every photo.
+  runs on them, but they predict nothing and accept every photo. `random_models` publishes them into the
+  test's home.
 - `trained_bundles` / `published_models`: small models really trained on phantoms for both tasks, built
   once per test run (shared by the xdist workers through a lock) and published into a test's home.
+
+The web app, for tests/web and tests/hardening (in the style of Flask's tutorial):
+
+- `database`: every test that uses the app runs on SQLite, and again on PostgreSQL when TEST_DATABASE_URL
+  is set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): each such test gets a fresh schema,
+  selected with the connection's search_path and dropped afterwards. The schema is always built by the
+  migrations.
+- `make_app`, `app` (an app without models; folders and modules override it with one that has models),
+  `client`, `auth` (tests.helpers.web.AuthActions on the client) and `user_id`.
+
+The hardening suite's summary line (tests/hardening/summary.py) is registered here too.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import os
+import secrets
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.hardening.summary import Summary
+from tests.helpers.web import TEST_CONFIG, AuthActions
+
 TRAINED_PER_CLASS = 20  # phantoms a class for the shared trained models: enough to refuse non-scalps
 
 
 def pytest_configure(config):
-    """The hardening suite's summary line (tests/hardening/summary.py) is registered here: under xdist only
-    this conftest is loaded where the summary is printed (the controller runs no test)."""
-    path = Path(__file__).with_name("hardening") / "summary.py"
-    spec = importlib.util.spec_from_file_location("hardening_summary", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config.pluginmanager.register(module.Summary(), "hardening-summary")
+    """Registered here, not in tests/hardening/conftest.py: under xdist the controller, which prints the
+    summary, runs no test and so loads only this conftest."""
+    config.pluginmanager.register(Summary(), "hardening-summary")
 
 
+# ------------------------------------------------------------------------------------- home and models
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     """A fresh SCALPCHECK_HOME per test; nothing a test writes leaks into ./var or another test."""
@@ -52,6 +67,18 @@ def random_bundles(tmp_path_factory) -> dict[str, Path]:
         name: untrained_bundle(root / name, task, seed=seed)
         for seed, (name, task) in enumerate(TASKS.items(), 1)
     }
+
+
+@pytest.fixture
+def random_models(home, random_bundles) -> Path:
+    """The test home's models/ folder with both random-weight bundles published, as `make run` leaves it:
+    they accept every photo that passes the quality gate, so every supported file comes out as an
+    assessment."""
+    from scalpcheck import bundle
+
+    for task, path in random_bundles.items():
+        bundle.publish(path, home / "models", task)
+    return home / "models"
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +126,90 @@ def published_models(home, trained_bundles) -> Path:
     for task, path in trained_bundles.items():
         bundle.publish(path, home / "models", task)
     return home / "models"
+
+
+# ---------------------------------------------------------------------------------------------- the app
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL is not set"
+        ),
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request, monkeypatch):
+    """The backend name; DATABASE_URL points at a fresh database (SQLite in the home, or a new schema)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if request.param == "sqlite":
+        yield "sqlite"  # the default: scalpcheck.db in the test's home folder
+        return
+    base_url = make_url(os.environ["TEST_DATABASE_URL"])
+    schema = f"test_{secrets.token_hex(6)}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = base_url.update_query_dict({"options": f"-csearch_path={schema}"})
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    yield "postgresql"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_app(database):
+    """make_app(**config) -> a migrated app with TEST_CONFIG and `config`; its connections are closed before
+    the database goes."""
+    from scalpcheck.web import create_app
+    from scalpcheck.web.database import upgrade
+    from scalpcheck.web.extensions import db
+
+    apps = []
+
+    def make(**config):
+        app = create_app({**TEST_CONFIG, **config})
+        upgrade(app)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """A migrated app with no models published (tests that assess override this fixture)."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def user_id(app):
+    """user_id(username) -> the user's id, or None when there is no such user."""
+    from sqlalchemy import select
+
+    from scalpcheck.web.extensions import db
+    from scalpcheck.web.models import User
+
+    def find(username: str) -> int | None:
+        with app.app_context():
+            return db.session.scalar(select(User.id).where(User.username == username))
+
+    return find

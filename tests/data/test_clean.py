@@ -296,7 +296,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make, message):
     assert listing(tmp_path) == before
 
 
-# --- against the phantom generator's planted faults (contract: defects.json, /work/notes/A_synth.md) ---
+# --- against the phantom generator's planted faults (contract: defects.json, docs/phantoms.md) ---
 
 EXPECTED_KIND = {
     "zero_byte": "unreadable",

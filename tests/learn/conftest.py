@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from scalpcheck.settings import load_settings
-
-TINY = {"trials": 1, "input_size": 96, "views": 1, "progress": False}
+from tests.helpers.training import TINY
 
 
 def _isolate_hub(mp: pytest.MonkeyPatch, cache: Path) -> None:
@@ -28,6 +27,7 @@ def _isolate_hub(mp: pytest.MonkeyPatch, cache: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def offline_hub(monkeypatch, tmp_path):
+    """The hub offline and its cache an empty folder of the test's own."""
     _isolate_hub(monkeypatch, tmp_path / "hf-cache")
 
 

@@ -1,125 +1,21 @@
-"""Web app fixtures in the style of Flask's tutorial: an app with its own home and database, a client, and
-an `auth` helper; plus photos to upload.
+"""Fixtures of the web tests only: what is stored, rows made by hand, and a real bad file for each refusal.
 
-Every test runs on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set (e.g.
-postgresql+psycopg://postgres@127.0.0.1:5432/test): each such test gets a fresh schema, selected with the
-connection's search_path and dropped afterwards. The schema is always built by the migrations.
+The app itself (`database`, `make_app`, `app`, `client`, `auth`, `user_id`) comes from tests/conftest.py,
+because the hardening tests use it too.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import secrets
 
-import numpy as np
 import pytest
 from PIL import Image, ImageFilter
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from scalpcheck.bundle import read_card
-from scalpcheck.data.synth import render_phantom
-from scalpcheck.web import create_app
-from scalpcheck.web.database import upgrade
 from scalpcheck.web.extensions import APP_STATE, db
 from scalpcheck.web.models import Assessment, User
-
-PASSWORD = "correct horse battery"
-TEST_CONFIG = {
-    "TESTING": True,
-    "WTF_CSRF_ENABLED": False,  # tests that check CSRF turn it back on
-    "SESSION_COOKIE_SECURE": False,  # the test client speaks plain http
-    "ARGON2_PROFILE": "CHEAPEST",  # a real argon2id hash, at test speed
-}
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(
-            not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL is not set"
-        ),
-    ),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request, monkeypatch):
-    """The backend name; DATABASE_URL points at a fresh database (SQLite in the home, or a new schema)."""
-    if request.param == "sqlite":
-        yield "sqlite"  # the default: scalpcheck.db in the test's home folder
-        return
-    base_url = make_url(os.environ["TEST_DATABASE_URL"])
-    schema = f"test_{secrets.token_hex(6)}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base_url.update_query_dict({"options": f"-csearch_path={schema}"})
-    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
-    yield "postgresql"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-@pytest.fixture
-def make_app(database):
-    """make_app(**config) -> a migrated app; its connections are closed before the database goes."""
-    apps = []
-
-    def make(**config):
-        app = create_app({**TEST_CONFIG, **config})
-        upgrade(app)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-class AuthActions:
-    password = PASSWORD
-
-    def __init__(self, client):
-        self._client = client
-
-    def register(self, username: str = "alice", password: str = PASSWORD, confirm: str | None = None):
-        data = {
-            "username": username,
-            "password": password,
-            "confirm": password if confirm is None else confirm,
-        }
-        return self._client.post("/auth/register", data=data)
-
-    def login(self, username: str = "alice", password: str = PASSWORD, next_page: str | None = None):
-        url = "/auth/login" if next_page is None else f"/auth/login?next={next_page}"
-        return self._client.post(url, data={"username": username, "password": password})
-
-    def signup(self, username: str = "alice", password: str = PASSWORD):
-        """Register and log in; fails the test if either does not work."""
-        assert self.register(username, password).status_code == 303
-        assert self.login(username, password).status_code == 303
-
-    def logout(self):
-        return self._client.post("/auth/logout")
-
-
-@pytest.fixture
-def auth(client):
-    return AuthActions(client)
+from tests.helpers.photos import jpeg_bytes, phantom
 
 
 @pytest.fixture
@@ -134,17 +30,6 @@ def stored(app):
         return rows, len(files)
 
     return count
-
-
-@pytest.fixture
-def user_id(app):
-    """user_id(username) -> the user's id, or None when there is no such user."""
-
-    def find(username: str) -> int | None:
-        with app.app_context():
-            return db.session.scalar(select(User.id).where(User.username == username))
-
-    return find
 
 
 @pytest.fixture
@@ -179,28 +64,6 @@ def auth_rows():
     return make
 
 
-def jpeg_bytes(img: Image.Image, **params) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, "JPEG", quality=params.pop("quality", 90), **params)
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def phantom():
-    """phantom(task="scalp", label="healthy", seed=0, size=256) -> a synthetic scalp photo (PIL, RGB)."""
-
-    def make(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 256) -> Image.Image:
-        return render_phantom(task, label, np.random.default_rng(seed), size=size)
-
-    return make
-
-
-@pytest.fixture
-def phantom_jpeg(phantom):
-    """phantom_jpeg(task, label, seed, size) -> JPEG bytes of a phantom."""
-    return lambda *args, **kwargs: jpeg_bytes(phantom(*args, **kwargs))
-
-
 def _not_a_scalp() -> Image.Image:
     """A real, sharp, well-exposed photo of something else: scikit-image's cup of coffee."""
     import skimage.data
@@ -221,8 +84,9 @@ def _pixel_bomb() -> bytes:
 
 
 @pytest.fixture
-def bad_photo(request, phantom):
-    """bad_photo(kind) -> (error code, HTTP status, file bytes): a real file for each refusal of DESIGN.md.
+def bad_photo(request):
+    """bad_photo(kind) -> (error code, HTTP status, file bytes): a real file for each image refusal of
+    docs/errors.md.
 
     "not-a-scalp" needs published models that can tell a scalp from a cup of coffee, that is models trained
     from pretrained weights; on random-init bundles the test is skipped, saying so.

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from scalpcheck.errors import ERRORS
 from scalpcheck.web.extensions import db
 from scalpcheck.web.models import ApiToken
+from tests.helpers.photos import phantom_jpeg
 
 ASSESSMENT_KEYS = {
     "id",
@@ -122,7 +123,7 @@ def test_expired_and_revoked_tokens_stop_working(app, client, token):
     assert_error(client.delete("/api/v1/tokens", headers=bearer(revoked)), 401, "unauthorized")
 
 
-def test_create_get_list_delete(client, token, phantom_jpeg, stored):
+def test_create_get_list_delete(client, token, stored):
     tok = token()
     created = post_photo(client, tok, phantom_jpeg("hairloss", "stage_3", seed=1), task="hairloss")
     assert created.status_code == 201
@@ -155,7 +156,7 @@ def test_create_get_list_delete(client, token, phantom_jpeg, stored):
     assert_error(client.get(body["links"]["self"], headers=bearer(tok)), 404, "not_found")
 
 
-def test_list_is_paginated_newest_first(client, token, phantom_jpeg):
+def test_list_is_paginated_newest_first(client, token):
     tok = token()
     ids = [post_photo(client, tok, phantom_jpeg(seed=20 + i)).json["id"] for i in range(3)]
     first = client.get("/api/v1/assessments?per_page=2", headers=bearer(tok)).json
@@ -169,7 +170,7 @@ def test_list_is_paginated_newest_first(client, token, phantom_jpeg):
         assert_error(client.get(f"/api/v1/assessments?{query}", headers=bearer(tok)), 400, "bad_request")
 
 
-def test_one_user_never_reaches_anothers_assessments(client, token, phantom_jpeg, stored):
+def test_one_user_never_reaches_anothers_assessments(client, token, stored):
     alice, mallory = token("alice"), token("mallory")
     assessment_id = post_photo(client, alice, phantom_jpeg(seed=30)).json["id"]
     for suffix in ("", "/image", "/heatmap"):
@@ -187,14 +188,14 @@ def test_one_user_never_reaches_anothers_assessments(client, token, phantom_jpeg
 
 
 @pytest.mark.parametrize("kind", BAD_PHOTO_KINDS)
-def test_refusals_are_json_with_design_codes_and_store_nothing(client, token, bad_photo, stored, kind):
+def test_refusals_are_json_with_their_error_codes_and_store_nothing(client, token, bad_photo, stored, kind):
     tok = token()
     code, status, data = bad_photo(kind)
     assert_error(post_photo(client, tok, data), status, code)
     assert stored() == (0, 0)
 
 
-def test_missing_image_and_task(client, token, phantom_jpeg, stored):
+def test_missing_image_and_task(client, token, stored):
     tok = token()
     assert_error(post_photo(client, tok, None), 400, "missing_image")
     assert_error(post_photo(client, tok, b""), 415, "unsupported_image")  # a file of zero bytes
@@ -203,7 +204,7 @@ def test_missing_image_and_task(client, token, phantom_jpeg, stored):
     assert stored() == (0, 0)
 
 
-def test_a_large_upload_is_read_in_memory_without_a_temporary_file(monkeypatch, client, token, phantom_jpeg):
+def test_a_large_upload_is_read_in_memory_without_a_temporary_file(monkeypatch, client, token):
     """Werkzeug spools uploads over 500 kB to disk; the app's request class keeps them in memory."""
     import werkzeug.formparser
 
@@ -218,7 +219,7 @@ def test_a_large_upload_is_read_in_memory_without_a_temporary_file(monkeypatch, 
     assert response.status_code == 201, response.data[:300]
 
 
-def test_too_many_bytes_is_json_413(monkeypatch, published_models, make_app, phantom_jpeg):
+def test_too_many_bytes_is_json_413(monkeypatch, published_models, make_app):
     monkeypatch.setenv("MAX_UPLOAD_MB", "0.1")
     client = make_app().test_client()
     client.post("/auth/register", data={"username": "alice", "password": "p" * 10, "confirm": "p" * 10})
@@ -228,7 +229,7 @@ def test_too_many_bytes_is_json_413(monkeypatch, published_models, make_app, pha
         assert_error(post_photo(client, tok, photo + b"\x00" * (size - len(photo))), 413, "image_too_large")
 
 
-def test_model_unavailable_and_tasks_without_models(make_app, phantom_jpeg):
+def test_model_unavailable_and_tasks_without_models(make_app):
     client = make_app().test_client()
     client.post("/auth/register", data={"username": "alice", "password": "p" * 10, "confirm": "p" * 10})
     tok = client.post("/api/v1/tokens", auth=("alice", "p" * 10)).json["token"]

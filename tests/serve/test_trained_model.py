@@ -14,6 +14,7 @@ from scalpcheck.preprocess import preprocess
 from scalpcheck.serve import Assessor
 from scalpcheck.serve.explain import grad_cam
 from scalpcheck.serve.model import LoadedModel
+from tests.helpers.photos import encode
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve_trained")]
 
@@ -36,7 +37,7 @@ NOT_SCALPS = ["chelsea", "coffee", "astronaut", "rocket", "retina", "immunohisto
 
 
 @pytest.mark.parametrize("name", NOT_SCALPS)
-def test_photos_that_are_not_scalps_are_refused(assessor, name, encode):
+def test_photos_that_are_not_scalps_are_refused(assessor, name):
     photo = as_rgb(getattr(skimage.data, name)())
     with pytest.raises(ImageRejected) as info:
         assessor.assess(encode(photo, quality=92), "scalp")
@@ -44,7 +45,7 @@ def test_photos_that_are_not_scalps_are_refused(assessor, name, encode):
     assert "scalp" in info.value.message
 
 
-def test_new_phantoms_are_assessed(assessor, encode):
+def test_new_phantoms_are_assessed(assessor):
     from scalpcheck.data.synth import render_phantom
 
     rng = np.random.default_rng(11)

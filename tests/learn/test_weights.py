@@ -1,4 +1,5 @@
-"""Weight sources in DESIGN.md's order, key mapping, clear refusals, and the offline ImageNet sanity check."""
+"""Weight sources in their documented order (docs/extending.md), key mapping, clear refusals, and the offline
+ImageNet sanity check."""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ import pytest
 
 from scalpcheck import bundle, onnx_session
 from scalpcheck.learn.export import PARITY_TOLERANCE
+from tests.helpers.photos import non_scalp_photos
+from tests.helpers.training import TINY, ood_scores
 
 RUN_FILES = (
     "args.yaml",
@@ -121,8 +123,6 @@ def test_bundle_is_complete_published_and_matches_torch(tiny_run, tiny_settings)
 def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_settings):
     from scalpcheck.learn.train import TrainOptions, run
 
-    from .conftest import TINY
-
     again = run(TrainOptions(task="scalp", data=tiny_scalp, cv=2, **TINY), tiny_settings)
     assert again.run_dir.name == "train2"
     (row,) = again.leaderboard
@@ -132,12 +132,10 @@ def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_setti
 
 
 def test_the_trained_model_refuses_photos_that_are_not_scalps(tiny_run):
-    from .test_learn_demo import _ood_scores, non_scalp_photos
-
     photos = {
         k: v
         for k, v in non_scalp_photos().items()
         if k in ("chelsea", "coffee", "astronaut", "rocket", "page")
     }
-    scores, threshold = _ood_scores(tiny_run.bundle_dir, list(photos.values()))
+    scores, threshold = ood_scores(tiny_run.bundle_dir, list(photos.values()))
     assert (scores > threshold).all(), dict(zip(photos, scores / threshold, strict=True))

@@ -5,7 +5,7 @@ point of a change.
 `<pid>-<point>` into $HARDENING_MARKERS and sleep right before (or after) the database commit that decides an
 upload or a deletion, with the image store's pending folder already written. The test then kills the worker
 there with SIGKILL, the way an out-of-memory killer or a power cut would, and checks that nothing is lost.
-Only the test servers load this file; it changes nothing else.
+Only the test servers load this file (servers.FAULTS_CONFIG); it changes nothing else.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ and count its workers, which a second server load beside them would only blur.
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import signal
@@ -21,9 +20,14 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from tests.helpers.http import CHANNELS, multipart, new_uploader
+from tests.helpers.photos import jpeg_bytes, phantom, phantom_jpeg
+from tests.helpers.storage import assert_consistent, store_state
+from tests.helpers.uploads import ACCEPTED, UPLOADS
+from tests.helpers.web import PASSWORD
+
 pytestmark = [pytest.mark.hardening, pytest.mark.slow, pytest.mark.xdist_group("hardening_servers")]
 
-PASSWORD = "correct horse battery"
 # Load from one loopback address must not be throttled by the API limit; the limits have their own test.
 UNLIMITED = {
     name: "1000000 per minute"
@@ -57,8 +61,8 @@ def sign_up(server, username: str) -> dict:
     return {"Authorization": f"Bearer {reply.json()['token']}"}
 
 
-def upload(server, kit, headers: dict, photo: bytes, task: str = "scalp", **kwargs):
-    body, content_type = kit.multipart(("image", "photo.jpg", photo), ("task", task))
+def upload(server, headers: dict, photo: bytes, task: str = "scalp", **kwargs):
+    body, content_type = multipart(("image", "photo.jpg", photo), ("task", task))
     return server.request(
         "POST", "/api/v1/assessments", body=body, headers={**headers, "Content-Type": content_type}, **kwargs
     )
@@ -89,23 +93,24 @@ def raw_exchange(base_url: str, data: bytes, close_after_send: bool = False) -> 
 
 
 # --------------------------------------------------------------------------------- bad requests on the wire
-def test_bad_requests_never_take_a_worker_down(gunicorn, random_models, uploads_catalog, phantom, kit, tally):
-    """Every bad upload of catalog.py and the malformed HTTP a scanner sends, through real workers."""
+def test_bad_requests_never_take_a_worker_down(gunicorn, random_models, tally):
+    """Every bad upload of tests/helpers/uploads.py and the malformed HTTP a scanner sends, through real
+    workers."""
     server = gunicorn(UNLIMITED, env={"MAX_UPLOAD_MB": "2"})
     workers = server.workers()
     headers = sign_up(server, "alice")
     accepted = 0
-    for kind, (expected, make) in uploads_catalog.UPLOADS.items():
-        reply = upload(server, kit, headers, make(phantom(seed=5)))
+    for kind, (expected, make) in UPLOADS.items():
+        reply = upload(server, headers, make(phantom(seed=5)))
         tally.tried("bad_input", kind)
-        if expected is uploads_catalog.ACCEPTED:
+        if expected is ACCEPTED:
             assert reply.status == 201, (kind, reply.body[:300])
             accepted += 1
         else:
             assert (reply.status, reply.json()["error"]["code"]) == expected, kind
 
     photo = phantom(seed=6)
-    chunked_body, content_type = kit.multipart(("image", "p.jpg", b"\0" * 5 * 2**20), ("task", "scalp"))
+    chunked_body, content_type = multipart(("image", "p.jpg", b"\0" * 5 * 2**20), ("task", "scalp"))
     chunked = (
         b"POST /api/v1/assessments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
         + f"Authorization: {headers['Authorization']}\r\nContent-Type: {content_type}\r\n\r\n".encode()
@@ -134,10 +139,10 @@ def test_bad_requests_never_take_a_worker_down(gunicorn, random_models, uploads_
         tally.tried("bad_input", kind)
         status_line = answer.split(b"\r\n", 1)[0]
         assert status_line.split(b" ")[1:2] == ([status] if status else []), (kind, answer[:200])
-    assert upload(server, kit, headers, _jpeg(photo)).status == 201  # and real work goes on
+    assert upload(server, headers, jpeg_bytes(photo)).status == 201  # and real work goes on
     assert server.workers() == workers, "a worker died"
     assert server.request("GET", "/healthz").status == 200
-    state = kit.assert_consistent(server.app)
+    state = assert_consistent(server.app)
     assert state.rows == accepted + 1
     tally.checked_storage()
 
@@ -146,14 +151,8 @@ def _pieces(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def _jpeg(img) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
 # ----------------------------------------------------------------------------------------- brute force
-def test_brute_force_is_limited_across_workers(gunicorn, random_models, kit, tally):
+def test_brute_force_is_limited_across_workers(gunicorn, random_models, tally):
     """Login, token and bearer guessing from one address: the limit holds across both workers, because
     they count in Redis; other addresses are not affected."""
     redis_url = os.environ.get("TEST_REDIS_URL")
@@ -217,15 +216,15 @@ def _limited_by(server, path: str) -> set[int]:
 
 
 # ----------------------------------------------------------------------------------------------- SIGKILL
-def test_a_worker_killed_mid_change_loses_nothing(gunicorn, random_models, phantom, kit, tally, tmp_path):
+def test_a_worker_killed_mid_change_loses_nothing(gunicorn, random_models, tally, tmp_path):
     """SIGKILL at the worst moments of an upload and a deletion: the next worker settles what the dead one
     left, by what the database says. No row without its images, no image without its row."""
     markers = tmp_path / "markers"
     markers.mkdir()
     server = gunicorn(UNLIMITED, env={"HARDENING_MARKERS": str(markers)}, faults=True)
     headers = sign_up(server, "alice")
-    photos = [_jpeg(phantom(seed=s)) for s in range(20, 24)]
-    kept = [upload(server, kit, headers, photo).json()["id"] for photo in photos[:2]]
+    photos = [jpeg_bytes(phantom(seed=s)) for s in range(20, 24)]
+    kept = [upload(server, headers, photo).json()["id"] for photo in photos[:2]]
 
     def killed_at(point: str, method: str, path: str, **send) -> None:
         outcome: list = []
@@ -234,12 +233,12 @@ def test_a_worker_killed_mid_change_loses_nothing(gunicorn, random_models, phant
         )
         thread.start()
         pid = _wait_for_marker(markers, point)
-        assert kit.store_state(server.app).pending, "the worker paused outside a change of the image store"
+        assert store_state(server.app).pending, "the worker paused outside a change of the image store"
         os.kill(pid, signal.SIGKILL)
         thread.join(60)
         assert outcome and isinstance(outcome[0], OSError), f"the client got an answer: {outcome}"
         _wait_for_new_workers(server, killed={pid})
-        _wait_until_settled(server, kit)
+        _wait_until_settled(server)
 
     def ids() -> set[int]:
         return {
@@ -247,29 +246,29 @@ def test_a_worker_killed_mid_change_loses_nothing(gunicorn, random_models, phant
             for item in server.request("GET", "/api/v1/assessments", headers=headers).json()["items"]
         }
 
-    body, content_type = kit.multipart(("image", "photo.jpg", photos[2]), ("task", "scalp"))
+    body, content_type = multipart(("image", "photo.jpg", photos[2]), ("task", "scalp"))
     upload_request = {"body": body, "headers": {**headers, "Content-Type": content_type}}
 
     killed_at("before-commit", "POST", "/api/v1/assessments", **upload_request)
-    assert ids() == set(kept) and kit.assert_consistent(server.app).rows == 2
+    assert ids() == set(kept) and assert_consistent(server.app).rows == 2
     tally.tried("fault", "worker killed before an upload's commit")
     tally.checked_storage()
 
     killed_at("after-commit", "POST", "/api/v1/assessments", **upload_request)
     (committed,) = ids() - set(kept)  # the client heard nothing, but the assessment was made: it is whole
-    assert kit.assert_consistent(server.app).rows == 3
+    assert assert_consistent(server.app).rows == 3
     assert server.request("GET", f"/api/v1/assessments/{committed}/image", headers=headers).status == 200
     tally.tried("fault", "worker killed after an upload's commit")
     tally.checked_storage()
 
     killed_at("before-commit", "DELETE", f"/api/v1/assessments/{kept[0]}", headers=headers)
-    assert kept[0] in ids() and kit.assert_consistent(server.app).rows == 3  # its images are back in place
+    assert kept[0] in ids() and assert_consistent(server.app).rows == 3  # its images are back in place
     assert server.request("GET", f"/api/v1/assessments/{kept[0]}/heatmap", headers=headers).status == 200
     tally.tried("fault", "worker killed before a deletion's commit")
     tally.checked_storage()
 
     killed_at("after-commit", "DELETE", f"/api/v1/assessments/{kept[0]}", headers=headers)
-    assert kept[0] not in ids() and kit.assert_consistent(server.app).rows == 2  # and its images are gone
+    assert kept[0] not in ids() and assert_consistent(server.app).rows == 2  # and its images are gone
     tally.tried("fault", "worker killed after a deletion's commit")
     tally.checked_storage()
 
@@ -287,11 +286,11 @@ def test_a_worker_killed_mid_change_loses_nothing(gunicorn, random_models, phant
         for pid in before:
             os.kill(pid, signal.SIGKILL)
     _wait_for_new_workers(server, killed=before)
-    _wait_until_settled(server, kit)
-    assert kit.assert_consistent(server.app).rows == 2
+    _wait_until_settled(server)
+    assert assert_consistent(server.app).rows == 2
     tally.tried("fault", "workers killed while an upload arrives")
     tally.checked_storage()
-    assert upload(server, kit, headers, photos[3]).status == 201  # and the new workers serve
+    assert upload(server, headers, photos[3]).status == 201  # and the new workers serve
 
 
 def _attempt(server, method: str, path: str, point: str, **send):
@@ -328,23 +327,21 @@ def _wait_for_new_workers(server, killed: set[int], timeout: float = 60) -> None
     raise AssertionError(f"gunicorn did not replace its workers:\n{server.log_text()[-2000:]}")
 
 
-def _wait_until_settled(server, kit, timeout: float = 30) -> None:
+def _wait_until_settled(server, timeout: float = 30) -> None:
     """Until no image store operation is pending (a new worker settles the dead one's at start)."""
     deadline = time.monotonic() + timeout
-    while kit.store_state(server.app).pending and time.monotonic() < deadline:
+    while store_state(server.app).pending and time.monotonic() < deadline:
         time.sleep(0.2)
 
 
 # ------------------------------------------------------------------------------------------ SQLite writers
-def test_sqlite_keeps_every_write_of_concurrent_workers(
-    database, gunicorn, random_models, phantom, kit, tally
-):
+def test_sqlite_keeps_every_write_of_concurrent_workers(database, gunicorn, random_models, tally):
     """Four worker processes writing users, tokens and assessments at once: WAL and the busy timeout make
     writers wait their turn, so every acknowledged write is there and nothing fails with "locked"."""
     if database != "sqlite":
         pytest.skip("SQLite's concurrent writers; PostgreSQL takes concurrent writes by design")
     server = gunicorn(UNLIMITED, workers=4)
-    photo = _jpeg(phantom(seed=30))
+    photo = jpeg_bytes(phantom(seed=30))
     acknowledged: Counter[str] = Counter()
     errors: list[str] = []
     lock = threading.Lock()
@@ -357,7 +354,7 @@ def test_sqlite_keeps_every_write_of_concurrent_workers(
                 tokens = server.request("POST", "/api/v1/tokens", headers=basic(f"writer{n}"))
                 outcomes = [("token", tokens.status == 201, tokens.status)]
                 if i % 3 == 0:
-                    reply = upload(server, kit, headers, photo)
+                    reply = upload(server, headers, photo)
                     outcomes.append(("assessment", reply.status == 201, reply.status))
                     if reply.status == 201:
                         mine.append(reply.json()["id"])
@@ -390,7 +387,7 @@ def test_sqlite_keeps_every_write_of_concurrent_workers(
         assert db.session.scalar(select(func.count()).select_from(User)) == 8
         # each writer's sign-up token, plus every token acknowledged after it
         assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 8 + acknowledged["token"]
-    state = kit.assert_consistent(server.app)
+    state = assert_consistent(server.app)
     assert state.rows == acknowledged["assessment"] - acknowledged["deletion"]
     tally.checked_storage()
 
@@ -434,7 +431,7 @@ def _rss_growth(samples: list[tuple[float, dict[int, float]]]) -> dict[int, tupl
 
 
 def test_a_minute_of_load_loses_nothing_and_memory_stays_flat(
-    database, request, monkeypatch, gunicorn, random_models, phantom, kit, tally
+    database, request, monkeypatch, gunicorn, random_models, tally
 ):
     """Eight clients for a minute on two workers: uploads, reads, lists and deletions, each client its own
     user. On PostgreSQL the database restarts a third of the way in; the app must carry on once it is back."""
@@ -447,7 +444,8 @@ def test_a_minute_of_load_loses_nothing_and_memory_stays_flat(
     kinds = [("scalp", "healthy"), ("scalp", "psoriasis"), ("scalp", "alopecia"), ("scalp", "folliculitis"),
              ("hairloss", "stage_1"), ("hairloss", "stage_3")]  # fmt: skip
     photos = [
-        (task, _jpeg(phantom(task, label, seed=40 + i, size=512))) for i, (task, label) in enumerate(kinds)
+        (task, jpeg_bytes(phantom(task, label, seed=40 + i, size=512)))
+        for i, (task, label) in enumerate(kinds)
     ]
     users = [sign_up(server, f"client{n}") for n in range(SOAK_CLIENTS)]
     log = Soak()
@@ -459,7 +457,7 @@ def test_a_minute_of_load_loses_nothing_and_memory_stays_flat(
         while time.monotonic() < stop:
             i += 1
             task, photo = photos[(n + i) % len(photos)]
-            reply = log.call("upload", 201, upload, server, kit, headers, photo, task=task)
+            reply = log.call("upload", 201, upload, server, headers, photo, task=task)
             if reply is not None:
                 created = reply.json()["id"]
                 log.created.add(created)
@@ -525,7 +523,7 @@ def test_a_minute_of_load_loses_nothing_and_memory_stays_flat(
     for pid, (first, last) in growth.items():
         assert last - first <= RSS_GROWTH_MAX_MB, f"worker {pid} grew from {first:.0f} to {last:.0f} MiB"
 
-    state = kit.assert_consistent(server.app)
+    state = assert_consistent(server.app)
     from sqlalchemy import select
 
     from scalpcheck.web.extensions import db
@@ -542,7 +540,7 @@ def test_a_minute_of_load_loses_nothing_and_memory_stays_flat(
 
 
 def test_pages_and_the_api_say_when_the_database_is_down(
-    database, request, monkeypatch, random_models, make_app, kit, phantom_jpeg, tally
+    database, request, monkeypatch, random_models, make_app, tally
 ):
     """With PostgreSQL stopped, every kind of request gets 503 and Retry-After (a passing state, not a bug),
     nothing is stored, and the same app works again once the database is back."""
@@ -552,10 +550,10 @@ def test_pages_and_the_api_say_when_the_database_is_down(
     monkeypatch.setenv("DATABASE_URL", postgres.url)
     app = make_app()
     client = app.test_client()
-    alice = kit.new_uploader(client)
+    alice = new_uploader(client)
     photo = phantom_jpeg(seed=50)
     assessment_id = alice.send("api", ("image", "p.jpg", photo)).assessment_id
-    files = kit.store_state(app).files
+    files = store_state(app).files
     postgres.pg_ctl("stop", "-m", "fast")
     try:
         pages = ["/", "/history", f"/assessments/{assessment_id}", f"/assessments/{assessment_id}/image"]
@@ -564,7 +562,7 @@ def test_pages_and_the_api_say_when_the_database_is_down(
             tally.tried("fault", "database down: a page")
             assert response.status_code == 503 and b"briefly unavailable" in response.data, path
             assert response.headers["Retry-After"]
-        for channel in kit.channels:
+        for channel in CHANNELS:
             outcome = alice.send(channel, ("image", "p.jpg", photo))
             tally.tried("fault", f"database down: an upload via {channel}")
             assert outcome.status == 503 and outcome.code in (None, "service_unavailable"), outcome
@@ -578,7 +576,7 @@ def test_pages_and_the_api_say_when_the_database_is_down(
         postgres.pg_ctl("start")
     assert client.get("/history").status_code == 200  # the same app, its pool reconnected
     assert alice.send("api", ("image", "p.jpg", photo)).accepted
-    assert kit.assert_consistent(app).rows == 2
+    assert assert_consistent(app).rows == 2
     tally.checked_storage()
 
 

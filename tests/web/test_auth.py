@@ -8,6 +8,7 @@ from sqlalchemy import select
 from scalpcheck.web.auth.routes import WRONG_CREDENTIALS, safe_next
 from scalpcheck.web.extensions import db
 from scalpcheck.web.models import User
+from tests.helpers.web import PASSWORD
 
 
 def test_pages_render(client):
@@ -36,9 +37,6 @@ def test_register_then_login(app, client, auth):
     assert response.status_code == 303 and response.headers["Location"] == "/"
     page = client.get("/")
     assert page.status_code == 200 and b"What would you like to check?" in page.data
-
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.mark.parametrize(

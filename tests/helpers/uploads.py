@@ -1,19 +1,20 @@
 """The bad uploads: real files of every kind people and attackers send, each with what the app must answer.
 
 `UPLOADS[kind] = (expected, make)`: `make(photo)` builds the file from a phantom scalp photo (PIL, RGB,
-256 x 256); `expected` is (HTTP status, DESIGN.md error code) for a refusal, or ACCEPTED for a file that
-must come out as an assessment (the supported formats and modes, and polyglots whose first part is a
-photo). Loaded by conftest.py, which parametrizes the tests over it.
+256 x 256); `expected` is (HTTP status, error code of docs/errors.md) for a refusal, or ACCEPTED for a file
+that must come out as an assessment (the supported formats and modes, and polyglots whose first part is a
+photo). The hardening tests put every kind through both doors of the app and through real gunicorn workers.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 
 import numpy as np
 from PIL import Image
+
+from tests.helpers.photos import encode
 
 ACCEPTED = None
 UNSUPPORTED = (415, "unsupported_image")
@@ -27,12 +28,6 @@ ZIP_PAYLOAD = (
 )
 HTML_PAYLOAD = b"<html><body><script>alert('polyglot')</script></body></html>"
 PDF_PAYLOAD = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-
-
-def encode(img: Image.Image, fmt: str = "JPEG", **params) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, fmt, **params)
-    return buffer.getvalue()
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

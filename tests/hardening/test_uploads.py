@@ -1,10 +1,10 @@
-"""Bad uploads through the web form and the API: a DESIGN.md error code or a correct result, nothing stored
-for a refusal, the app still answering.
+"""Bad uploads through the web form and the API: an error code of docs/errors.md or a correct result,
+nothing stored for a refusal, the app still answering.
 
-The file kinds are in catalog.py (each test runs once per kind); here also the EXIF orientations, the
-filenames and the shapes of the multipart form. tests/web and tests/serve hold the first cases of several of
-these (the quality refusals, the over-size body, the decode unit tests); this suite puts every kind through
-both doors of the running app and counts what is stored.
+The file kinds are in tests/helpers/uploads.py (test_bad_upload runs once per kind); here also the EXIF
+orientations, the filenames and the shapes of the multipart form. tests/web and tests/serve hold the first
+cases of several of these (the quality refusals, the over-size body, the decode unit tests); this suite puts
+every kind through both doors of the running app and counts what is stored.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ import pytest
 from PIL import Image
 
 from scalpcheck.errors import ERRORS
+from tests.helpers.http import CHANNELS, multipart, new_uploader
+from tests.helpers.photos import phantom, phantom_jpeg
+from tests.helpers.storage import assert_consistent, store_state
+from tests.helpers.uploads import ACCEPTED, POLYGLOT_PAYLOADS, UPLOADS
 
 pytestmark = pytest.mark.hardening
 
@@ -39,17 +43,17 @@ def expected_on(channel: str, expected: tuple[int, str]) -> tuple[int, str | Non
 
 
 @pytest.fixture
-def check(kit, tally):
+def check(tally):
     """check.refused(...) / check.accepted(...): one upload, its answer, and what it left stored."""
-    return UploadCheck(kit, tally)
+    return UploadCheck(tally)
 
 
 class UploadCheck:
-    def __init__(self, kit, tally):
-        self.kit, self.tally = kit, tally
+    def __init__(self, tally):
+        self.tally = tally
 
     def refused(self, app, uploader, channel: str, parts: list, expected: tuple[int, str], name: str) -> None:
-        before = self.kit.store_state(app)
+        before = store_state(app)
         outcome = uploader.send(channel, *parts)
         self.tally.tried("bad_input", name)
         assert (outcome.status, outcome.code) == expected_on(channel, expected), (
@@ -57,29 +61,30 @@ class UploadCheck:
             channel,
             outcome.body[:300],
         )
-        assert self.kit.store_state(app) == before, f"{name} via {channel} left something stored"
+        assert store_state(app) == before, f"{name} via {channel} left something stored"
         self.tally.checked_storage()
 
     def accepted(self, app, uploader, channel: str, parts: list, name: str) -> int:
-        before = self.kit.store_state(app)
+        before = store_state(app)
         outcome = uploader.send(channel, *parts)
         self.tally.tried("bad_input", name)
         assert outcome.accepted, (name, channel, outcome.status, outcome.code, outcome.body[:300])
         uploader.assert_readable(outcome.assessment_id)
-        after = self.kit.assert_consistent(app)
+        after = assert_consistent(app)
         assert (after.rows, len(after.files)) == (before.rows + 1, len(before.files) + 3)
         self.tally.checked_storage()
         return outcome.assessment_id
 
 
-def test_bad_upload(upload_kind, app, client, uploader, phantom, uploads_catalog, kit, check):
-    expected, make = uploads_catalog.UPLOADS[upload_kind]
+@pytest.mark.parametrize("upload_kind", list(UPLOADS))
+def test_bad_upload(upload_kind, app, client, uploader, check):
+    expected, make = UPLOADS[upload_kind]
     data = make(phantom(seed=5))
-    for channel in kit.channels:
+    for channel in CHANNELS:
         parts = [("image", "photo.jpg", data)]
-        if expected is uploads_catalog.ACCEPTED:
+        if expected is ACCEPTED:
             assessment_id = check.accepted(app, uploader, channel, parts, upload_kind)
-            payload = uploads_catalog.POLYGLOT_PAYLOADS.get(upload_kind)
+            payload = POLYGLOT_PAYLOADS.get(upload_kind)
             if payload:
                 stored = uploader.get(f"/api/v1/assessments/{assessment_id}/image").data
                 assert payload in data and payload not in stored, f"{upload_kind}: the hidden file was kept"
@@ -98,12 +103,12 @@ def stored_with_orientation(upright: Image.Image, orientation: int, fmt: str) ->
     return buffer.getvalue()
 
 
-def test_exif_orientation_never_changes_the_prediction(published_models, make_app, phantom, kit, check):
+def test_exif_orientation_never_changes_the_prediction(published_models, make_app, check):
     """Orientations 1 to 8 of one photo, which is not square (a turn the decoder missed would move the
     centre crop the model sees): the trained model gives the same label, and the same probabilities up to
     JPEG's rounding, through both doors."""
     app = make_app()
-    uploader = kit.new_uploader(app.test_client())
+    uploader = new_uploader(app.test_client())
     upright = phantom("scalp", "alopecia", seed=0, size=320).crop((0, 0, 320, 240))
     # PNG is lossless, so every orientation decodes to the same upright pixels: the same probabilities to
     # float precision, the small ones included (a missed turn changes those by far more). JPEG re-encodes
@@ -113,7 +118,7 @@ def test_exif_orientation_never_changes_the_prediction(published_models, make_ap
         reference = None
         for orientation in STORED_AS:
             data = stored_with_orientation(upright, orientation, fmt)
-            for channel in kit.channels:
+            for channel in CHANNELS:
                 name = f"exif-orientation-{orientation}"
                 assessment_id = check.accepted(app, uploader, channel, [("image", "p", data)], name)
                 result = uploader.get(f"/api/v1/assessments/{assessment_id}").json
@@ -138,7 +143,7 @@ FILENAMES = {
 
 
 @pytest.mark.parametrize("name", FILENAMES)
-def test_filenames_are_never_used(name, app, home, uploader, phantom_jpeg, kit, check):
+def test_filenames_are_never_used(name, app, home, uploader, check):
     filename = FILENAMES[name]
 
     def outside_uploads() -> set[str]:
@@ -151,7 +156,7 @@ def test_filenames_are_never_used(name, app, home, uploader, phantom_jpeg, kit, 
         }
 
     before = outside_uploads()
-    for channel in kit.channels:
+    for channel in CHANNELS:
         assessment_id = check.accepted(
             app, uploader, channel, [("image", filename, phantom_jpeg(seed=9))], name
         )
@@ -159,21 +164,21 @@ def test_filenames_are_never_used(name, app, home, uploader, phantom_jpeg, kit, 
         if len(filename) > 3:  # never echoed (a short one such as ".." may occur in any page)
             assert filename.encode() not in page
     assert outside_uploads() == before
-    assert {path.rsplit("/", 1)[1] for path in kit.store_state(app).files} == {
+    assert {path.rsplit("/", 1)[1] for path in store_state(app).files} == {
         "photo.jpg",
         "overlay.jpg",
         "thumbnail.jpg",
     }
 
 
-def test_a_line_break_in_the_filename_breaks_only_that_part(app, uploader, phantom_jpeg, kit, check):
+def test_a_line_break_in_the_filename_breaks_only_that_part(app, uploader, check):
     """CR LF ends the part's headers early; the photo is then not a file field, which is said plainly."""
     parts = [("image", "a.jpg\r\nContent-Type: text/html", phantom_jpeg(seed=10))]
-    for channel in kit.channels:
+    for channel in CHANNELS:
         check.refused(app, uploader, channel, parts, (400, "missing_image"), "filename-crlf")
 
 
-def _form_cases(photo: bytes, multipart) -> dict[str, tuple[tuple[int, str] | None, bytes, str]]:
+def _form_cases(photo: bytes) -> dict[str, tuple[tuple[int, str] | None, bytes, str]]:
     """name -> (expected or None for accepted, body, content type); the API's body also names the task."""
     task = [("task", "scalp")]
 
@@ -209,39 +214,39 @@ def _form_cases(photo: bytes, multipart) -> dict[str, tuple[tuple[int, str] | No
     }
 
 
-def test_malformed_forms(app, uploader, phantom_jpeg, kit, tally):
+def test_malformed_forms(app, uploader, tally):
     photo = phantom_jpeg(seed=12)
-    for name, (expected, body, content_type) in _form_cases(photo, kit.multipart).items():
-        for channel in kit.channels:
-            before = kit.store_state(app)
+    for name, (expected, body, content_type) in _form_cases(photo).items():
+        for channel in CHANNELS:
+            before = store_state(app)
             outcome = uploader.send_raw(channel, body, content_type)
             tally.tried("bad_input", name)
             if expected is None:
                 assert outcome.accepted, (name, channel, outcome)
-                assert kit.assert_consistent(app).rows == before.rows + 1
+                assert assert_consistent(app).rows == before.rows + 1
             else:
                 assert (outcome.status, outcome.code) == expected_on(channel, expected), (
                     name,
                     channel,
                     outcome.body[:300],
                 )
-                assert kit.store_state(app) == before, name
+                assert store_state(app) == before, name
             tally.checked_storage()
 
 
-def test_over_size_bodies(monkeypatch, random_models, make_app, phantom_jpeg, kit, check):
+def test_over_size_bodies(monkeypatch, random_models, make_app, check):
     """Over the photo limit (the decoder refuses it) and far over it (Werkzeug stops reading): 413 both.
 
     tests/web checks the same two sizes per door; here they are counted with everything stored.
     """
     monkeypatch.setenv("MAX_UPLOAD_MB", "0.2")
     app = make_app()
-    uploader = kit.new_uploader(app.test_client())
+    uploader = new_uploader(app.test_client())
     photo = phantom_jpeg(seed=13)
     for size in (int(0.2 * 2**20) + 1_000, 3 * 2**20):
         padded = photo + b"\0" * (size - len(photo))  # decoders ignore what follows the end of a JPEG
         name = "over-size-photo" if size < 2**20 else "over-size-body"
-        for channel in kit.channels:
+        for channel in CHANNELS:
             check.refused(
                 app, uploader, channel, [("image", "p.jpg", padded)], (413, "image_too_large"), name
             )

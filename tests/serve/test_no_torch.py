@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.helpers.photos import scalp_photo
+
 # Shares the exported bundles with the other serving tests: one xdist worker builds them once.
 pytestmark = pytest.mark.xdist_group("serve_bundles")
 
@@ -36,7 +38,7 @@ print("heavy:", sorted(m for m in {HEAVY!r} if m in sys.modules))
 """
 
 
-def test_assessing_predicting_and_evaluating_never_import_torch(models_dir, home, tmp_path, scalp_photo):
+def test_assessing_predicting_and_evaluating_never_import_torch(random_models, home, tmp_path):
     photo = tmp_path / "photo.jpg"
     scalp_photo(300).save(photo)
     dataset = tmp_path / "data"
@@ -44,7 +46,7 @@ def test_assessing_predicting_and_evaluating_never_import_torch(models_dir, home
         (dataset / label).mkdir(parents=True)
         scalp_photo(300, i).save(dataset / label / "a.jpg")
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(models_dir), str(photo), str(dataset)],
+        [sys.executable, "-c", SCRIPT, str(random_models), str(photo), str(dataset)],
         capture_output=True,
         text=True,
         env={**os.environ, "SCALPCHECK_HOME": str(home)},

@@ -11,6 +11,7 @@ from PIL import Image
 
 from scalpcheck.errors import ImageRejected
 from scalpcheck.serve.decode import decode
+from tests.helpers.photos import encode, scalp_photo
 
 LIMITS = {"max_bytes": 20 * 2**20, "max_pixels": 64_000_000, "min_side": 224}
 # The transposition that stores an upright photo under each EXIF orientation (the inverse of the one a
@@ -53,7 +54,7 @@ def asymmetric(width: int = 300, height: int = 260) -> Image.Image:
     return Image.fromarray(rgb.astype(np.uint8), "RGB")
 
 
-def stored_with_orientation(upright: Image.Image, orientation: int, fmt: str, encode) -> bytes:
+def stored_with_orientation(upright: Image.Image, orientation: int, fmt: str) -> bytes:
     method = STORE_AS[orientation]
     stored = upright.transpose(method) if method is not None else upright
     exif = Image.Exif()
@@ -77,11 +78,11 @@ def test_non_images_are_unsupported(data):
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "TIFF", "BMP", "PDF", "ICO", "PPM"])
-def test_other_image_formats_are_unsupported(fmt, scalp_photo, encode):
+def test_other_image_formats_are_unsupported(fmt):
     assert rejected(encode(scalp_photo(256), fmt)) == "unsupported_image"
 
 
-def test_truncated_jpeg_is_unsupported(scalp_photo, encode):
+def test_truncated_jpeg_is_unsupported():
     data = encode(scalp_photo(400), quality=90)
     assert rejected(data[: len(data) * 2 // 3]) == "unsupported_image"
 
@@ -99,13 +100,13 @@ def test_png_bomb_is_refused_from_its_header(side):
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
-def test_animations_are_refused(fmt, scalp_photo, encode):
+def test_animations_are_refused(fmt):
     frames = [scalp_photo(256, seed) for seed in range(3)]
     data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100)
     assert rejected(data) == "unsupported_image"
 
 
-def test_multi_picture_jpeg_is_read_as_its_first_picture(scalp_photo, encode):
+def test_multi_picture_jpeg_is_read_as_its_first_picture():
     photo = scalp_photo(300)
     data = encode(photo, "MPO", save_all=True, append_images=[Image.new("RGB", (300, 300))], quality=95)
     decoded = decode(data, **LIMITS)
@@ -115,21 +116,21 @@ def test_multi_picture_jpeg_is_read_as_its_first_picture(scalp_photo, encode):
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
-def test_accepted_formats(fmt, scalp_photo, encode):
+def test_accepted_formats(fmt):
     decoded = decode(encode(scalp_photo(300), fmt), **LIMITS)
     assert decoded.format == fmt
     assert decoded.image.mode == "RGB" and decoded.image.size == (300, 300)
     assert (decoded.width, decoded.height, decoded.orientation) == (300, 300, 1)
 
 
-def test_phone_jpeg_is_draft_decoded_near_the_model_size(scalp_photo, encode):
+def test_phone_jpeg_is_draft_decoded_near_the_model_size():
     photo = scalp_photo(512).resize((4032, 3024), Image.Resampling.BILINEAR)
     decoded = decode(encode(photo, quality=90), **LIMITS)
     assert (decoded.width, decoded.height) == (4032, 3024)
     assert decoded.image.size == (504, 378)  # libjpeg's 1/8 scale: the full image was never decoded
 
 
-def test_large_png_is_reduced_near_the_model_size(scalp_photo, encode):
+def test_large_png_is_reduced_near_the_model_size():
     decoded = decode(encode(scalp_photo(400).resize((1800, 1200)), "PNG", compress_level=1), **LIMITS)
     assert decoded.image.size == (360, 240)
     assert 224 <= min(decoded.image.size) < 448
@@ -137,9 +138,9 @@ def test_large_png_is_reduced_near_the_model_size(scalp_photo, encode):
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
-def test_exif_orientation_is_applied(orientation, fmt, encode):
+def test_exif_orientation_is_applied(orientation, fmt):
     upright = asymmetric()
-    decoded = decode(stored_with_orientation(upright, orientation, fmt, encode), **LIMITS)
+    decoded = decode(stored_with_orientation(upright, orientation, fmt), **LIMITS)
     assert decoded.orientation == orientation
     assert decoded.image.size == upright.size
     assert decoded.upright_size == upright.size
@@ -148,7 +149,7 @@ def test_exif_orientation_is_applied(orientation, fmt, encode):
 
 
 @pytest.mark.parametrize("mode", ["P", "1", "I;16", "LA", "CMYK"])
-def test_large_images_of_every_mode_are_reduced(mode, encode):
+def test_large_images_of_every_mode_are_reduced(mode):
     img = Image.new(mode, (1000, 800))
     fmt = "JPEG" if mode == "CMYK" else "PNG"
     decoded = decode(encode(img, fmt), **LIMITS)
@@ -156,12 +157,12 @@ def test_large_images_of_every_mode_are_reduced(mode, encode):
     assert 224 <= min(decoded.image.size) < 448 and decoded.image.size[0] > decoded.image.size[1]
 
 
-def test_greyscale_becomes_rgb(encode):
+def test_greyscale_becomes_rgb():
     img = decode(encode(Image.new("L", (240, 240), 100), "PNG"), **LIMITS).image
     assert img.mode == "RGB" and img.getpixel((5, 5)) == (100, 100, 100)
 
 
-def test_sixteen_bit_greyscale_is_scaled_not_clipped(encode):
+def test_sixteen_bit_greyscale_is_scaled_not_clipped():
     grey = np.zeros((240, 240), np.uint16)
     grey[:, 80:160] = 32896
     grey[:, 160:] = 65535
@@ -170,7 +171,7 @@ def test_sixteen_bit_greyscale_is_scaled_not_clipped(encode):
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
-def test_transparency_is_composited_on_white(mode, encode):
+def test_transparency_is_composited_on_white(mode):
     img = Image.new(mode, (240, 240), (0, 0, 0, 0) if mode == "RGBA" else (0, 0))
     img.paste((0, 0, 0, 255) if mode == "RGBA" else (0, 255), (0, 0, 120, 240))
     decoded = decode(encode(img, "PNG"), **LIMITS).image
@@ -178,7 +179,7 @@ def test_transparency_is_composited_on_white(mode, encode):
     assert decoded.getpixel((200, 10)) == (255, 255, 255)  # fully transparent shows white
 
 
-def test_palette_with_transparent_index(encode):
+def test_palette_with_transparent_index():
     img = Image.new("P", (240, 240), 0)
     img.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
     img.paste(1, (120, 0, 240, 240))
@@ -187,19 +188,19 @@ def test_palette_with_transparent_index(encode):
     assert decoded.getpixel((200, 10)) == (255, 255, 255)
 
 
-def test_cmyk_jpeg_becomes_rgb(encode):
+def test_cmyk_jpeg_becomes_rgb():
     cyan = Image.new("CMYK", (240, 240), (255, 0, 0, 0))
     r, g, b = decode(encode(cyan, quality=95), **LIMITS).image.getpixel((100, 100))
     assert r < 20 and g > 235 and b > 235
 
 
-def test_bilevel_png_becomes_rgb(encode):
+def test_bilevel_png_becomes_rgb():
     img = Image.new("1", (240, 240), 1)
     assert decode(encode(img, "PNG"), **LIMITS).image.getpixel((3, 3)) == (255, 255, 255)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
-def test_corrupted_files_never_escape_as_other_errors(fmt, scalp_photo, encode):
+def test_corrupted_files_never_escape_as_other_errors(fmt):
     """Flipped bytes anywhere give a decoded image or ImageRejected, never another exception."""
     original = encode(scalp_photo(240), fmt)
     rng = np.random.default_rng(0)

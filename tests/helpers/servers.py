@@ -1,6 +1,7 @@
 """Real servers for the hardening tests: gunicorn serving the app, and a PostgreSQL cluster of one's own.
 
-Plain helpers; the fixtures that start and stop them are in conftest.py.
+Plain helpers; the fixtures that start and stop them (`gunicorn`, `private_postgres`) are in
+tests/hardening/conftest.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_CONFIG = "python:scalpcheck.gunicorn_conf"  # the README's production settings
+FAULTS_CONFIG = "python:tests.helpers.gunicorn_faults"  # the same, plus a pause a request can ask for
 
 
 @dataclass
@@ -63,7 +68,7 @@ class Gunicorn:
     log: Path
     access_log: Path
     base_url: str = ""
-    app: object = None  # the conftest fixture's: the same app in the test process, to look at what is stored
+    app: object = None  # the fixture's: the same app in the test process, to look at what is stored
 
     def log_text(self) -> str:
         return self.log.read_text() if self.log.exists() else ""
@@ -142,8 +147,9 @@ class Gunicorn:
 
 
 def start_gunicorn(app_config: dict, workers: int, env: dict, config_file: str, logs: Path) -> Gunicorn:
-    """Start `scalpcheck.web:create_app(app_config)` under gunicorn on a free loopback port; its logs go
-    to `logs`-error.log and `logs`-access.log (the access log names the worker of each request)."""
+    """Start `scalpcheck.web:create_app(app_config)` under gunicorn on a free loopback port, with the
+    settings of `config_file` (PRODUCTION_CONFIG or FAULTS_CONFIG); its logs go to `logs`-error.log and
+    `logs`-access.log (the access log names the worker of each request)."""
     log, access_log = logs.with_name(logs.name + "-error.log"), logs.with_name(logs.name + "-access.log")
     command = [
         sys.executable, "-m", "gunicorn",
@@ -157,9 +163,14 @@ def start_gunicorn(app_config: dict, workers: int, env: dict, config_file: str, 
         "--access-logformat", "%(p)s %(m)s %(U)s %(s)s",
         f"scalpcheck.web:create_app({app_config!r})",
     ]  # fmt: skip
+    environment = {**os.environ, **env}
+    if config_file.startswith("python:tests."):  # a config module of the test suite: import it from the root
+        environment["PYTHONPATH"] = os.pathsep.join(
+            path for path in (str(REPO_ROOT), environment.get("PYTHONPATH")) if path
+        )
     process = subprocess.Popen(
         command,
-        env={**os.environ, **env},
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

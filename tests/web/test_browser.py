@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.helpers.photos import phantom
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 CHROMIUM_ARGS = [
@@ -68,7 +70,7 @@ def browser():
 
 
 @pytest.mark.parametrize("device", list(VIEWPORTS))
-def test_a_user_goes_the_whole_way(database, live_server, browser, phantom, tmp_path, device):
+def test_a_user_goes_the_whole_way(database, live_server, browser, tmp_path, device):
     if database != "sqlite":
         pytest.skip("the browser path is the same on every database; the API and page tests cover both")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -24,10 +24,13 @@ from sqlalchemy import func, select
 from scalpcheck import bundle
 from scalpcheck.web.extensions import db
 from scalpcheck.web.models import ApiToken, Assessment, User
+from tests.helpers.http import Uploader, new_uploader
+from tests.helpers.photos import phantom_jpeg
+from tests.helpers.storage import store_state
+from tests.helpers.web import PASSWORD, AuthActions
 
 pytestmark = pytest.mark.hardening
 
-PASSWORD = "correct horse battery"
 # Attacks send many logins and registrations from one address; the rate limits have their own tests.
 GENEROUS_LIMITS = {
     "RATELIMIT_LOGIN": "10000 per minute",
@@ -57,13 +60,13 @@ def routes_with(app, argument: str) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------------------ other users' data
-def test_no_route_reaches_another_users_assessment(app, client, auth, kit, phantom_jpeg, tally):
-    alice = kit.new_uploader(client, "alice")
+def test_no_route_reaches_another_users_assessment(app, client, auth, tally):
+    alice = new_uploader(client, "alice")
     target = alice.send("api", ("image", "p.jpg", phantom_jpeg(seed=1))).assessment_id
     auth.logout()
-    mallory = kit.new_uploader(client, "mallory")
+    mallory = new_uploader(client, "mallory")
     own = mallory.send("api", ("image", "p.jpg", phantom_jpeg(seed=2))).assessment_id
-    before = kit.store_state(app)
+    before = store_state(app)
     routes = routes_with(app, "assessment_id")
     assert {endpoint for endpoint, _ in routes} >= {
         "assess.result", "assess.image", "assess.heatmap", "assess.thumbnail", "assess.delete",
@@ -89,7 +92,7 @@ def test_no_route_reaches_another_users_assessment(app, client, auth, kit, phant
         assert answers[target] == answers[own + 1_000], (method, endpoint)
     assert [item["id"] for item in mallory.get("/api/v1/assessments").json["items"]] == [own]
     assert f"/assessments/{target}/".encode() not in client.get("/history").data
-    assert kit.store_state(app) == before
+    assert store_state(app) == before
     tally.checked_storage()
     auth.logout()
     auth.login("alice")
@@ -113,9 +116,7 @@ FORM_FIELDS = {
 }
 
 
-def test_every_form_refuses_a_request_without_its_csrf_token(
-    random_models, make_app, kit, phantom_jpeg, user_id, tally
-):
+def test_every_form_refuses_a_request_without_its_csrf_token(random_models, make_app, user_id, tally):
     app = make_app(WTF_CSRF_ENABLED=True, **GENEROUS_LIMITS)
     client = app.test_client()
     token = csrf_token(client.get("/auth/register").data)
@@ -123,7 +124,7 @@ def test_every_form_refuses_a_request_without_its_csrf_token(
     assert client.post("/auth/register", data=signup).status_code == 303
     assert client.post("/auth/login", data=signup).status_code == 303
     api_token = client.post("/api/v1/tokens", auth=("alice", PASSWORD)).json["token"]
-    alice = kit.uploader_for(client, api_token)
+    alice = Uploader(client, api_token)
     target = alice.send("api", ("image", "p.jpg", phantom_jpeg(seed=3))).assessment_id
     other_session_token = csrf_token(app.test_client().get("/auth/login").data)
 
@@ -135,7 +136,7 @@ def test_every_form_refuses_a_request_without_its_csrf_token(
     assert set(forms) >= {
         "auth.register", "auth.login", "auth.logout", "assess.upload", "assess.delete", "account.delete"
     }  # fmt: skip
-    before = kit.store_state(app)
+    before = store_state(app)
     for endpoint in forms:
         url = build_url(app, endpoint, "POST", task="scalp", assessment_id=target)
         for variant, extra in {
@@ -153,7 +154,7 @@ def test_every_form_refuses_a_request_without_its_csrf_token(
                 variant,
             )
     assert client.get("/account").status_code == 200  # still logged in, account still there
-    assert user_id("carol") is None and kit.store_state(app) == before
+    assert user_id("carol") is None and store_state(app) == before
     tally.checked_storage()
     # The same upload with its token goes through: the refusals above were the token's doing.
     fresh = csrf_token(client.get("/assess/scalp").data)  # logging in began a new session, with a new token
@@ -161,9 +162,9 @@ def test_every_form_refuses_a_request_without_its_csrf_token(
     assert client.post("/assess/scalp", data=upload).status_code == 303
 
 
-def test_the_api_ignores_the_session_cookie(app, client, kit, phantom_jpeg, tally):
+def test_the_api_ignores_the_session_cookie(app, client, tally):
     """The API is exempt from CSRF because a browser's cookie is no credential there: only a bearer token."""
-    alice = kit.new_uploader(client, "alice")  # the client holds alice's logged-in session cookie
+    alice = new_uploader(client, "alice")  # the client holds alice's logged-in session cookie
     target = alice.send("api", ("image", "p.jpg", phantom_jpeg(seed=5))).assessment_id
     public = {("api.tasks", "GET"), ("api.openapi", "GET")}
     for rule in app.url_map.iter_rules():
@@ -310,13 +311,11 @@ def hostile_models(home, random_bundles):
     return task, card["classes"]
 
 
-def test_markup_from_a_model_card_is_escaped_on_every_page(
-    hostile_models, make_app, kit, phantom_jpeg, tally
-):
+def test_markup_from_a_model_card_is_escaped_on_every_page(hostile_models, make_app, tally):
     task, classes = hostile_models
     app = make_app()
     client = app.test_client()
-    uploader = kit.new_uploader(client)
+    uploader = new_uploader(client)
     outcomes = [uploader.send("web", ("image", "p.jpg", phantom_jpeg(seed=s)), task=task) for s in (6, 7)]
     assert all(outcome.accepted for outcome in outcomes), outcomes
     assessment_id = outcomes[-1].assessment_id
@@ -338,9 +337,9 @@ def test_markup_from_a_model_card_is_escaped_on_every_page(
 
 
 # -------------------------------------------------------------------------------------------- tokens
-def test_forged_and_misplaced_tokens_are_refused(app, client, kit, tally):
-    """Expired and revoked tokens: tests/web/test_web_api.py. Here every near miss of a real token."""
-    alice = kit.new_uploader(client, "alice")
+def test_forged_and_misplaced_tokens_are_refused(app, client, tally):
+    """Expired and revoked tokens: tests/web/test_api.py. Here every near miss of a real token."""
+    alice = new_uploader(client, "alice")
     good = alice.headers["Authorization"].removeprefix("Bearer ")
     forged = {
         "altered": good[:-1] + ("A" if good[-1] != "A" else "B"),
@@ -390,10 +389,10 @@ SQL = [
 ]
 
 
-def test_sql_injection_through_every_field(app, client, kit, phantom_jpeg, user_id, tally):
-    alice = kit.new_uploader(client, "alice")
+def test_sql_injection_through_every_field(app, client, user_id, tally):
+    alice = new_uploader(client, "alice")
     mine = alice.send("api", ("image", "p.jpg", phantom_jpeg(seed=8))).assessment_id
-    before = kit.store_state(app)
+    before = store_state(app)
     anonymous = app.test_client()
     photo = phantom_jpeg(seed=9)
     for payload in SQL:
@@ -427,11 +426,11 @@ def test_sql_injection_through_every_field(app, client, kit, phantom_jpeg, user_
         tally.tried("attack", "sql list filter and pagination")
     # A password that reads as SQL is just a password.
     sql_password = "' OR '1'='1' --"
-    assert kit.auth(anonymous).register("sqlfan", sql_password).status_code == 303
-    assert kit.auth(anonymous).login("sqlfan", sql_password).status_code == 303
-    assert kit.auth(app.test_client()).login("sqlfan", "' OR '1'='1").status_code == 401
+    assert AuthActions(anonymous).register("sqlfan", sql_password).status_code == 303
+    assert AuthActions(anonymous).login("sqlfan", sql_password).status_code == 303
+    assert AuthActions(app.test_client()).login("sqlfan", "' OR '1'='1").status_code == 401
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 2
         assert db.session.get(Assessment, mine) is not None
-    assert kit.store_state(app) == before
+    assert store_state(app) == before
     tally.checked_storage()

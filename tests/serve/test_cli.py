@@ -8,13 +8,14 @@ import shutil
 import pytest
 
 from scalpcheck.cli import main
+from tests.helpers.photos import scalp_photo
 
 # One xdist worker runs every test that needs the exported bundles, so they are built once per run.
 pytestmark = pytest.mark.xdist_group("serve_bundles")
 
 
 @pytest.fixture
-def photos(tmp_path, scalp_photo):
+def photos(tmp_path):
     """A good photo, a too-small one and a text file named .jpg."""
     good, small, text = tmp_path / "good.jpg", tmp_path / "small.png", tmp_path / "notes.jpg"
     scalp_photo(400).save(good, quality=92)
@@ -24,7 +25,7 @@ def photos(tmp_path, scalp_photo):
 
 
 @pytest.fixture
-def dataset(tmp_path, scalp_photo):
+def dataset(tmp_path):
     """A tiny labelled scalp dataset marked as phantoms, with one unreadable file."""
     root = tmp_path / "data"
     for i, label in enumerate(("alopecia", "folliculitis", "healthy", "psoriasis")):
@@ -42,7 +43,7 @@ def one_line_error(capsys, command: str) -> str:
     return err
 
 
-def test_predict_prints_label_confidence_advice_and_disclaimer(models_dir, photos, capsys):
+def test_predict_prints_label_confidence_advice_and_disclaimer(random_models, photos, capsys):
     assert main(["predict", str(photos[0]), "--task", "scalp"]) == 0
     out = capsys.readouterr().out
     assert f"{photos[0]}: " in out and "% confident)" in out
@@ -50,7 +51,7 @@ def test_predict_prints_label_confidence_advice_and_disclaimer(models_dir, photo
     assert "not a diagnosis" in out and "synthetic" in out
 
 
-def test_predict_reports_refusals_and_exits_1(models_dir, photos, capsys):
+def test_predict_reports_refusals_and_exits_1(random_models, photos, capsys):
     assert main(["predict", *map(str, photos), "--task", "hairloss"]) == 1
     out = capsys.readouterr().out
     assert f"{photos[1]}: refused (image_too_small)" in out
@@ -58,7 +59,7 @@ def test_predict_reports_refusals_and_exits_1(models_dir, photos, capsys):
     assert "% confident)" in out  # the good photo was still assessed
 
 
-def test_predict_json(models_dir, photos, capsys):
+def test_predict_json(random_models, photos, capsys):
     assert main(["predict", str(photos[0]), str(photos[2]), "--task", "scalp", "--json"]) == 1
     payload = json.loads(capsys.readouterr().out)
     assert [entry["file"] for entry in payload] == [str(photos[0]), str(photos[2])]
@@ -86,7 +87,7 @@ def test_predict_with_an_unpublished_bundle(home, random_bundles, photos, capsys
         (["predict", "{good}", "--bundle", "{tmp}"], "no model.onnx"),
     ],
 )
-def test_predict_bad_arguments_exit_2(models_dir, photos, tmp_path, capsys, argv, says):
+def test_predict_bad_arguments_exit_2(random_models, photos, tmp_path, capsys, argv, says):
     argv = [a.format(good=photos[0], tmp=tmp_path) for a in argv]
     assert main(argv) == 2
     assert says in one_line_error(capsys, "predict")
@@ -129,7 +130,7 @@ def test_evaluate_json(random_bundles, dataset, capsys):
     assert low <= metrics["accuracy"] <= high
 
 
-def test_evaluate_ordinal_task_reports_kappa_and_stage_error(random_bundles, tmp_path, scalp_photo, capsys):
+def test_evaluate_ordinal_task_reports_kappa_and_stage_error(random_bundles, tmp_path, capsys):
     root = tmp_path / "stages"
     for i in range(5):
         (root / f"Stage_{i}").mkdir(parents=True)  # label folders match case-insensitively

@@ -17,6 +17,7 @@ from scalpcheck.errors import ImageRejected, TaskUnavailable
 from scalpcheck.serve import AssessmentResult, Assessor
 from scalpcheck.serve.result import Source
 from scalpcheck.tasks import TASKS
+from tests.helpers.photos import encode, scalp_photo
 
 MAX_BYTES = 20 * 2**20
 
@@ -25,8 +26,8 @@ pytestmark = pytest.mark.xdist_group("serve_bundles")
 
 
 @pytest.fixture
-def assessor(models_dir) -> Assessor:
-    return Assessor(models_dir, MAX_BYTES)
+def assessor(random_models) -> Assessor:
+    return Assessor(random_models, MAX_BYTES)
 
 
 def refusal(assessor: Assessor, data: bytes, task: str = "scalp") -> ImageRejected:
@@ -49,7 +50,7 @@ def test_models_lists_every_loaded_model_with_its_task(assessor):
 
 
 @pytest.mark.parametrize("task", list(TASKS))
-def test_assessment_shape(assessor, task, scalp_photo, encode):
+def test_assessment_shape(assessor, task):
     result = assessor.assess(encode(scalp_photo(400), quality=92), task)
     assert isinstance(result, AssessmentResult)
     labels = list(TASKS[task].labels)
@@ -80,7 +81,8 @@ def test_assessment_shape(assessor, task, scalp_photo, encode):
     assert result.source == Source(format="JPEG", width=400, height=400, orientation=1)
 
 
-def test_to_dict_is_the_json_of_design(assessor, scalp_photo, encode):
+def test_to_dict_is_the_documented_assessment_json(assessor):
+    """The fields of an assessment in docs/http-api.md, less the web app's own (id, created_at, links)."""
     result = assessor.assess(encode(scalp_photo()), "hairloss")
     payload = json.loads(json.dumps(result.to_dict()))
     assert set(payload) == {
@@ -102,7 +104,7 @@ def test_to_dict_is_the_json_of_design(assessor, scalp_photo, encode):
     assert payload["probabilities"] == result.probabilities
 
 
-def test_the_view_is_the_centred_square_of_an_upright_photo(assessor, scalp_photo, encode):
+def test_the_view_is_the_centred_square_of_an_upright_photo(assessor):
     photo = scalp_photo(600).crop((0, 0, 600, 450))
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: shown upright after a quarter turn
@@ -112,7 +114,7 @@ def test_the_view_is_the_centred_square_of_an_upright_photo(assessor, scalp_phot
     assert result.image.size == (side, side) and 224 <= side < 448  # draft-decoded at 1/2 scale
 
 
-def test_exif_orientations_give_the_same_prediction(assessor, scalp_photo, encode):
+def test_exif_orientations_give_the_same_prediction(assessor):
     upright = scalp_photo(360).crop((0, 0, 360, 300))
     store_as = [
         None,
@@ -136,14 +138,14 @@ def test_exif_orientations_give_the_same_prediction(assessor, scalp_photo, encod
         np.testing.assert_allclose(result.heatmap, results[0].heatmap, atol=1e-4)
 
 
-def test_unknown_task(assessor, scalp_photo, encode):
+def test_unknown_task(assessor):
     with pytest.raises(TaskUnavailable) as info:
         assessor.assess(encode(scalp_photo()), "dandruff")
     assert info.value.code == "unknown_task" and info.value.status == 404
     assert "scalp" in info.value.message and "hairloss" in info.value.message
 
 
-def test_builtin_task_without_a_model_is_unavailable(home, scalp_photo, encode):
+def test_builtin_task_without_a_model_is_unavailable(home):
     assessor = Assessor(home / "models", MAX_BYTES)  # nothing published
     assert assessor.models == {}
     with pytest.raises(TaskUnavailable) as info:
@@ -151,7 +153,7 @@ def test_builtin_task_without_a_model_is_unavailable(home, scalp_photo, encode):
     assert info.value.code == "model_unavailable" and info.value.status == 503
 
 
-def test_a_broken_bundle_makes_only_its_task_unavailable(home, random_bundles, caplog, scalp_photo, encode):
+def test_a_broken_bundle_makes_only_its_task_unavailable(home, random_bundles, caplog):
     models = home / "models"
     shutil.copytree(random_bundles["hairloss"], models / "hairloss")
     shutil.copytree(random_bundles["scalp"], models / "scalp")
@@ -197,46 +199,46 @@ def test_a_bundle_under_another_tasks_name_is_not_served(home, random_bundles):
     assert Assessor(home / "models", MAX_BYTES).models == {}
 
 
-def test_from_bundle_serves_an_unpublished_bundle(random_bundles, scalp_photo, encode):
+def test_from_bundle_serves_an_unpublished_bundle(random_bundles):
     assessor = Assessor.from_bundle(random_bundles["hairloss"], MAX_BYTES)
     assert set(assessor.models) == {"hairloss"}
     assert assessor.assess(encode(scalp_photo()), "hairloss").label.startswith("stage_")
 
 
-def test_byte_and_pixel_limits_come_from_the_assessor(models_dir, scalp_photo, encode):
+def test_byte_and_pixel_limits_come_from_the_assessor(random_models):
     data = encode(scalp_photo(400), "PNG")
-    assert refusal(Assessor(models_dir, len(data) - 1), data).code == "image_too_large"
-    assert refusal(Assessor(models_dir, MAX_BYTES, max_pixels=399 * 400), data).code == "image_too_large"
+    assert refusal(Assessor(random_models, len(data) - 1), data).code == "image_too_large"
+    assert refusal(Assessor(random_models, MAX_BYTES, max_pixels=399 * 400), data).code == "image_too_large"
 
 
-def test_unreadable_files_are_refused(assessor, encode, scalp_photo):
+def test_unreadable_files_are_refused(assessor):
     assert refusal(assessor, b"").code == "unsupported_image"
     assert refusal(assessor, b"%PDF-1.4 not really").code == "unsupported_image"
     assert refusal(assessor, encode(scalp_photo(), "GIF")).status == 415
 
 
-def test_tiny_photos_are_too_small(assessor, scalp_photo, encode):
+def test_tiny_photos_are_too_small(assessor):
     error = refusal(assessor, encode(scalp_photo(64)))
     assert error.code == "image_too_small" and error.status == 422 and "64 x 64" in error.message
 
 
-def test_blurry_photos_are_refused(assessor, scalp_photo, encode):
+def test_blurry_photos_are_refused(assessor):
     blurred = scalp_photo(400).filter(ImageFilter.GaussianBlur(12))
     error = refusal(assessor, encode(blurred, quality=95))
     assert error.code == "image_too_blurry" and "steady" in error.message
 
 
-def test_dark_photos_are_refused(assessor, scalp_photo, encode):
+def test_dark_photos_are_refused(assessor):
     dark = Image.eval(scalp_photo(400), lambda v: v // 25)
     assert refusal(assessor, encode(dark)).code == "image_too_dark"
 
 
-def test_bright_photos_are_refused(assessor, scalp_photo, encode):
+def test_bright_photos_are_refused(assessor):
     bright = Image.eval(scalp_photo(400), lambda v: 250 + v // 50)
     assert refusal(assessor, encode(bright)).code == "image_too_bright"
 
 
-def test_a_large_phone_photo_is_judged_by_its_own_size(assessor, scalp_photo, encode):
+def test_a_large_phone_photo_is_judged_by_its_own_size(assessor):
     """The gate sees a draft-decoded copy, but the photo's own size decides `image_too_small`."""
     photo = scalp_photo(500).resize((3000, 2000), Image.Resampling.BILINEAR)
     result = assessor.assess(encode(photo, quality=90), "scalp")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from scalpcheck.web.extensions import APP_STATE, db
 from scalpcheck.web.models import Assessment
+from tests.helpers.photos import phantom, phantom_jpeg
 
 BAD_PHOTO_KINDS = ["blurry", "dark", "bright", "small", "not-a-scalp", "text", "gif", "pixel-bomb"]
 GPS_IFD, EXIF_IFD = 0x8825, 0x8769
@@ -56,7 +57,7 @@ def test_upload_page_has_camera_library_and_hint(client, auth):
 
 
 @pytest.mark.parametrize("task", ["scalp", "hairloss"])
-def test_assess_shows_the_whole_result(app, client, auth, phantom_jpeg, task):
+def test_assess_shows_the_whole_result(app, client, auth, task):
     auth.signup()
     # phantoms the tiny test model accepts (trained on 14 a class, it refuses about one new phantom in 9)
     label = {"scalp": "psoriasis", "hairloss": "stage_1"}[task]
@@ -81,7 +82,7 @@ def test_assess_shows_the_whole_result(app, client, auth, phantom_jpeg, task):
     assert html.count('class="bar-fill"') == len(row.probabilities)
 
 
-def test_images_go_to_their_owner_with_private_caching(client, auth, phantom_jpeg):
+def test_images_go_to_their_owner_with_private_caching(client, auth):
     auth.signup()
     assessment_id = assess(client, phantom_jpeg(seed=4))
     for kind, media_type in (("image", "image/jpeg"), ("heatmap", "image/jpeg"), ("thumbnail", "image/jpeg")):
@@ -95,7 +96,7 @@ def test_images_go_to_their_owner_with_private_caching(client, auth, phantom_jpe
         Image.open(io.BytesIO(response.data)).verify()
 
 
-def test_other_users_get_404_for_everything(app, client, auth, phantom_jpeg, stored):
+def test_other_users_get_404_for_everything(app, client, auth, stored):
     auth.signup("alice")
     assessment_id = assess(client, phantom_jpeg(seed=5))
     auth.logout()
@@ -113,7 +114,7 @@ def test_other_users_get_404_for_everything(app, client, auth, phantom_jpeg, sto
     assert client.get("/assessments/999999").status_code == 404
 
 
-def test_delete_removes_row_and_files(client, auth, phantom_jpeg, stored):
+def test_delete_removes_row_and_files(client, auth, stored):
     auth.signup()
     keep = assess(client, phantom_jpeg(seed=6))
     gone = assess(client, phantom_jpeg(seed=7))
@@ -126,7 +127,7 @@ def test_delete_removes_row_and_files(client, auth, phantom_jpeg, stored):
     assert client.get(f"/assessments/{gone}/delete").status_code == 405
 
 
-def test_history_shows_chart_thumbnails_and_changes(app, client, auth, phantom_jpeg):
+def test_history_shows_chart_thumbnails_and_changes(app, client, auth):
     auth.signup()
     ids = [assess(client, phantom_jpeg("hairloss", f"stage_{s}", seed=10 + s), "hairloss") for s in (0, 2, 4)]
     assess(client, phantom_jpeg("scalp", "healthy", seed=20))
@@ -153,7 +154,7 @@ def test_history_shows_chart_thumbnails_and_changes(app, client, auth, phantom_j
     assert client.get("/history?task=hairloss&page=2").status_code == 404
 
 
-def test_metadata_is_stripped_and_orientation_kept(app, client, auth, phantom, stored):
+def test_metadata_is_stripped_and_orientation_kept(app, client, auth, stored):
     auth.signup()
     exif = Image.Exif()
     exif[0x0112] = 6
@@ -175,7 +176,7 @@ def test_metadata_is_stripped_and_orientation_kept(app, client, auth, phantom, s
     assert on_disk == photo
 
 
-def test_png_upload_is_stored_as_clean_png(client, auth, phantom):
+def test_png_upload_is_stored_as_clean_png(client, auth):
     auth.signup()
     buffer = io.BytesIO()
     from PIL import PngImagePlugin
@@ -190,7 +191,7 @@ def test_png_upload_is_stored_as_clean_png(client, auth, phantom):
 
 @pytest.mark.parametrize("kind", BAD_PHOTO_KINDS)
 def test_refused_photos_show_the_reason_and_store_nothing(client, auth, bad_photo, stored, kind):
-    """Each refusal of DESIGN.md, from a real bad file; nothing may be stored for any of them."""
+    """Each image refusal of docs/errors.md, from a real bad file; nothing may be stored for any of them."""
     auth.signup()
     code, status, data = bad_photo(kind)
     response = upload(client, data)
@@ -222,7 +223,7 @@ def test_missing_photo(client, auth, stored):
     assert stored() == (0, 0)
 
 
-def test_a_failed_database_write_leaves_no_files(client, auth, phantom_jpeg, stored, monkeypatch):
+def test_a_failed_database_write_leaves_no_files(client, auth, stored, monkeypatch):
     auth.signup()
 
     def failing_commit():
@@ -235,7 +236,7 @@ def test_a_failed_database_write_leaves_no_files(client, auth, phantom_jpeg, sto
     assert stored() == (0, 0)
 
 
-def test_too_many_bytes(monkeypatch, make_app, published_models, phantom_jpeg):
+def test_too_many_bytes(monkeypatch, make_app, published_models):
     """Over the photo limit: the Assessor refuses it; far over: Werkzeug stops reading. Both 413."""
     monkeypatch.setenv("MAX_UPLOAD_MB", "0.1")
     app = make_app()
@@ -255,7 +256,7 @@ def test_too_many_bytes(monkeypatch, make_app, published_models, phantom_jpeg):
         assert db.session.scalar(select(Assessment)) is None
 
 
-def test_unknown_task_and_missing_model(make_app, phantom_jpeg):
+def test_unknown_task_and_missing_model(make_app):
     app = make_app()  # no models published in this home
     client = app.test_client()
     client.post("/auth/register", data={"username": "alice", "password": "p" * 10, "confirm": "p" * 10})
@@ -270,7 +271,7 @@ def test_unknown_task_and_missing_model(make_app, phantom_jpeg):
     assert home.count(b"Unavailable: no model is installed") == 2
 
 
-def test_account_deletion_removes_user_rows_and_files(app, client, auth, phantom_jpeg, stored, user_id):
+def test_account_deletion_removes_user_rows_and_files(app, client, auth, stored, user_id):
     auth.signup("alice")
     assess(client, phantom_jpeg(seed=17))
     assess(client, phantom_jpeg("hairloss", "stage_1", seed=18), "hairloss")

@@ -1,0 +1,83 @@
+"""Photos to assess or upload: phantoms, a texture that passes the quality gate, real photos that are not
+scalps, and the file bytes of an image."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+# Real photos scikit-image ships that pass the quality gate: animals, objects, faces, landscapes, text and
+# other medical images. A scalp model must refuse every one of them.
+NON_SCALP = (
+    "chelsea",
+    "coffee",
+    "astronaut",
+    "rocket",
+    "hubble_deep_field",
+    "retina",
+    "immunohistochemistry",
+    "page",
+    "text",
+    "brick",
+    "grass",
+    "gravel",
+    "colorwheel",
+    "camera",
+    "moon",
+    "clock",
+    "coins",
+    "cat",
+)
+
+
+def encode(img: Image.Image, fmt: str = "JPEG", **params) -> bytes:
+    """The image's file bytes in `fmt`, saved with Pillow's `params` (Pillow's defaults otherwise)."""
+    buffer = io.BytesIO()
+    img.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def jpeg_bytes(img: Image.Image, **params) -> bytes:
+    """The image as a JPEG, at quality 90 unless `params` says otherwise."""
+    return encode(img, "JPEG", quality=params.pop("quality", 90), **params)
+
+
+def phantom(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 256) -> Image.Image:
+    """A synthetic scalp photo (PIL, RGB) drawn by the phantom generator."""
+    from scalpcheck.data.synth import render_phantom
+
+    return render_phantom(task, label, np.random.default_rng(seed), size=size)
+
+
+def phantom_jpeg(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 256) -> bytes:
+    """The JPEG bytes (quality 90) of phantom(task, label, seed, size)."""
+    return jpeg_bytes(phantom(task, label, seed, size))
+
+
+def scalp_photo(size: int = 320, seed: int = 0) -> Image.Image:
+    """A sharp, mid-bright texture of dark strands on skin tone (RGB): passes the quality gate, and is
+    quicker to make than a phantom."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    stripes = np.sin((x * np.cos(angle) + y * np.sin(angle)) / 2.5 + rng.uniform(0, 6)) > 0.6
+    skin = np.array([205, 160, 135], np.float32) * (0.9 + 0.1 * np.sin(x / 40.0))[..., None]
+    rgb = np.where(stripes[..., None], np.array([60, 40, 30], np.float32), skin)
+    rgb += rng.normal(0, 6, rgb.shape)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+
+
+def non_scalp_photos() -> dict[str, Image.Image]:
+    """{name: RGB photo}: every photo of NON_SCALP, a motorcycle and five faces."""
+    from skimage import data
+
+    photos = {}
+    for name in NON_SCALP:
+        pixels = np.asarray(getattr(data, name)())
+        photos[name] = Image.fromarray(pixels).convert("RGB")
+    photos["motorcycle"] = Image.fromarray(data.stereo_motorcycle()[0])
+    for k, face in enumerate(data.lfw_subset()[:5]):
+        photos[f"face_{k}"] = Image.fromarray((face * 255).astype(np.uint8)).convert("RGB")
+    return photos
