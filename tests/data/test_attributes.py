@@ -21,7 +21,10 @@ def _dataset(root, rows: str | None):
 
 
 def test_a_users_manifest_gives_each_item_its_attributes_and_groups(tmp_path):
-    rows = "path,source,skin_third,camera_iso\na/0.png,clinic,dark,100\na/1.png,home,light,\nb/0.png,clinic,,800\n"
+    rows = (
+        "path,source,skin_third,camera_iso\n"
+        "a/0.png,clinic,dark,100\na/1.png,home,light,\nb/0.png,clinic,,800\n"
+    )
     catalog = scan(_dataset(tmp_path / "d", rows), "custom")
     by_path = {catalog.relative(i): catalog.attributes_of(i) for i in catalog.items}
     assert by_path["a/0.png"] == {"source": "clinic", "skin_third": "dark", "camera_iso": "100"}
