@@ -33,7 +33,7 @@ from scalpcheck.serve.assess import Photo
 from scalpcheck.serve.model import LoadedModel, ModelOutput
 from scalpcheck.serve.result import Source
 from scalpcheck.web import create_app
-from scalpcheck.web.extensions import APP_STATE
+from scalpcheck.web.extensions import app_state
 
 # The eager model must be the bundle's network: its logits may differ from ONNX Runtime's by rounding only.
 PARITY_TOLERANCE = 1e-3
@@ -141,7 +141,7 @@ def create_baseline_app(config: dict | None = None):
     """scalpcheck's app whose assessments are made by EagerAssessor."""
     torch.set_num_threads(1)
     app = create_app(config)
-    state = app.extensions[APP_STATE]
-    settings = state["settings"]
-    state["assessor"] = EagerAssessor(state["assessor"], settings.models_dir, settings.cache_dir / "weights")
+    state = app_state(app)
+    settings = state.settings
+    state.assessor = EagerAssessor(state.assessor, settings.models_dir, settings.cache_dir / "weights")
     return app

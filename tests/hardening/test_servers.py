@@ -581,7 +581,7 @@ def test_pages_and_the_api_say_when_the_database_is_down(
 
 
 def _files(app) -> tuple[str, ...]:
-    from scalpcheck.web.extensions import APP_STATE
+    from scalpcheck.web.extensions import app_state
 
-    root = app.extensions[APP_STATE]["store"].root
+    root = app_state(app).store.root
     return tuple(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()))

@@ -21,10 +21,10 @@ class StoreState:
 
 def store_state(app) -> StoreState:
     """What the database and the image store hold now."""
-    from scalpcheck.web.extensions import APP_STATE, db
+    from scalpcheck.web.extensions import app_state, db
     from scalpcheck.web.models import Assessment
 
-    root = app.extensions[APP_STATE]["store"].root
+    root = app_state(app).store.root
     files = tuple(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()))
     pending = (
         tuple(sorted(p.name for p in (root / ".pending").iterdir())) if (root / ".pending").is_dir() else ()

@@ -13,7 +13,7 @@ from PIL import Image, ImageFilter
 from sqlalchemy import func, select
 
 from scalpcheck.bundle import read_card
-from scalpcheck.web.extensions import APP_STATE, db
+from scalpcheck.web.extensions import app_state, db
 from scalpcheck.web.models import Assessment, User
 from tests.helpers.photos import jpeg_bytes, phantom
 
@@ -23,7 +23,7 @@ def stored(app):
     """stored() -> (assessment rows, files under uploads/): what a refused upload must leave at (0, 0)."""
 
     def count() -> tuple[int, int]:
-        uploads = app.extensions[APP_STATE]["store"].root
+        uploads = app_state(app).store.root
         files = [p for p in uploads.rglob("*") if p.is_file()] if uploads.exists() else []
         with app.app_context():
             rows = db.session.scalar(select(func.count()).select_from(Assessment))

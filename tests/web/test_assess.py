@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from scalpcheck.web.extensions import APP_STATE, db
+from scalpcheck.web.extensions import app_state, db
 from scalpcheck.web.models import Assessment
 from tests.helpers.photos import phantom, phantom_jpeg
 
@@ -68,7 +68,7 @@ def test_assess_shows_the_whole_result(app, client, auth, task):
     with app.app_context():
         row = db.session.get(Assessment, assessment_id)
         assert row.task == task and set(row.probabilities) == {
-            *app.extensions[APP_STATE]["assessor"].models[task].task.labels
+            *app_state(app).assessor.models[task].task.labels
         }
         for display_name in (row.display_name, *(a["display_name"] for a in row.alternatives)):
             assert display_name in html
@@ -172,7 +172,7 @@ def test_metadata_is_stripped_and_orientation_kept(app, client, auth, stored):
         assert img.size == (400, 300)  # lossless: pixels untouched, orientation recorded
     with app.app_context():
         key = db.session.scalar(select(Assessment.image_key))
-    on_disk = app.extensions[APP_STATE]["store"].photo_path(key, "image/jpeg").read_bytes()
+    on_disk = app_state(app).store.photo_path(key, "image/jpeg").read_bytes()
     assert on_disk == photo
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from scalpcheck.web import storage
-from scalpcheck.web.extensions import APP_STATE
+from scalpcheck.web.extensions import app_state
 from scalpcheck.web.storage import ABANDONED_AFTER_S, ImageStore
 
 
@@ -174,7 +174,7 @@ def test_store_refuses_keys_it_did_not_make(store):
 def test_a_new_worker_settles_what_a_dead_one_left(make_app, auth_rows):
     """At start, the app asks its database about every dead operation: the committed upload is kept."""
     app = make_app()
-    store = app.extensions[APP_STATE]["store"]
+    store = app_state(app).store
     committed, abandoned = (store.pending / f"add-{key}" for key in ("c" * 32, "a" * 32))
     for folder in (committed, abandoned):
         folder.mkdir(parents=True)

@@ -105,9 +105,9 @@ def _database_name(app) -> str:
 
 
 def _print_models(app) -> None:
-    from scalpcheck.web.extensions import APP_STATE
+    from scalpcheck.web.extensions import app_state
 
-    models = app.extensions[APP_STATE]["assessor"].models
+    models = app_state(app).assessor.models
     if not models:
         print("no model is installed: every assessment is unavailable until one is trained and published")
     for name, model in sorted(models.items()):

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from scalpcheck.serve import Assessor
 from scalpcheck.settings import load_settings
 from scalpcheck.web import database, errors, security
-from scalpcheck.web.extensions import APP_STATE, csrf, db, limiter, login_manager, migrate
+from scalpcheck.web.extensions import APP_STATE, AppState, csrf, db, limiter, login_manager, migrate
 from scalpcheck.web.request import UploadRequest
 from scalpcheck.web.storage import ImageStore
 
@@ -70,12 +70,12 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    app.extensions[APP_STATE] = {
-        "settings": settings,
-        "assessor": Assessor(settings.models_dir, settings.max_upload_bytes),
-        "store": ImageStore(settings.uploads_dir),
-        "password_hasher": PasswordHasher.from_parameters(getattr(profiles, app.config["ARGON2_PROFILE"])),
-    }
+    app.extensions[APP_STATE] = AppState(
+        settings=settings,
+        assessor=Assessor(settings.models_dir, settings.max_upload_bytes),
+        store=ImageStore(settings.uploads_dir),
+        password_hasher=PasswordHasher.from_parameters(getattr(profiles, app.config["ARGON2_PROFILE"])),
+    )
 
     # Imported here, as microblog does: the blueprints import the extensions above.
     from scalpcheck.web import account, api, assess, auth, history, main, service

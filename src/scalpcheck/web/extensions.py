@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -47,21 +48,35 @@ csrf = CSRFProtect()
 # Keyed by client address; the storage (memory:// or redis://) comes from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address)
 
-# The per-app objects create_app builds once per process (a warm Assessor above all), under one key.
-APP_STATE = "scalpcheck"
+APP_STATE = "scalpcheck"  # the key of AppState in app.extensions
+
+
+@dataclass
+class AppState:
+    """The per-app objects create_app builds once per process (a warm Assessor above all)."""
+
+    settings: Settings
+    assessor: Assessor
+    store: ImageStore
+    password_hasher: PasswordHasher
+    dummy_password_hash: str | None = None  # made on first use: unknown users' logins take as long
+
+
+def app_state(app: Flask | None = None) -> AppState:
+    return (app or current_app).extensions[APP_STATE]
 
 
 def get_settings() -> Settings:
-    return current_app.extensions[APP_STATE]["settings"]
+    return app_state().settings
 
 
 def get_assessor() -> Assessor:
-    return current_app.extensions[APP_STATE]["assessor"]
+    return app_state().assessor
 
 
 def get_store() -> ImageStore:
-    return current_app.extensions[APP_STATE]["store"]
+    return app_state().store
 
 
 def get_password_hasher() -> PasswordHasher:
-    return current_app.extensions[APP_STATE]["password_hasher"]
+    return app_state().password_hasher

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TypeGuard
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 
-from scalpcheck.web.extensions import APP_STATE, db, get_password_hasher
+from scalpcheck.web.extensions import app_state, db, get_password_hasher
 from scalpcheck.web.models import User
 
 # Verified against when the username is unknown, so that a wrong username costs as much time as a wrong
@@ -39,7 +38,7 @@ def check_password(user: User | None, password: str) -> TypeGuard[User]:
 
 
 def _dummy_hash() -> str:
-    state = current_app.extensions[APP_STATE]
-    if "dummy_password_hash" not in state:
-        state["dummy_password_hash"] = get_password_hasher().hash(_DUMMY_PASSWORD)
-    return state["dummy_password_hash"]
+    state = app_state()
+    if state.dummy_password_hash is None:
+        state.dummy_password_hash = state.password_hasher.hash(_DUMMY_PASSWORD)
+    return state.dummy_password_hash
