@@ -29,11 +29,11 @@ class LesionRanges:
     patch_edge: Range = (0.4, 1.2)  # width of its border, reference px: sharply bordered
     patch_smooth: Range = (0.3, 0.6)  # how much of the skin's texture it loses
     patch_wobble: Range = (0.0, 0.04)  # how far its outline departs from an ellipse
-    plaque_red: Range = (18.0, 30.0)  # a* a plaque is redder (on light skin; less on dark)
+    plaque_red: Range = (22.0, 34.0)  # a* a plaque is redder (on light skin; less on dark)
     plaque_rough: Range = (0.15, 0.3)  # how irregular its outline is
     plaque_edge: Range = (0.6, 0.6)  # blur of its border, reference px: well demarcated
     scale_cells: Range = (22, 34)  # scale plates across the frame
-    scale_cover: Range = (0.4, 0.95)  # how much of the plaque the scale covers
+    scale_cover: Range = (0.35, 0.75)  # how much of the plaque the scale covers
     scale_lightness: Range = (80.0, 91.0)
     pustule_halo: Range = (1.3, 1.7)  # reach of the red halo, bump radii
     pustule_core: Range = (0.55, 0.75)  # pustule radius, bump radii
@@ -49,6 +49,9 @@ def _light_skin_share(skin_lightness: float) -> float:
 
 
 # --- alopecia areata ------------------------------------------------------------------------------------
+
+
+RIM = 0.8  # broken hairs of a patch stay outside this share of its radius
 
 
 @dataclass(frozen=True)
@@ -139,36 +142,40 @@ def clear_patches(follicles: Follicles, strands: Strands, patches: tuple[Patch, 
     f[rooted_inside], inside[rooted_inside] = f[rooted_inside, ::-1], inside[rooted_inside, ::-1]
     cut = np.flatnonzero(inside.any(axis=1))
     k = np.argmax(inside[cut], axis=1)
+    cut, k = cut[k > 0], k[k > 0]  # k = 0: both ends inside, only a loop outside; it goes below
     before, after = f[cut, k - 1], f[cut, k]
     t = (before / (before - after))[:, None]
     a, b = strands.points[cut, k - 1], strands.points[cut, k]
     strands.points[cut, k] = a + t * (b - a)
     strands.count[cut] = np.minimum(strands.count[cut], k + 1)
-    return strands
+    return strands.take(~inside[:, 0])
 
 
 def rim_stubs(rng: np.random.Generator, head: Head, patches: tuple[Patch, ...]) -> Strands:
-    """A few short broken hairs just inside the rim (exclamation-mark hairs)."""
-    roots, angles = [], []
+    """A few short broken hairs just inside the rim (exclamation-mark hairs), lying as the hair is combed."""
+    roots = []
     for p in patches:
         for _ in range(int(rng.integers(0, 4))):
             phi = rng.uniform(0, 2 * np.pi)
-            r = rng.uniform(0.8, 0.95)
+            r = rng.uniform(0.88, 0.97)
             u, v = r * p.radii[0] * np.cos(phi), r * p.radii[1] * np.sin(phi)
             c, s = np.cos(p.angle), np.sin(p.angle)
             roots.append((p.centre[0] + u * c - v * s, p.centre[1] + u * s + v * c))
-            angles.append(phi + p.angle + rng.normal(np.pi, 0.6))
     n = len(roots)
-    return bezier_strands(
+    roots = np.asarray(roots, np.float32).reshape(n, 2)
+    shortest = min(min(p.radii) for p in patches) if patches else 0.0
+    stubs = bezier_strands(
         rng,
-        np.asarray(roots, np.float32).reshape(n, 2),
-        np.asarray(angles, np.float32),
-        np.maximum(rng.uniform(0.012, 0.035, n), head.width / 256 * rng.uniform(3, 6, n)),
+        roots,
+        comb_direction(head, roots) + rng.normal(0, 0.3, n),
+        rng.uniform(0.05, 0.1, n) * shortest,  # short: they stay at the rim
         head.width * rng.uniform(1.0, 1.4, n),
         np.zeros(n, np.int64),
         0.15,
         head.points,
     )
+    # none deeper than the rim of any patch (one at the rim of a patch may lie in another that overlaps it)
+    return stubs.take(inside_measure(patches, stubs.points).min(axis=1) > RIM**2 - 1)
 
 
 # --- psoriasis ------------------------------------------------------------------------------------------
@@ -234,7 +241,7 @@ def paint_plaque(
     sigma = 2.5 * canvas.px
     gy, gx = np.gradient(blur(mask, sigma))
     lab[..., 0] += rng.uniform(3, 6) * sigma * 2.5 * _facing(gx, gy, light)
-    red = Overlay(alpha=mask * rng.uniform(0.2, 0.38), rgb=lab_to_rgb(lab))
+    red = Overlay(alpha=mask * rng.uniform(0.3, 0.5), rgb=lab_to_rgb(lab))
 
     # Silvery-white scale: plates about 10 px across, thickest in the middle of the plaque and thinning
     # towards its red rim, broken by fine cracks, embossed by the same light as the plaque.
@@ -255,7 +262,8 @@ def paint_plaque(
     alpha = thickness * rng.uniform(0.8, 0.97)
     lab += alpha[..., None] * (scale_lab - lab)
     skin.texture *= 1 - alpha
-    return [red, Overlay(alpha=thickness * rng.uniform(0.3, 0.5), rgb=lab_to_rgb(scale_lab))]
+    # thick scale hides most of the hair under it; thin scale at the red rim lets it through
+    return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
 
 
 # --- folliculitis ---------------------------------------------------------------------------------------

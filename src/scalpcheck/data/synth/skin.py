@@ -1,4 +1,4 @@
-"""The scalp skin: a base tone, smooth tone variation, grain, pores and follicle openings.
+"""The scalp skin: a base tone, smooth tone variation and mottling, grain, pores and follicle openings.
 
 The skin is built as CIELAB planes so that lesions (paler alopecia patches, red psoriasis plaques, the
 erythema of folliculitis) can change lightness and redness in a perceptual space before the one
@@ -22,6 +22,7 @@ class SkinRanges:
     """What a style lets the skin's texture be (the tone itself is drawn alike in every style)."""
 
     variation: Range = (1.5, 4.0)  # L* amplitude of the smooth tone variation
+    mottle: Range = (0.8, 2.0)  # L* amplitude of its finer mottling, a few pores across
     grain: Range = (0.03, 0.07)  # fine multiplicative grain
     pores: Range = (300, 800)  # how many pores in view
     pore_depth: Range = (0.08, 0.2)
@@ -35,6 +36,7 @@ class SkinRanges:
 class SkinLook:
     tone: tuple[float, float, float]  # base Lab
     variation: float
+    mottle: float
     grain: float
     pores: int
     pore_depth: float
@@ -49,6 +51,7 @@ def sample_skin(rng: np.random.Generator, ranges: SkinRanges, tone: tuple[float,
     return SkinLook(
         tone=tone,
         variation=u(ranges.variation),
+        mottle=u(ranges.mottle),
         grain=u(ranges.grain),
         pores=int(rng.integers(int(ranges.pores[0]), int(ranges.pores[1]) + 1)),
         pore_depth=u(ranges.pore_depth),
@@ -77,6 +80,7 @@ def base_skin(rng: np.random.Generator, canvas: Canvas, look: SkinLook) -> Skin:
     tone = look.tone
     lab = np.empty((n, n, 3), np.float32)
     lab[..., 0] = tone[0] + look.variation * smooth_field(rng, n, int(rng.integers(2, 6)))
+    lab[..., 0] += look.mottle * smooth_field(rng, n, int(rng.integers(12, 25)))
     lab[..., 1] = tone[1] + rng.uniform(0.5, 2.5) * smooth_field(rng, n, int(rng.integers(3, 8)))
     lab[..., 2] = tone[2] + rng.uniform(0.5, 1.5) * smooth_field(rng, n, int(rng.integers(2, 6)))
     return Skin(lab=lab, texture=np.ones((n, n), np.float32))
