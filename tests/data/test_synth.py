@@ -17,7 +17,7 @@ from scalpcheck.data.synth.defects import KINDS
 from scalpcheck.data.synth.hair import Follicles
 from scalpcheck.data.synth.labels import STAGE_DENSITY, sample_look
 from scalpcheck.data.synth.lesions import plaque_mask, sample_patches, sample_pustules
-from scalpcheck.data.synth.render import photograph, plan_phantom, render_jpeg
+from scalpcheck.data.synth.render import photograph, plan_phantom
 from scalpcheck.data.synth.seeds import defect_rng, image_rng
 from scalpcheck.data.synth.styles import STYLE_NAMES
 from scalpcheck.errors import UsageError
@@ -111,7 +111,7 @@ def test_nuisance_is_drawn_before_and_without_the_label():
 def test_file_is_compressed_at_its_cameras_quality():
     photo = photograph("scalp", "alopecia", image_rng(9, "scalp", "alopecia", 0), SIZE)
     written = Image.open(
-        io.BytesIO(render_jpeg("scalp", "alopecia", image_rng(9, "scalp", "alopecia", 0), SIZE))
+        io.BytesIO(photograph("scalp", "alopecia", image_rng(9, "scalp", "alopecia", 0), SIZE).jpeg())
     )
     reference = io.BytesIO()
     Image.new("RGB", (SIZE, SIZE)).save(reference, format="JPEG", quality=photo.camera.jpeg_quality)

@@ -19,7 +19,7 @@ from scalpcheck.data.synth import render_phantom
 from scalpcheck.data.synth.canvas import Light, rgb_to_lab
 from scalpcheck.data.synth.labels import STAGE_DENSITY
 from scalpcheck.data.synth.lesions import RIM, inside_measure
-from scalpcheck.data.synth.render import draw_scene, photograph, plan_phantom, render_jpeg
+from scalpcheck.data.synth.render import draw_scene, photograph, plan_phantom
 from scalpcheck.data.synth.seeds import image_rng, split
 from scalpcheck.data.synth.styles import MIX, STYLE_NAMES, choose
 from scalpcheck.quality import measure, problems
@@ -198,11 +198,12 @@ def test_every_style_is_usable_to_the_cleaner_and_its_blurred_copies_are_not(sty
 
 @pytest.mark.parametrize("style", STYLE_NAMES)
 def test_same_arguments_same_bytes_in_every_style(style):
-    a = render_jpeg("scalp", "psoriasis", image_rng(2, "scalp", "psoriasis", 1), 64, style)
-    assert a == render_jpeg("scalp", "psoriasis", image_rng(2, "scalp", "psoriasis", 1), 64, style)
+    a = photograph("scalp", "psoriasis", image_rng(2, "scalp", "psoriasis", 1), 64, style).jpeg()
+    assert a == photograph("scalp", "psoriasis", image_rng(2, "scalp", "psoriasis", 1), 64, style).jpeg()
     others = {s for s in STYLE_NAMES if s != style}
     assert all(
-        a != render_jpeg("scalp", "psoriasis", image_rng(2, "scalp", "psoriasis", 1), 64, s) for s in others
+        a != photograph("scalp", "psoriasis", image_rng(2, "scalp", "psoriasis", 1), 64, s).jpeg()
+        for s in others
     )
 
 
@@ -214,8 +215,11 @@ def test_mix_draws_every_style_about_equally_and_renders_it_as_that_style():
     )  # 200 each, 4.9 standard deviations either side
     for i in range(3):
         style = photograph("hairloss", "stage_1", image_rng(3, "hairloss", "stage_1", i), 64).plan.style
-        mixed = render_jpeg("hairloss", "stage_1", image_rng(3, "hairloss", "stage_1", i), 64)
-        assert mixed == render_jpeg("hairloss", "stage_1", image_rng(3, "hairloss", "stage_1", i), 64, style)
+        mixed = photograph("hairloss", "stage_1", image_rng(3, "hairloss", "stage_1", i), 64).jpeg()
+        assert (
+            mixed
+            == photograph("hairloss", "stage_1", image_rng(3, "hairloss", "stage_1", i), 64, style).jpeg()
+        )
 
 
 def test_unknown_style_is_refused_by_the_functions():

@@ -58,7 +58,7 @@ class HairRanges:
     sheen: Range = (0.2, 0.5)  # strength of the specular line along strands
     shadow: Range = (0.25, 0.5)  # darkness of the shadow strands cast on the skin
     clump: Range = (0.0, 0.3)  # how far strands converge into locks towards their tips
-    shade_step: Range = (1.0, 4.0)  # L* between the shades of one head
+    shade_step: Range = (2.0, 6.0)  # L* between the shades of one head
     model: str = "bezier"  # how strands are drawn (strands.py)
 
 
@@ -124,6 +124,14 @@ class Strands:
         return Strands(
             *(np.concatenate([getattr(p, f) for p in parts]) for f in ("points", "count", "width", "shade"))
         )
+
+
+@dataclass(frozen=True)
+class Ink:
+    """Hair in the frame (strand length times width, in frame areas): of the full head, and of what grew."""
+
+    full: float
+    kept: float
 
 
 @dataclass
@@ -274,7 +282,8 @@ def _coil(rng: np.random.Generator, head: Head, paths: np.ndarray) -> np.ndarray
     tangent = np.concatenate([step[:, :1], step[:, 1:] + step[:, :-1], step[:, -1:]], axis=1)
     tangent /= np.hypot(tangent[..., 0], tangent[..., 1])[..., None] + np.float32(1e-9)
     along = np.concatenate([np.zeros((len(paths), 1), np.float32), np.cumsum(seg, axis=1)], axis=1)
-    phase = along * np.float32(2 * np.pi / head.coil_pitch) + rng.uniform(0, 2 * np.pi, (len(paths), 1))
+    start = rng.uniform(0, 2 * np.pi, (len(paths), 1)).astype(np.float32)
+    phase = along * np.float32(2 * np.pi / head.coil_pitch) + start
     radius = np.float32(head.coil) * rng.uniform(0.75, 1.25, (len(paths), 1)).astype(np.float32)
     radius = radius * np.minimum(np.float32(1), along / np.float32(head.coil))
     across = radius * np.sin(phase)
@@ -326,6 +335,25 @@ def _clump(head: Head, control_uv: np.ndarray) -> np.ndarray:
     return out
 
 
+def _masses(rng: np.random.Generator, xy: np.ndarray) -> np.ndarray:
+    """How light the hair is at xy, about -1..1: a few smooth waves a sixth to a half of the frame
+    across, so that neighbouring strands share a shade as the masses and locks of a head do."""
+    lit = np.zeros(len(xy))
+    for _ in range(3):
+        angle, cycles, phase = rng.uniform(0, np.pi), rng.uniform(2, 6), rng.uniform(0, 2 * np.pi)
+        along = xy[:, 0] * np.cos(angle) + xy[:, 1] * np.sin(angle)
+        lit += np.sin(2 * np.pi * cycles * along + phase)
+    return lit / np.sqrt(1.5)  # unit standard deviation for three waves
+
+
+def _near_frame(head: Head, control_uv: np.ndarray) -> np.ndarray:
+    """Which strands can reach into the frame: a Bezier curve stays inside the box of its control points
+    (widened by the coil and by how much the flow bends it between them). The rest are never drawn."""
+    frame = _to_frame(head, control_uv)
+    margin = 1.3 * head.coil + 0.03
+    return (frame.max(axis=1) > -margin).all(axis=1) & (frame.min(axis=1) < 1 + margin).all(axis=1)
+
+
 def ink_in_frame(strands: Strands, min_width: float = 0.0) -> np.ndarray:
     """Area (in frame areas) each strand covers inside the frame: arc length in view times width."""
     pts = strands.points
@@ -349,9 +377,9 @@ def _thinning_weight(growth: Growth, xy: np.ndarray) -> np.ndarray:
 
 def grow(
     rng: np.random.Generator, head: Head, growth: Growth, min_width: float = 0.0
-) -> tuple[Follicles, Strands, float]:
-    """The follicles of a full head, the strands in view that the label's growth leaves on them, and the
-    full head's ink in the frame (what a density is a share of).
+) -> tuple[Follicles, Strands, Ink]:
+    """The follicles of a full head near the frame, the strands in view that the label's growth leaves on
+    them, and the ink in the frame of both.
 
     min_width: the finest width (reference px) the canvas draws; finer strands cover that much.
     """
@@ -363,11 +391,18 @@ def grow(
     stray = rng.random(n) < head.strays
     slope = _sideways(head, roots_uv[:, 0], roots_uv[:, 1])[1]
     angles = np.arctan(slope) + rng.normal(0, 1, n) * np.where(stray, head.stray_jitter, head.jitter)
-    control_uv = _controls(rng, roots_uv, angles, lengths, np.where(stray, 2 * head.curl, head.curl))
-    points = _coil(rng, head, _to_frame(head, _curves(_clump(head, control_uv), head.points)))
+    control_uv = _clump(
+        head, _controls(rng, roots_uv, angles, lengths, np.where(stray, 2 * head.curl, head.curl))
+    )
+    control_uv = control_uv[_near_frame(head, control_uv)]
+    n = len(control_uv)
+    points = _coil(rng, head, _to_frame(head, _curves(control_uv, head.points)))
     widths = (head.width * rng.lognormal(0, WIDTH_SPREAD, n)).astype(np.float32)
     white = rng.random(n) < head.white_fraction
-    shades = np.where(white, SHADES + rng.integers(0, 2, n), rng.integers(0, SHADES, n))
+    lit = _masses(rng, points[:, 0]) + rng.normal(0, 0.4, n)
+    shades = np.where(
+        white, SHADES + (lit > 0), np.clip(np.round((SHADES - 1) / 2 * (1 + lit)), 0, SHADES - 1)
+    ).astype(np.int64)
     race = rng.random(n)
     roots = points[:, 0]
 
@@ -378,7 +413,7 @@ def grow(
     kept = kept[ink[kept] > 0]  # in view
     hairs = np.zeros(n, np.int64)
     hairs[kept] = 1
-    return Follicles(roots, hairs), full.take(kept), float(ink.sum())
+    return Follicles(roots, hairs), full.take(kept), Ink(float(ink.sum()), float(ink[kept].sum()))
 
 
 def miniaturise(strands: Strands, growth: Growth) -> Strands:

@@ -1,6 +1,6 @@
 """What each label of each task draws: the only part of a phantom that knows its label.
 
-Everything a label changes is in a Look; everything else (skin, hair style, camera, confounders) is
+Everything a label changes is in a Look; everything else (skin, hair, style, camera, confounders) is
 drawn before it, from the same distribution for every label, so nothing but the cue gives a label away.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from scalpcheck.data.synth.hair import Growth
 from scalpcheck.data.synth.lesions import PLAIN, LesionRanges, Patch, sample_patches
 
-# Hair density of each hair-loss stage, as a share of a full head (PHANTOMS.md). Neighbouring ranges
+# Hair density of each hair-loss stage, as a share of a full head. Neighbouring ranges
 # are close on purpose but never overlap, so every phantom has exactly one right stage.
 STAGE_DENSITY: dict[str, tuple[float, float]] = {
     "stage_0": (0.90, 1.00),

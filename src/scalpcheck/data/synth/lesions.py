@@ -33,7 +33,7 @@ class LesionRanges:
     plaque_rough: Range = (0.15, 0.3)  # how irregular its outline is
     plaque_edge: Range = (0.6, 0.6)  # blur of its border, reference px: well demarcated
     scale_cells: Range = (22, 34)  # scale plates across the frame
-    scale_cover: Range = (0.35, 0.75)  # how much of the plaque the scale covers
+    scale_cover: Range = (0.3, 0.7)  # share of the plaque under scale; the rest shows red
     scale_lightness: Range = (80.0, 91.0)
     pustule_halo: Range = (1.3, 1.7)  # reach of the red halo, bump radii
     pustule_core: Range = (0.55, 0.75)  # pustule radius, bump radii
@@ -247,9 +247,12 @@ def paint_plaque(
     # towards its red rim, broken by fine cracks, embossed by the same light as the plaque.
     cells = int(rng.integers(int(ranges.scale_cells[0]), int(ranges.scale_cells[1]) + 1))
     plates = smooth_field(rng, n, cells) + 0.4 * smooth_field(rng, n, 80)
-    interior = blur(mask, 5 * canvas.px)
-    cover = rng.uniform(*ranges.scale_cover)
-    thickness = np.clip((0.5 * plates + 2.4 * cover * interior - 0.9) / 0.7, 0, 1) * mask
+    # thickest where the plates rise and away from the rim; exactly `cover` of the plaque is scaled
+    rise = 0.5 * plates + 1.2 * blur(mask, 5 * canvas.px)
+    step = max(1, n // 256)
+    sample = rise[::step, ::step][mask[::step, ::step] > 0.5]
+    level = np.quantile(sample, 1 - rng.uniform(*ranges.scale_cover)) if len(sample) else np.inf
+    thickness = np.clip((rise - level) / 0.3 + 0.5, 0, 1) * mask
     cracks = np.clip(1 - np.abs(smooth_field(rng, n, int(rng.integers(30, 50)))) / 0.15, 0, 1)
     gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
     relief = _facing(gx, gy, light) * 12 * canvas.px

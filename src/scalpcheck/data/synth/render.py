@@ -119,14 +119,15 @@ def draw_scene(plan: Plan, rng: np.random.Generator, size: int, light: Light) ->
     nz, look, ranges = plan.nuisance, plan.look, STYLES[plan.style].lesions
     head = nz.head
     finest = strands.finest_width(canvas)
-    follicles, grown, full_ink = hair.grow(rng, head, look.growth, finest)
+    follicles, grown, ink = hair.grow(rng, head, look.growth, finest)
     skin = base_skin(rng, canvas, nz.skin)
     extra, mask = [], None
     if look.patches:
         mask = lesions.paint_patches(rng, canvas, skin, look.patches, ranges)
         grown = lesions.clear_patches(follicles, grown, look.patches)
         extra.append(lesions.rim_stubs(rng, head, look.patches))
-    density = float(hair.ink_in_frame(grown, finest).sum() / max(full_ink, 1e-9))
+    kept = hair.ink_in_frame(grown, finest).sum() if look.patches else ink.kept  # patches cut strands
+    density = float(kept / max(ink.full, 1e-9))
     overlays = []
     if look.psoriasis:
         mask = lesions.plaque_mask(rng, canvas, ranges)
@@ -198,18 +199,6 @@ def photograph(
     plan = plan_phantom(task, label, scene_rng, chosen.name)
     camera, layers, pixels = shoot(plan, scene_rng, streams.shot(shot), size)
     return Photo(plan, camera, layers, pixels, streams.scalp_id)
-
-
-def render_jpeg(
-    task: str,
-    label: str,
-    rng: np.random.Generator,
-    size: int = 256,
-    style: str = DEFAULT_STYLE,
-    shot: int = 0,
-) -> bytes:
-    """The phantom's JPEG file, compressed at the quality its camera drew."""
-    return photograph(task, label, rng, size, style, shot).jpeg()
 
 
 def render_phantom(

@@ -23,6 +23,7 @@ from scalpcheck.data.synth.hair import POINTS, SHADES, Growth, Head, Strands
 # 0.95 + 2k px (3 as much as 4).
 LINE = cv2.LINE_8
 THINNEST_LINE = 0.95
+SHADOW_SIDE = 160  # shadows are soft: traced at this size at most, then blurred and enlarged
 
 
 @dataclass(frozen=True)
@@ -113,18 +114,18 @@ def draw_shadows(canvas: Canvas, strands: Strands, head: Head, light_angle: floa
     """A soft mask (float32 0..1, [size, size]) of the shadows the strands cast on the skin.
 
     A shadow is a blurred, offset trace of its strand: drawn with the cheapest (one-pixel) line at
-    no more than 256 px and blurred, which looks the same as tracing each strand's exact width.
+    no more than SHADOW_SIDE px and blurred, which looks the same as tracing each strand's exact width.
     """
     if head.shadow <= 0 or not len(strands.count):
         return np.zeros((canvas.size, canvas.size), np.float32)
-    n = min(canvas.size, 256)
+    n = min(canvas.size, SHADOW_SIDE)
     mask = np.zeros((n, n), np.uint8)
     offset = head.lift * np.array([np.cos(light_angle), np.sin(light_angle)], np.float32) / 256
     pts = fixed_point(strands.points + offset, n)
     first = np.zeros(len(strands.count), np.int64)
     lines = _polylines(pts, first, strands.count, decimation(strands, n), range(len(first)))
     cv2.polylines(mask, lines, False, 255, 1, cv2.LINE_AA, SHIFT)
-    mask = cv2.GaussianBlur(mask, (0, 0), 1.2 * n / 256 * max(1.0, head.width / 3))
+    mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, 1.2 * n / 256 * max(1.0, head.width / 3)))
     if n != canvas.size:
         mask = cv2.resize(mask, (canvas.size, canvas.size), interpolation=cv2.INTER_LINEAR)
     return mask.astype(np.float32) * np.float32(head.shadow / 255)
