@@ -23,9 +23,9 @@ generator is split into a scene stream and a shot stream (seeds.py): shot=k phot
 again. write_dataset lists every clean image with its style, skin tone group, hair, density, lesions
 and camera in DIR/manifest.csv (manifest.py).
 
-Modules by concern: skintone, skin, hair (what grows), strands (how it is drawn), lesions, confounders,
-camera, styles, labels (what each label draws), render (one phantom), seeds, manifest, dataset, defects
-(planted faults and their list) and preview (the contact sheet).
+Modules by concern: skintone, skin, head (what the hair is like), hair (how it grows and thins), strands
+(how it is drawn), lesions, confounders, camera, styles, labels (what each label draws), render (one
+phantom), seeds, manifest, dataset, defects (planted faults and their list) and preview (the sheet).
 """
 
 from scalpcheck.data.synth.dataset import write_dataset

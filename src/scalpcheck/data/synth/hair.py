@@ -1,15 +1,14 @@
-"""Hair: a combed full head, thinned to the label's density (strands.py draws it).
+"""Hair: a combed full head, thinned to the label's density (head.py says what the head is like,
+strands.py draws it).
 
 Seen from above, combed hair lies in lanes side by side along the combing direction, each lane a
 chain of strands of random length that overlap a little end to end; a share of stray strands cross
 the lanes at an angle, and the whole mass bends with a slow flow. Packed like this, the share of
 skin a head hides falls in proportion to the hair it loses, as on a real thinning scalp, where
-randomly scattered strands would pile up and hide the loss until it is severe.
-
-Every head, in every style, is straight, wavy, curly or coily: curly and coily strands wind around
-their path as a helix seen from above (loose ringlets to the tight coils of Afro-textured hair), and
-their lanes are spaced by the coil's breadth so that a full head still just covers the scalp. Hair may
-also gather into locks, its strands converging towards their tips.
+randomly scattered strands would pile up and hide the loss until it is severe. Coiled strands lay
+more hair along their path and lie in random layers: their lanes are spaced for that, so that a full
+head of them still just covers the scalp. Hair may also gather into locks, its strands converging
+towards their tips, and neighbouring strands share a shade as the masses of a head do.
 
 Thinning (the hair-loss stages) removes strands, in a random race weighted by the thinning pattern,
 until exactly the density's share of the full head's hair in the frame (strand length times width) is
@@ -23,74 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Range = tuple[float, float]
+from scalpcheck.data.synth.head import SHADES, Head
 
-# Lab ranges (L*, a*, b*) of natural hair colours; "grey" is a pigmented colour mixed with white hairs.
-HAIR_COLOURS: dict[str, tuple[Range, ...]] = {
-    "black": ((8.0, 16.0), (0.0, 2.0), (-1.0, 3.0)),
-    "dark_brown": ((16.0, 24.0), (2.0, 5.0), (4.0, 10.0)),
-    "brown": ((25.0, 38.0), (4.0, 9.0), (9.0, 18.0)),
-    "blond": ((44.0, 64.0), (2.0, 7.0), (16.0, 30.0)),
-    "red": ((32.0, 45.0), (15.0, 26.0), (22.0, 36.0)),
-}
-WHITE_HAIR = ((78.0, 90.0), (-1.0, 1.0), (0.0, 6.0))
-COLOUR_ODDS = {"black": 0.24, "dark_brown": 0.2, "brown": 0.2, "blond": 0.14, "red": 0.09, "grey": 0.13}
-# Hair and skin of nearly the same colour make a photo in which no one could judge density; such a pair
-# is drawn again. The distance is CIE76 Delta E: very dark skin with black hair (about 25 apart, less in
-# lightness than in colour) stays possible.
-MIN_CONTRAST = 26.0
-# Curl types and their odds, the same in every style and for every skin tone.
-CURL_ODDS = {"straight": 0.25, "wavy": 0.3, "curly": 0.2, "coily": 0.25}
-POINTS = 16  # samples along a strand that does not coil: smooth curves at 256 px
-SHADES = 5  # pigmented shades within a head (then two of white hair)
 LENGTH_SPREAD = 0.55  # log-normal sigma of strand lengths within an image
 WIDTH_SPREAD = 0.3  # log-normal sigma of strand widths within an image
 HALF_DIAGONAL = 0.71  # the frame, centred, seen along any combing direction reaches this far
 COIL_LAYERS = 2.0  # coils lie in random layers, not side by side: this many hide the skin about as well
-
-
-@dataclass(frozen=True)
-class HairRanges:
-    """What a style lets the hair be; colour, curl and combing are drawn alike in every style."""
-
-    width: Range = (1.6, 2.8)  # median strand width, reference px (at 256 px)
-    length: Range = (0.2, 0.8)  # median strand length, frame widths (drawn log-uniformly)
-    sheen: Range = (0.2, 0.5)  # strength of the specular line along strands
-    shadow: Range = (0.25, 0.5)  # darkness of the shadow strands cast on the skin
-    clump: Range = (0.0, 0.3)  # how far strands converge into locks towards their tips
-    shade_step: Range = (2.0, 6.0)  # L* between the shades of one head
-    model: str = "bezier"  # how strands are drawn (strands.py)
-
-
-@dataclass(frozen=True)
-class Head:
-    """Everything about the hair that is the same whatever the label (drawn once per scalp)."""
-
-    colour: str
-    lab: tuple[float, float, float]
-    white_fraction: float  # share of white hairs (grey hair), 0 otherwise
-    white_lab: tuple[float, float, float]
-    shade_step: float
-    width: float  # median strand width in reference px (at 256 px)
-    length: float  # median strand length, frame widths
-    comb_angle: float  # radians
-    packing: float  # share of a lane's width its strand fills: how closely a full head lies
-    jitter: float  # spread of combed strands' angles around their lane, radians
-    strays: float  # share of strands that stray across the lanes
-    stray_jitter: float  # spread of their angles, radians
-    curl_type: str  # straight, wavy, curly or coily
-    curl: float  # spread of a strand's start and end angles: 0 straight, larger wavy
-    coil: float  # radius of the helix a strand winds along, frame widths; 0: none
-    coil_pitch: float  # length of one turn along the strand's path, frame widths
-    coil_loop: float  # how far the helix swings along the path too: over about 1 it loops
-    points: int  # samples along each strand
-    flow: tuple[tuple[float, float, float, float], ...]  # (amplitude, fu, fv, phase): waves of the mass
-    clump: float
-    lock: float  # width of a lock, frame widths
-    shadow: float
-    lift: float  # how far strands lie above the skin, reference px: the reach of their shadows
-    sheen: float
-    model: str
 
 
 @dataclass(frozen=True)
@@ -138,79 +75,6 @@ class Ink:
 class Follicles:
     xy: np.ndarray  # (U, 2) relative positions of the full head's follicles (also outside the frame)
     hairs: np.ndarray  # (U,) hairs each still carries (0 once thinning took it)
-
-
-def _pick_colour(rng: np.random.Generator) -> tuple[str, tuple[float, float, float]]:
-    names = list(COLOUR_ODDS)
-    name = str(rng.choice(names, p=list(COLOUR_ODDS.values())))
-    pigment = str(rng.choice(["black", "dark_brown", "brown"])) if name == "grey" else name
-    return name, tuple(float(rng.uniform(*r)) for r in HAIR_COLOURS[pigment])
-
-
-def _curl(rng: np.random.Generator, width: float) -> dict:
-    """The curl of a head: bend, helix and how combed it still lies, by curl type."""
-    kind = str(rng.choice(list(CURL_ODDS), p=list(CURL_ODDS.values())))
-    if kind in ("straight", "wavy"):
-        bend = rng.uniform(0.0, 0.06) if kind == "straight" else rng.uniform(0.12, 0.35)
-        return dict(curl_type=kind, curl=float(bend), coil=0.0, coil_pitch=1.0, coil_loop=0.0, points=POINTS)
-    curly = kind == "curly"
-    # a ringlet is many hair widths across; a tight coil a few, and it loops along its path
-    radius = width / 256 * (rng.uniform(5, 10) if curly else rng.uniform(2.5, 5))
-    radius = min(float(radius), 0.05)
-    pitch = radius * (rng.uniform(4, 7) if curly else rng.uniform(2.2, 3.5))
-    return dict(
-        curl_type=kind,
-        curl=float(rng.uniform(0.3, 0.6) if curly else rng.uniform(0.6, 1.2)),
-        coil=radius,
-        coil_pitch=float(pitch),
-        coil_loop=float(rng.uniform(0.2, 0.5) if curly else rng.uniform(0.6, 1.0)),
-        points=0,  # set from the length below
-    )
-
-
-def sample_head(rng: np.random.Generator, ranges: HairRanges, skin_lab: tuple[float, float, float]) -> Head:
-    for _ in range(100):
-        colour, lab = _pick_colour(rng)
-        white_fraction = float(rng.uniform(0.35, 0.95)) if colour == "grey" else 0.0
-        white_lab = tuple(float(rng.uniform(*r)) for r in WHITE_HAIR)
-        mean = np.add(np.multiply(lab, 1 - white_fraction), np.multiply(white_lab, white_fraction))
-        if float(np.linalg.norm(mean - np.asarray(skin_lab))) >= MIN_CONTRAST:
-            break
-    width = float(np.exp(rng.uniform(*np.log(ranges.width))))
-    curl = _curl(rng, width)
-    length = float(np.exp(rng.uniform(*np.log(ranges.length))))
-    coiled = curl["coil"] > 0
-    if coiled:  # a coiled strand's path is shorter than the hair, and it does not lie combed
-        length *= 0.55 if curl["curl_type"] == "curly" else 0.35
-        turns = 1.3 * length / curl["coil_pitch"]
-        curl["points"] = int(np.clip(round(5 * turns) + 4, POINTS, 48))
-    flow = tuple(
-        (float(rng.uniform(0, 0.05)), float(rng.uniform(0.3, 1.2)), float(rng.uniform(-0.3, 0.3)),
-         float(rng.uniform(0, 2 * np.pi)))
-        for _ in range(2)
-    )  # fmt: skip
-    return Head(
-        colour=colour,
-        lab=lab,
-        white_fraction=white_fraction,
-        white_lab=white_lab,
-        shade_step=float(rng.uniform(*ranges.shade_step)),
-        width=width,
-        length=length,
-        comb_angle=float(rng.uniform(0, 2 * np.pi)),
-        packing=float(rng.uniform(1.2, 1.35)),
-        jitter=float(rng.uniform(0.3, 0.9) if coiled else rng.uniform(0.01, 0.05)),
-        strays=float(rng.uniform(0.05, 0.25)),
-        stray_jitter=float(rng.uniform(0.2, 0.6)),
-        flow=flow,
-        clump=float(rng.uniform(*ranges.clump)),
-        lock=float(rng.uniform(4, 10) * width / 256 + 2 * curl["coil"]),
-        shadow=float(rng.uniform(*ranges.shadow)),
-        lift=float(rng.uniform(0.6, 1.8) * max(1.0, width / 2.2)),
-        sheen=float(rng.uniform(*ranges.sheen)),
-        model=ranges.model,
-        **curl,
-    )
 
 
 def _sideways(head: Head, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -266,16 +130,16 @@ def _curves(control: np.ndarray, points: int) -> np.ndarray:
 
 def coil_arc(head: Head) -> float:
     """Length of a coiled strand over the length of its path (1 for a strand that does not coil)."""
-    if head.coil <= 0:
+    if head.curl.radius <= 0:
         return 1.0
-    k = 2 * np.pi * head.coil / head.coil_pitch
+    k = 2 * np.pi * head.curl.radius / head.curl.pitch
     phase = np.linspace(0, 2 * np.pi, 64, endpoint=False)
-    return float(np.mean(np.hypot(1 - head.coil_loop * k * np.sin(phase), k * np.cos(phase))))
+    return float(np.mean(np.hypot(1 - head.curl.loop * k * np.sin(phase), k * np.cos(phase))))
 
 
 def _coil(rng: np.random.Generator, head: Head, paths: np.ndarray) -> np.ndarray:
     """Wind strands around their paths: a helix seen from above, starting at the root."""
-    if head.coil <= 0:
+    if head.curl.radius <= 0:
         return paths
     step = np.diff(paths, axis=1)
     seg = np.hypot(step[..., 0], step[..., 1])
@@ -283,11 +147,11 @@ def _coil(rng: np.random.Generator, head: Head, paths: np.ndarray) -> np.ndarray
     tangent /= np.hypot(tangent[..., 0], tangent[..., 1])[..., None] + np.float32(1e-9)
     along = np.concatenate([np.zeros((len(paths), 1), np.float32), np.cumsum(seg, axis=1)], axis=1)
     start = rng.uniform(0, 2 * np.pi, (len(paths), 1)).astype(np.float32)
-    phase = along * np.float32(2 * np.pi / head.coil_pitch) + start
-    radius = np.float32(head.coil) * rng.uniform(0.75, 1.25, (len(paths), 1)).astype(np.float32)
-    radius = radius * np.minimum(np.float32(1), along / np.float32(head.coil))
+    phase = along * np.float32(2 * np.pi / head.curl.pitch) + start
+    radius = np.float32(head.curl.radius) * rng.uniform(0.75, 1.25, (len(paths), 1)).astype(np.float32)
+    radius = radius * np.minimum(np.float32(1), along / np.float32(head.curl.radius))
     across = radius * np.sin(phase)
-    ahead = radius * np.float32(head.coil_loop) * np.cos(phase)
+    ahead = radius * np.float32(head.curl.loop) * np.cos(phase)
     out = paths.copy()
     out[..., 0] += ahead * tangent[..., 0] - across * tangent[..., 1]
     out[..., 1] += ahead * tangent[..., 1] + across * tangent[..., 0]
@@ -350,7 +214,7 @@ def _near_frame(head: Head, control_uv: np.ndarray) -> np.ndarray:
     """Which strands can reach into the frame: a Bezier curve stays inside the box of its control points
     (widened by the coil and by how much the flow bends it between them). The rest are never drawn."""
     frame = _to_frame(head, control_uv)
-    margin = 1.3 * head.coil + 0.03
+    margin = 1.3 * head.curl.radius + 0.03
     return (frame.max(axis=1) > -margin).all(axis=1) & (frame.min(axis=1) < 1 + margin).all(axis=1)
 
 
@@ -385,14 +249,14 @@ def grow(
     """
     breadth = max(head.width * np.exp(WIDTH_SPREAD**2 / 2), min_width) / 256
     # a coiled strand lays coil_arc times its path's length of hair, in about COIL_LAYERS random layers
-    spacing = breadth * coil_arc(head) / (COIL_LAYERS if head.coil > 0 else 1) / head.packing
+    spacing = breadth * coil_arc(head) / (COIL_LAYERS if head.curl.radius > 0 else 1) / head.packing
     roots_uv, lengths = _lanes(rng, head, spacing)
     n = len(lengths)
     stray = rng.random(n) < head.strays
     slope = _sideways(head, roots_uv[:, 0], roots_uv[:, 1])[1]
     angles = np.arctan(slope) + rng.normal(0, 1, n) * np.where(stray, head.stray_jitter, head.jitter)
     control_uv = _clump(
-        head, _controls(rng, roots_uv, angles, lengths, np.where(stray, 2 * head.curl, head.curl))
+        head, _controls(rng, roots_uv, angles, lengths, np.where(stray, 2 * head.curl.bend, head.curl.bend))
     )
     control_uv = control_uv[_near_frame(head, control_uv)]
     n = len(control_uv)

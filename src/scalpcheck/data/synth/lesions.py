@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalpcheck.data.synth.canvas import Canvas, Light, blur, lab_to_rgb, smooth_field
-from scalpcheck.data.synth.hair import SHADES, Follicles, Head, Strands, bezier_strands, comb_direction
+from scalpcheck.data.synth.hair import Follicles, Strands, bezier_strands, comb_direction
+from scalpcheck.data.synth.head import SHADES, Head
 from scalpcheck.data.synth.skin import Skin
 from scalpcheck.data.synth.skintone import L_RANGE
 
@@ -365,6 +366,6 @@ def emerging_hairs(rng: np.random.Generator, head: Head, pustules: Pustules) -> 
         rng.uniform(0.03, 0.12, n),
         0.7 * head.width * rng.lognormal(0, 0.2, n),
         rng.integers(0, SHADES, n),
-        head.curl,
+        head.curl.bend,
         head.points,
     )

@@ -76,7 +76,7 @@ def record(photo: Photo, path: str) -> dict[str, str]:
         "skin_group": group(angle),
         "skin_third": third(angle),
         "hair_colour": nz.head.colour,
-        "hair_curl": nz.head.curl_type,
+        "hair_curl": nz.head.curl.kind,
         "hair_width": f"{float(np.median(widths)) / 256:.5f}" if len(widths) else "",
         "density": f"{photo.layers.density:.4f}",
         "lesion_count": str(count),

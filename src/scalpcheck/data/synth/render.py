@@ -20,6 +20,7 @@ from scalpcheck.data.synth import hair, lesions, strands
 from scalpcheck.data.synth.camera import Camera, develop, encode_jpeg, sample_camera
 from scalpcheck.data.synth.canvas import Canvas, Light, blend, to_uint8
 from scalpcheck.data.synth.confounders import draw_flakes
+from scalpcheck.data.synth.head import Head, sample_head
 from scalpcheck.data.synth.labels import Look, sample_look
 from scalpcheck.data.synth.seeds import split
 from scalpcheck.data.synth.skin import SkinLook, base_skin, finish_skin, posterise_rgb, sample_skin
@@ -35,7 +36,7 @@ class Nuisance:
     """Everything about a scalp that is not its label."""
 
     skin: SkinLook
-    head: hair.Head
+    head: Head
     flakes: int  # dandruff flakes
 
     @property
@@ -84,9 +85,7 @@ class Photo:
 def sample_nuisance(rng: np.random.Generator, style: str = "studio") -> Nuisance:
     ranges = STYLES[style]
     skin = sample_skin(rng, ranges.skin, sample_tone(rng))
-    return Nuisance(
-        skin=skin, head=hair.sample_head(rng, ranges.hair, skin.tone), flakes=int(rng.integers(0, 9))
-    )
+    return Nuisance(skin=skin, head=sample_head(rng, ranges.hair, skin.tone), flakes=int(rng.integers(0, 9)))
 
 
 def check_label(task: str, label: str) -> None:

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from scalpcheck.data.synth.canvas import SHIFT, Canvas, fixed_point, lab_to_rgb, to_uint8
-from scalpcheck.data.synth.hair import POINTS, SHADES, Growth, Head, Strands
+from scalpcheck.data.synth.hair import Growth, Strands
+from scalpcheck.data.synth.head import POINTS, SHADES, Head
 
 # Measured: thickness 1 of OpenCV's 8-connected lines covers 0.95 px across, and thickness 2k about
 # 0.95 + 2k px (3 as much as 4).

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalpcheck.data.synth.camera import CameraRanges
-from scalpcheck.data.synth.hair import HairRanges
+from scalpcheck.data.synth.head import HairRanges
 from scalpcheck.data.synth.lesions import LesionRanges
 from scalpcheck.data.synth.skin import SkinRanges
 
