@@ -45,7 +45,7 @@ class CameraRanges:
     vignette: Range = (0.0, 0.3)
     shine: Range = (0.0, 0.12)
     field_stop_odds: float = 0.0
-    field_stop: Range = (0.58, 0.75)  # radius of the round field of view, frame widths from the centre
+    field_stop: Range = (0.56, 0.68)  # radius of the round field of view: the corners (up to 10 %) dark
     exposure: Range = (0.36, 0.52)
     auto_exposure: Range = (0.1, 0.7)
     contrast: Range = (0.9, 1.15)
@@ -81,6 +81,8 @@ class Camera:
     shine_at: tuple[float, float]
     shine_radius: float
     field_stop: float  # radius of the round field of view, 0 for none
+    stop_edge: float  # how soft its edge is, frame widths
+    stop_centre: tuple[float, float]  # where it is centred (the sensor is never exactly on the axis)
     exposure: float  # the mean luma auto-exposure aims at
     auto_exposure: float  # 0: fixed exposure, 1: the mean always lands on `exposure`
     contrast: float
@@ -121,6 +123,8 @@ def sample_camera(rng: np.random.Generator, ranges: CameraRanges) -> Camera:
         shine_at=(float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8))),
         shine_radius=float(rng.uniform(0.15, 0.35)),
         field_stop=u(ranges.field_stop) if rng.random() < ranges.field_stop_odds else 0.0,
+        stop_edge=float(rng.uniform(0.06, 0.16)),
+        stop_centre=(float(rng.uniform(0.47, 0.53)), float(rng.uniform(0.47, 0.53))),
         exposure=u(ranges.exposure),
         auto_exposure=u(ranges.auto_exposure),
         contrast=u(ranges.contrast),
@@ -198,7 +202,9 @@ def _light(canvas: Canvas, cam: Camera, extra_shine: float) -> tuple[np.ndarray,
     shine = (cam.shine + extra_shine) * np.exp(-spot)
     stop = np.ones_like(x)
     if cam.field_stop:
-        stop = STOP_DARK + (1 - STOP_DARK) * np.clip((cam.field_stop - np.sqrt(r2)) / 0.03 + 0.5, 0, 1)
+        (cx, cy), edge = cam.stop_centre, cam.stop_edge
+        off = np.sqrt((x - cx) ** 2 + (y - cy) ** 2)
+        stop = STOP_DARK + (1 - STOP_DARK) * np.clip((cam.field_stop - off) / edge + 0.5, 0, 1)
     n = canvas.size
     fine = lambda f: cv2.resize(f.astype(np.float32), (n, n), interpolation=cv2.INTER_LINEAR)  # noqa: E731
     return fine(light), fine(shine), fine(stop)

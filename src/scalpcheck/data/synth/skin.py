@@ -1,4 +1,5 @@
-"""The scalp skin: a base tone, smooth tone variation and mottling, grain, pores and follicle openings.
+"""The scalp skin: a base tone, smooth tone variation and mottling, grain, pores, follicle openings and,
+magnified, the honeycomb network of its pigment.
 
 The skin is built as CIELAB planes so that lesions (paler alopecia patches, red psoriasis plaques, the
 erythema of folliculitis) can change lightness and redness in a perceptual space before the one
@@ -29,6 +30,7 @@ class SkinRanges:
     pore_size: Range = (0.6, 0.9)  # radius, reference px
     opening_size: Range = (1.0, 1.3)  # follicle opening radius, reference px
     opening_depth: Range = (0.25, 0.45)
+    network: Range = (0.0, 0.03)  # darkness of the honeycomb pigment network seen when magnified
     posterise: Range = (0.0, 0.0)  # colour step (CIELAB) of flat, illustrated skin; 0: none
 
 
@@ -43,6 +45,7 @@ class SkinLook:
     pore_size: float
     opening_size: float
     opening_depth: float
+    network: float
     posterise: float
 
 
@@ -58,6 +61,7 @@ def sample_skin(rng: np.random.Generator, ranges: SkinRanges, tone: tuple[float,
         pore_size=u(ranges.pore_size),
         opening_size=u(ranges.opening_size),
         opening_depth=u(ranges.opening_depth),
+        network=u(ranges.network),
         posterise=u(ranges.posterise),
     )
 
@@ -135,5 +139,8 @@ def finish_skin(
         canvas, follicles, follicle_depth.astype(np.float32) * look.opening_depth, look.opening_size
     )
     shade = 1.0 + (grain - pores - openings) * skin.texture
+    if look.network:  # the rete ridges' pigment: darker lines between round pale cells
+        lines = np.clip(1 - np.abs(smooth_field(rng, n, int(rng.integers(25, 45)))) / 0.35, 0, 1)
+        shade -= np.float32(look.network) * lines * skin.texture
     rgb *= np.clip(shade, 0.2, 1.5)[..., None]
     return rgb

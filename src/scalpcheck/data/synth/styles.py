@@ -64,12 +64,14 @@ STYLES: dict[str, Style] = {
             "trichoscope",
             SkinRanges(
                 variation=(1.0, 3.0),
+                mottle=(2.0, 4.0),
                 grain=(0.02, 0.05),
                 pores=(150, 400),
                 pore_depth=(0.1, 0.25),
                 pore_size=(1.0, 1.6),
                 opening_size=(2.0, 3.5),
                 opening_depth=(0.35, 0.6),
+                network=(0.04, 0.14),
             ),
             HairRanges(
                 width=(3.5, 9.0),
