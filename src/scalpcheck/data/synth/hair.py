@@ -200,14 +200,14 @@ def _clump(head: Head, control_uv: np.ndarray) -> np.ndarray:
 
 
 def _masses(rng: np.random.Generator, xy: np.ndarray) -> np.ndarray:
-    """How light the hair is at xy, about -1..1: a few smooth waves a sixth to a half of the frame
+    """How light the hair is at xy, about -1..1: smooth waves from half to a fourteenth of the frame
     across, so that neighbouring strands share a shade as the masses and locks of a head do."""
     lit = np.zeros(len(xy))
-    for _ in range(3):
-        angle, cycles, phase = rng.uniform(0, np.pi), rng.uniform(2, 6), rng.uniform(0, 2 * np.pi)
+    for cycles in (2, 6, 2, 6, 14, 14):  # at most this many per frame, at least half as many
+        angle, phase = rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi)
         along = xy[:, 0] * np.cos(angle) + xy[:, 1] * np.sin(angle)
-        lit += np.sin(2 * np.pi * cycles * along + phase)
-    return lit / np.sqrt(1.5)  # unit standard deviation for three waves
+        lit += np.sin(2 * np.pi * rng.uniform(cycles / 2, cycles) * along + phase)
+    return lit / np.sqrt(3)  # unit standard deviation for six waves
 
 
 def _near_frame(head: Head, control_uv: np.ndarray) -> np.ndarray:
