@@ -25,7 +25,7 @@ from scalpcheck.data.synth.labels import Look, sample_look
 from scalpcheck.data.synth.seeds import split
 from scalpcheck.data.synth.skin import SkinLook, base_skin, finish_skin, posterise_rgb, sample_skin
 from scalpcheck.data.synth.skintone import sample_tone
-from scalpcheck.data.synth.styles import DEFAULT_STYLE, STYLES, check_style, choose
+from scalpcheck.data.synth.styles import DEFAULT_STYLE, STUDIO, STYLES, check_style, choose
 from scalpcheck.tasks import TASKS
 
 MIN_SIZE, MAX_SIZE = 64, 4096
@@ -82,7 +82,7 @@ class Photo:
             return img.convert("RGB")
 
 
-def sample_nuisance(rng: np.random.Generator, style: str = "studio") -> Nuisance:
+def sample_nuisance(rng: np.random.Generator, style: str = STUDIO) -> Nuisance:
     ranges = STYLES[style]
     skin = sample_skin(rng, ranges.skin, sample_tone(rng))
     return Nuisance(skin=skin, head=sample_head(rng, ranges.hair, skin.tone), flakes=int(rng.integers(0, 9)))
@@ -97,7 +97,7 @@ def check_label(task: str, label: str) -> None:
         )
 
 
-def plan_phantom(task: str, label: str, rng: np.random.Generator, style: str = "studio") -> Plan:
+def plan_phantom(task: str, label: str, rng: np.random.Generator, style: str = STUDIO) -> Plan:
     """The scalp's plan in one (not `mix`) style, from the scene's stream."""
     check_label(task, label)
     nuisance = sample_nuisance(rng, style)  # first, and without the label: identical for every label

@@ -33,6 +33,7 @@ from scalpcheck.data.synth.skin import SkinRanges
 
 MIX = "mix"
 DEFAULT_STYLE = MIX
+STUDIO = "studio"  # the first renderer's look: what a plan made without a style is drawn in
 
 
 @dataclass(frozen=True)
