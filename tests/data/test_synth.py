@@ -12,14 +12,14 @@ from PIL import Image
 from scalpcheck.cli import main
 from scalpcheck.data.synth import dataset as synth_dataset
 from scalpcheck.data.synth import render_phantom, write_dataset, write_preview
-from scalpcheck.data.synth.camera import JPEG_QUALITY
 from scalpcheck.data.synth.canvas import Canvas
 from scalpcheck.data.synth.defects import KINDS
 from scalpcheck.data.synth.hair import Follicles
 from scalpcheck.data.synth.labels import STAGE_DENSITY, sample_look
 from scalpcheck.data.synth.lesions import plaque_mask, sample_patches, sample_pustules
-from scalpcheck.data.synth.render import plan_phantom, render_jpeg
-from scalpcheck.data.synth.seeds import image_rng
+from scalpcheck.data.synth.render import photograph, plan_phantom
+from scalpcheck.data.synth.seeds import defect_rng, image_rng
+from scalpcheck.data.synth.styles import STYLE_NAMES
 from scalpcheck.errors import UsageError
 from scalpcheck.tasks import TASKS
 
@@ -57,8 +57,8 @@ def test_label_folders_counts_and_marker(work, task):
     assert summary["counts"] == dict.fromkeys(labels, 2) and summary["faults"] == {}
     marker = json.loads((out / "phantoms.json").read_text())
     assert marker["generator"] == "scalpcheck synth"
-    assert {k: marker[k] for k in ("task", "seed", "per_class", "size", "defects")} == {
-        "task": task, "seed": 1, "per_class": 2, "size": SIZE, "defects": False,
+    assert {k: marker[k] for k in ("task", "seed", "per_class", "size", "style", "defects")} == {
+        "task": task, "seed": 1, "per_class": 2, "size": SIZE, "style": "mix", "defects": False,
     }  # fmt: skip
     assert "scalpcheck_version" in marker
     assert not (out / "defects.json").exists()
@@ -97,28 +97,28 @@ def test_render_refuses_sizes_out_of_range(size):
 
 
 def test_nuisance_is_drawn_before_and_without_the_label():
-    """Skin, hair style, camera (JPEG quality included) and confounders come first from the image's own
-    generator and never see the label: the same generator state gives the same nuisance for every label,
-    so every nuisance parameter has the same distribution in every class."""
+    """Skin, hair and confounders come first from the scene's stream and never see the label: the same
+    generator state gives the same nuisance for every label, in every style, so every nuisance
+    parameter has the same distribution in every class. The camera comes from the shot's own stream."""
     for task in TASKS:
-        for seed in range(20):
-            plans = [plan_phantom(task, label, np.random.default_rng(seed)) for label in TASKS[task].labels]
-            assert all(p.nuisance == plans[0].nuisance for p in plans)
-            assert JPEG_QUALITY[0] <= plans[0].nuisance.camera.jpeg_quality <= JPEG_QUALITY[1]
+        for style in STYLE_NAMES:
+            for seed in range(8):
+                labels = TASKS[task].labels
+                plans = [plan_phantom(task, label, np.random.default_rng(seed), style) for label in labels]
+                assert all(p.nuisance == plans[0].nuisance for p in plans)
 
 
 def test_file_is_compressed_at_its_cameras_quality():
-    rng = image_rng(9, "scalp", "alopecia", 0)
-    quality = plan_phantom(
-        "scalp", "alopecia", image_rng(9, "scalp", "alopecia", 0)
-    ).nuisance.camera.jpeg_quality
-    written = Image.open(io.BytesIO(render_jpeg("scalp", "alopecia", rng, SIZE)))
+    photo = photograph("scalp", "alopecia", image_rng(9, "scalp", "alopecia", 0), SIZE)
+    written = Image.open(
+        io.BytesIO(photograph("scalp", "alopecia", image_rng(9, "scalp", "alopecia", 0), SIZE).jpeg())
+    )
     reference = io.BytesIO()
-    Image.new("RGB", (SIZE, SIZE)).save(reference, format="JPEG", quality=quality)
+    Image.new("RGB", (SIZE, SIZE)).save(reference, format="JPEG", quality=photo.camera.jpeg_quality)
     assert written.quantization == Image.open(reference).quantization
 
 
-def test_stage_densities_follow_phantoms_md_and_never_overlap():
+def test_stage_densities_follow_the_specification_and_never_overlap():
     ranges = sorted(STAGE_DENSITY.values())
     assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
     assert STAGE_DENSITY == {
@@ -134,7 +134,7 @@ def test_stage_densities_follow_phantoms_md_and_never_overlap():
     assert all(sample_look("hairloss", "stage_4", rng).shine > 0 for _ in range(20))
 
 
-def test_scalp_lesions_have_the_sizes_of_phantoms_md():
+def test_scalp_lesions_have_the_specified_sizes():
     rng = np.random.default_rng(1)
     for _ in range(100):
         patches = sample_patches(rng)
@@ -220,9 +220,10 @@ def test_each_defect_is_what_its_kind_says(with_defects):
             assert img.mean() < 0.06 * 255
         if kind == "too_bright":
             assert img.mean() > 0.94 * 255
-        if kind == "blurry":  # far less fine detail than a clean phantom of the same label
-            label = fault["path"].split("/")[0]
-            clean = np.asarray(decode(out / label / f"{label}_0000.jpg").convert("RGB"), np.float32)
+        if kind == "blurry":  # far less fine detail than the same phantom unblurred
+            label, name = fault["path"].split("/")
+            rng = defect_rng(4, task, kind, int(name.removesuffix(".jpg").rsplit("_", 1)[1]))
+            clean = photograph(task, label, rng, SIZE).pixels.astype(np.float32)
             assert np.abs(np.diff(img, axis=1)).mean() < 0.5 * np.abs(np.diff(clean, axis=1)).mean()
 
 
@@ -250,9 +251,9 @@ def test_a_failure_midway_leaves_nothing(work, monkeypatch):
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("disk full")
-        return render_jpeg(*args, **kwargs)
+        return photograph(*args, **kwargs)
 
-    monkeypatch.setattr(synth_dataset, "render_jpeg", failing)
+    monkeypatch.setattr(synth_dataset, "photograph", failing)
     with pytest.raises(RuntimeError):
         write_dataset("scalp", per_class=2, seed=0, out=work / "d", size=SIZE, progress=False)
     assert list(work.iterdir()) == []

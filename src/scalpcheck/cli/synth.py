@@ -10,11 +10,17 @@ from scalpcheck.errors import UsageError
 from scalpcheck.tasks import TASKS
 
 DESCRIPTION = """\
-Write synthetic scalp phantoms: close-up scalp photos whose labels are known by construction (see
-docs/phantoms.md). They are not medical images; a model trained on them says so. DIR/<label>/<label>_0000.jpg
-and so on for every label of the task, plus DIR/phantoms.json (the mark that the data are synthetic).
-The same arguments always give byte-identical files, and image i of a label does not depend on
---per-class. DIR must not exist or be empty; it appears complete or not at all.
+Write synthetic scalp phantoms: close-up scalp photos whose labels are known by construction. They are
+not medical images; a model trained on them says so. DIR/<label>/<label>_0000.jpg and so on for every
+label of the task, DIR/manifest.csv (one row per image: style, skin tone and its ITA group, hair,
+density, lesions, camera) and DIR/phantoms.json (the mark that the data are synthetic). The same
+arguments always give byte-identical files, and image i of a label does not depend on --per-class.
+DIR must not exist or be empty; it appears complete or not at all.
+
+--style picks how phantoms are drawn and photographed (the clinical cues are the same in all):
+studio (an even close-up), trichoscope (magnified, polarised light, round field stop), phone (wide,
+tilted, blurred, noisy, compressed), sketch (flat illustrated shapes), or mix (the default: each
+image's style drawn at random, all equally often).
 
 --defects also plants every fault the cleaner looks for (at least two of each: zero-byte, truncated,
 non-image, exact and near duplicates, tiny, blurry, nearly black or white, the same picture under two
@@ -43,6 +49,11 @@ def register(subparsers) -> None:
         "--defects", action="store_true", help="also plant faults and list them in DIR/defects.json"
     )
     p.add_argument("--preview", type=Path, metavar="FILE.png", help="write a labelled contact sheet")
+    p.add_argument(
+        "--style",
+        metavar="NAME",
+        help="studio, trichoscope, phone, sketch or mix (default: mix, each image's style drawn at random)",
+    )
     p.set_defaults(run=run)
 
 
@@ -50,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from scalpcheck.data.synth import write_dataset, write_preview
     from scalpcheck.data.synth.dataset import check_arguments, check_target
     from scalpcheck.data.synth.preview import check_preview_path
+    from scalpcheck.data.synth.styles import DEFAULT_STYLE
+
+    style = DEFAULT_STYLE if args.style is None else args.style
 
     if args.out is None and args.preview is None:
         raise UsageError("give --out DIR (a dataset), --preview FILE.png (a contact sheet), or both")
@@ -58,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and args.per_class is None:
         raise UsageError("--per-class N is required with --out")
     # Everything is checked before anything is written: a bad --preview must not leave a dataset behind.
-    check_arguments(args.task, args.seed, args.size, args.per_class)
+    check_arguments(args.task, args.seed, args.size, args.per_class, style)
     if args.out is not None:
         check_target(args.out)
     if args.preview is not None:
@@ -73,16 +87,18 @@ def run(args: argparse.Namespace) -> int:
             size=args.size,
             defects=args.defects,
             progress=True,
+            style=style,
         )
         total = sum(summary["counts"].values())
         print(
             f"wrote {total} phantoms ({len(summary['counts'])} labels x {args.per_class}, {args.size} px, "
-            f"seed {args.seed}) to {args.out} in {summary['seconds']:.1f} s"
+            f"style {style}, seed {args.seed}) to {args.out} in {summary['seconds']:.1f} s"
         )
         if args.defects:
             print(f"planted {sum(summary['faults'].values())} faults of {len(summary['faults'])} kinds, "
                   f"listed in {args.out / 'defects.json'}")  # fmt: skip
     if args.preview is not None:
-        print(f"contact sheet: {write_preview(args.task, args.seed, args.preview, size=args.size)}")
+        sheet = write_preview(args.task, args.seed, args.preview, size=args.size, style=style)
+        print(f"contact sheet: {sheet}")
     sys.stdout.flush()
     return 0

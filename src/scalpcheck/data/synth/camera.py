@@ -1,5 +1,10 @@
-"""The camera and the light: view tilt, shadow, light gradient, vignetting, shine, exposure, contrast,
-colour cast, defocus, sensor noise and JPEG compression, each drawn at random for every photo.
+"""The photograph: framing, lens, light, focus, sensor and compression, each drawn at random for every shot.
+
+A shot follows the light's path: the lens frames the scene (tilt, rotation, zoom, radial distortion,
+all in one remap that never reaches past the scene's edge), blurs it (defocus, motion), the light
+shapes it (gradient, vignetting, a shadow, shine, the field stop of a trichoscope), auto-exposure,
+white balance and the tone curve develop it, and the sensor samples it (possibly at a lower resolution
+than the stored image, then upscaled and sharpened as phones do), adding its noise.
 
 The ranges stop short of what the cleaner calls unusable (nearly black or white, heavily blurred): a
 phone's auto-exposure keeps the mean brightness of a dark scalp photo well above black, and the
@@ -17,16 +22,54 @@ from PIL import Image
 
 from scalpcheck.data.synth.canvas import Canvas, blur, to_uint8
 
+Range = tuple[float, float]
 LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)
-MEAN_BRIGHTNESS = (0.25, 0.72)  # the developed image's mean luma stays inside this, whatever the draws
-EXPOSURE_GAIN = (0.6, 1.8)  # how far auto-exposure may correct before the clamp above
-JPEG_QUALITY = (70, 95)
+MEAN_BRIGHTNESS = (0.16, 0.72)  # the developed image's mean luma stays inside this, whatever the draws
+EXPOSURE_GAIN = (0.7, 1.5)  # how far auto-exposure may correct before the clamp above: dark skin stays dark
 LIGHT_GRID = 64
+LENS_GRID = 33  # the lens mapping is smooth: computed on this grid and interpolated
+STOP_DARK = 0.04  # what is left of the light outside a field stop
+
+
+@dataclass(frozen=True)
+class CameraRanges:
+    """What a style lets its camera do."""
+
+    inset: Range = (0.0, 0.06)  # how far each frame corner moves in: tilt and zoom, frame widths
+    rotation: Range = (-4.0, 4.0)  # degrees
+    distortion: Range = (0.0, 0.0)  # radial k1 at the frame's corner: > 0 barrel, < 0 pincushion
+    relief: Range = (0.7, 1.1)  # how directional the light is: shadows and relief of the scene
+    shadow_odds: float = 0.3
+    shadow: Range = (0.15, 0.35)
+    gradient: Range = (0.0, 0.25)
+    vignette: Range = (0.0, 0.3)
+    shine: Range = (0.0, 0.12)
+    field_stop_odds: float = 0.0
+    field_stop: Range = (0.56, 0.68)  # radius of the round field of view: the corners (up to 10 %) dark
+    exposure: Range = (0.36, 0.52)
+    auto_exposure: Range = (0.1, 0.7)
+    contrast: Range = (0.9, 1.15)
+    gamma: Range = (0.93, 1.07)
+    cast: float = 0.03  # log-normal spread of the three channel gains
+    warmth: Range = (-0.03, 0.03)  # white balance along blue (-) to amber (+)
+    defocus: Range = (0.2, 0.7)  # Gaussian sigma, reference px
+    motion_odds: float = 0.0
+    motion: Range = (1.0, 4.0)  # length of the motion streak, reference px
+    resolution: Range = (1.0, 1.0)  # the sensor's side as a share of the stored image's
+    read_noise: Range = (0.004, 0.02)
+    shot_noise: Range = (0.0, 0.03)
+    chroma: Range = (0.0, 0.3)  # share of the noise that is colour noise
+    sharpen: Range = (0.0, 0.0)  # unsharp-mask gain of the phone's processing
+    jpeg: tuple[int, int] = (70, 95)
 
 
 @dataclass(frozen=True)
 class Camera:
-    corners: tuple[tuple[float, float], ...]  # where the frame's corners come from: tilt, rotation, zoom
+    corners: tuple[tuple[float, float], ...]  # where the frame's corners come from: tilt and zoom
+    rotation: float  # radians
+    distortion: float
+    light_angle: float  # where the light comes from, radians
+    relief: float
     shadow: float  # darkness of a soft shadow across part of the view, 0 for none
     shadow_angle: float
     shadow_offset: float
@@ -37,71 +80,135 @@ class Camera:
     shine: float  # a soft specular reflection of the light on the skin
     shine_at: tuple[float, float]
     shine_radius: float
+    field_stop: float  # radius of the round field of view, 0 for none
+    stop_edge: float  # how soft its edge is, frame widths
+    stop_centre: tuple[float, float]  # where it is centred (the sensor is never exactly on the axis)
     exposure: float  # the mean luma auto-exposure aims at
     auto_exposure: float  # 0: fixed exposure, 1: the mean always lands on `exposure`
     contrast: float
     gamma: float
     cast: tuple[float, float, float]  # per-channel white-balance gains
     defocus: float  # Gaussian sigma, reference px
+    motion: float  # streak length, reference px, 0 for none
+    motion_angle: float
+    resolution: float
     read_noise: float
     shot_noise: float
+    chroma: float
+    sharpen: float
     jpeg_quality: int
 
 
-def sample_camera(rng: np.random.Generator) -> Camera:
+def sample_camera(rng: np.random.Generator, ranges: CameraRanges) -> Camera:
+    u = lambda r: float(rng.uniform(*r))  # noqa: E731
     corners = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], np.float64)
     inward = np.array([(1, 1), (-1, 1), (-1, -1), (1, -1)], np.float64)
-    corners += inward * rng.uniform(0, 0.06, (4, 2))
-    cast = np.exp(rng.normal(0, 0.03, 3))
+    corners += inward * rng.uniform(*ranges.inset, (4, 2))
+    warmth = u(ranges.warmth)
+    cast = np.exp(rng.normal(0, ranges.cast, 3) + np.array([warmth, 0.0, -warmth]))
     return Camera(
         corners=tuple((float(x), float(y)) for x, y in corners),
-        shadow=float(rng.uniform(0.15, 0.35)) if rng.random() < 0.3 else 0.0,
+        rotation=float(np.radians(u(ranges.rotation))),
+        distortion=u(ranges.distortion),
+        light_angle=float(rng.uniform(0, 2 * np.pi)),
+        relief=u(ranges.relief),
+        shadow=u(ranges.shadow) if rng.random() < ranges.shadow_odds else 0.0,
         shadow_angle=float(rng.uniform(0, 2 * np.pi)),
         shadow_offset=float(rng.uniform(0.15, 0.45)),
         shadow_softness=float(rng.uniform(0.03, 0.15)),
-        gradient=float(rng.uniform(0, 0.25)),
+        gradient=u(ranges.gradient),
         gradient_angle=float(rng.uniform(0, 2 * np.pi)),
-        vignette=float(rng.uniform(0, 0.3)),
-        shine=float(rng.uniform(0, 0.12)),
+        vignette=u(ranges.vignette),
+        shine=u(ranges.shine),
         shine_at=(float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8))),
         shine_radius=float(rng.uniform(0.15, 0.35)),
-        exposure=float(rng.uniform(0.36, 0.52)),
-        auto_exposure=float(rng.uniform(0.3, 0.9)),
-        contrast=float(rng.uniform(0.9, 1.15)),
-        gamma=float(rng.uniform(0.93, 1.07)),
-        cast=tuple(float(c) for c in cast / cast.mean()),
-        defocus=float(rng.uniform(0.2, 0.7)),
-        read_noise=float(rng.uniform(0.004, 0.02)),
-        shot_noise=float(rng.uniform(0.0, 0.03)),
-        jpeg_quality=int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1)),
+        field_stop=u(ranges.field_stop) if rng.random() < ranges.field_stop_odds else 0.0,
+        stop_edge=float(rng.uniform(0.06, 0.16)),
+        stop_centre=(float(rng.uniform(0.47, 0.53)), float(rng.uniform(0.47, 0.53))),
+        exposure=u(ranges.exposure),
+        auto_exposure=u(ranges.auto_exposure),
+        contrast=u(ranges.contrast),
+        gamma=u(ranges.gamma),
+        cast=(float(cast[0] / cast.mean()), float(cast[1] / cast.mean()), float(cast[2] / cast.mean())),
+        defocus=u(ranges.defocus),
+        motion=u(ranges.motion) if rng.random() < ranges.motion_odds else 0.0,
+        motion_angle=float(rng.uniform(0, np.pi)),
+        resolution=u(ranges.resolution),
+        read_noise=u(ranges.read_noise),
+        shot_noise=u(ranges.shot_noise),
+        chroma=u(ranges.chroma),
+        sharpen=u(ranges.sharpen),
+        jpeg_quality=int(rng.integers(ranges.jpeg[0], ranges.jpeg[1] + 1)),
     )
 
 
-def _tilt(canvas: Canvas, rgb: np.ndarray, cam: Camera) -> np.ndarray:
-    n = canvas.size
-    src = np.asarray(cam.corners, np.float32) * n
-    dst = np.array([(0, 0), (n, 0), (n, n), (0, n)], np.float32)
-    h = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(rgb, h, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+def lens_map(cam: Camera, grid: int = LENS_GRID) -> tuple[np.ndarray, np.ndarray]:
+    """Where in the scene (relative coordinates) each point of a grid over the photo comes from.
 
-
-def _light(canvas: Canvas, cam: Camera, extra_shine: float) -> tuple[np.ndarray, np.ndarray]:
-    """Multiplicative light (gradient, vignetting, shadow) and additive shine, each [size, size].
-
-    Light varies slowly across the view, so it is computed on a coarse grid and interpolated.
+    Radial distortion, then rotation, then the perspective of the tilted frame; if that reaches past the
+    scene's edge anywhere, the view is zoomed in about its centre until it does not.
     """
+    c = np.linspace(0, 1, grid)
+    x, y = np.meshgrid(c, c)
+    dx, dy = x - 0.5, y - 0.5
+    radial = 1 + cam.distortion * (dx**2 + dy**2) * 2
+    dx, dy = dx * radial, dy * radial
+    cos, sin = np.cos(cam.rotation), np.sin(cam.rotation)
+    pts = np.stack([0.5 + cos * dx - sin * dy, 0.5 + sin * dx + cos * dy], axis=-1)
+    square = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], np.float32)
+    h = cv2.getPerspectiveTransform(square, np.asarray(cam.corners, np.float32))
+    src = cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float32), h).reshape(grid, grid, 2)
+    reach = float(np.abs(src - 0.5).max()) / 0.5
+    if reach > 1:
+        src = 0.5 + (src - 0.5) / reach
+    return src[..., 0].astype(np.float32), src[..., 1].astype(np.float32)
+
+
+def _frame(canvas: Canvas, rgb: np.ndarray, cam: Camera) -> np.ndarray:
+    n = canvas.size
+    sx, sy = lens_map(cam)
+    fine = lambda f: cv2.resize(f * n - 0.5, (n, n), interpolation=cv2.INTER_LINEAR)  # noqa: E731
+    return cv2.remap(rgb, fine(sx), fine(sy), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def _motion(image: np.ndarray, length_px: float, angle: float) -> np.ndarray:
+    """A straight streak of the given length: the camera moved while the shutter was open."""
+    if length_px < 1:
+        return image
+    k = int(np.ceil(length_px)) | 1
+    kernel = np.zeros((k, k), np.float32)
+    half = length_px / 2
+    c = (k - 1) / 2
+    dx, dy = half * np.cos(angle), half * np.sin(angle)
+    start = (round((c - dx) * 16), round((c - dy) * 16))
+    end = (round((c + dx) * 16), round((c + dy) * 16))
+    cv2.line(kernel, start, end, 1.0, 1, cv2.LINE_AA, 4)
+    kernel /= kernel.sum()
+    return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+
+
+def _light(canvas: Canvas, cam: Camera, extra_shine: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multiplicative light (gradient, vignetting, shadow), additive shine and the field stop, each
+    [size, size]. Light varies slowly across the view, so it is computed on a coarse grid and
+    interpolated."""
     x, y = Canvas(min(canvas.size, LIGHT_GRID)).grid()
     along = (x - 0.5) * np.cos(cam.gradient_angle) + (y - 0.5) * np.sin(cam.gradient_angle)
     light = 1 + cam.gradient * along
-    light *= 1 - cam.vignette * ((x - 0.5) ** 2 + (y - 0.5) ** 2) * 2
+    r2 = (x - 0.5) ** 2 + (y - 0.5) ** 2
+    light *= 1 - cam.vignette * r2 * 2
     if cam.shadow:
         across = (x - 0.5) * np.cos(cam.shadow_angle) + (y - 0.5) * np.sin(cam.shadow_angle)
         light *= 1 - cam.shadow / (1 + np.exp(-(across - cam.shadow_offset) / cam.shadow_softness))
     spot = ((x - cam.shine_at[0]) ** 2 + (y - cam.shine_at[1]) ** 2) / (2 * cam.shine_radius**2)
     shine = (cam.shine + extra_shine) * np.exp(-spot)
+    stop = np.ones_like(x)
+    if cam.field_stop:
+        (cx, cy), edge = cam.stop_centre, cam.stop_edge
+        off = np.sqrt((x - cx) ** 2 + (y - cy) ** 2)
+        stop = STOP_DARK + (1 - STOP_DARK) * np.clip((cam.field_stop - off) / edge + 0.5, 0, 1)
     n = canvas.size
     fine = lambda f: cv2.resize(f.astype(np.float32), (n, n), interpolation=cv2.INTER_LINEAR)  # noqa: E731
-    return fine(light), fine(shine)
+    return fine(light), fine(shine), fine(stop)
 
 
 def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -112,15 +219,42 @@ def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return (raw[0] + raw[1]) * np.float32(1 / 104.5)  # 104.5: the standard deviation of that sum
 
 
+def sensor_side(size: int, resolution: float) -> int:
+    """The sensor's side in pixels for an image `size` px wide."""
+    return min(size, max(16, round(size * resolution)))
+
+
+def _sensor(rng: np.random.Generator, rgb: np.ndarray, cam: Camera) -> np.ndarray:
+    """Sample at the sensor's resolution with its noise (grey and colour), then upscale and sharpen."""
+    n = rgb.shape[0]
+    side = sensor_side(n, cam.resolution)
+    if side < n:
+        rgb = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
+    noise = _noise(rng, rgb.shape)
+    grey = noise.mean(axis=2, keepdims=True) * np.float32(np.sqrt(3))
+    noise *= np.float32(cam.chroma)
+    noise += np.float32(1 - cam.chroma) * grey
+    rgb += noise * np.sqrt(cam.read_noise**2 + cam.shot_noise**2 * np.maximum(rgb, 0))
+    if side < n:
+        rgb = cv2.resize(rgb, (n, n), interpolation=cv2.INTER_LINEAR)
+    if cam.sharpen > 0:
+        rgb = cv2.addWeighted(rgb, 1 + cam.sharpen, blur(rgb, 1.2 * n / 256), -cam.sharpen, 0)
+    return rgb
+
+
 def develop(
     rng: np.random.Generator, canvas: Canvas, scene: np.ndarray, cam: Camera, extra_shine: float = 0.0
 ) -> np.ndarray:
-    """Scene radiance (float32 RGB 0..1) -> the uint8 RGB picture the phone would store."""
-    rgb = _tilt(canvas, scene, cam)
-    light, shine = _light(canvas, cam, extra_shine)
+    """Scene radiance (float32 RGB 0..1) -> the uint8 RGB picture the camera would store."""
+    rgb = _frame(canvas, scene, cam)
+    rgb = blur(rgb, cam.defocus * canvas.px)
+    rgb = _motion(rgb, cam.motion * canvas.px, cam.motion_angle)
+    light, shine, stop = _light(canvas, cam, extra_shine)
     rgb *= light[..., None]
     rgb += shine[..., None]
-    mean = float(rgb.reshape(-1, 3).mean(axis=0) @ LUMA)
+    # auto-exposure meters what the field stop lets through
+    weight = stop.reshape(-1) - STOP_DARK if cam.field_stop else None
+    mean = float(np.average(rgb.reshape(-1, 3), axis=0, weights=weight) @ LUMA)
     gain = np.clip((cam.exposure / max(mean, 1e-3)) ** cam.auto_exposure, *EXPOSURE_GAIN)
     gain = float(np.clip(mean * gain, *MEAN_BRIGHTNESS)) / max(mean, 1e-3)
     # exposure gain, then contrast about the new mean, then white balance: one multiply-add per channel
@@ -129,9 +263,9 @@ def develop(
     rgb += np.float32(mean * gain * (1 - cam.contrast)) * cast
     np.clip(rgb, 0, 1, out=rgb)
     rgb = cv2.pow(rgb, cam.gamma)
-    rgb = blur(rgb, cam.defocus * canvas.px)
-    rgb += _noise(rng, rgb.shape) * np.sqrt(cam.read_noise**2 + cam.shot_noise**2 * rgb)
-    return to_uint8(rgb)
+    if cam.field_stop:
+        rgb *= stop[..., None]
+    return to_uint8(_sensor(rng, rgb, cam))
 
 
 def encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:

@@ -85,3 +85,12 @@ def blend(base: np.ndarray, colour, alpha: np.ndarray) -> np.ndarray:
     base *= 1.0 - a
     base += a * np.asarray(colour, dtype=np.float32)
     return base
+
+
+@dataclass(frozen=True)
+class Light:
+    """Where the light comes from (radians) and how directional it is (0: even, 1: a lamp to one side):
+    what the camera's light does to the scene's relief, its shadows and highlights."""
+
+    angle: float = 0.0
+    relief: float = 1.0

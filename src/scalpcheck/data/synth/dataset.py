@@ -1,4 +1,5 @@
-"""A phantom dataset on disk: DIR/<label>/<label>_<i:04d>.jpg, phantoms.json and, on request, defects.
+"""A phantom dataset on disk: DIR/<label>/<label>_<i:04d>.jpg, manifest.csv, phantoms.json and, on request,
+defects.
 
 The folder appears whole or not at all: everything is written into a hidden temporary folder beside
 the target, which is renamed into place at the end (and removed if anything fails on the way).
@@ -17,8 +18,10 @@ from tqdm import tqdm
 
 from scalpcheck import __version__
 from scalpcheck.data.synth import defects as defect_faults
-from scalpcheck.data.synth.render import MAX_SIZE, MIN_SIZE, render_jpeg
+from scalpcheck.data.synth import manifest
+from scalpcheck.data.synth.render import MAX_SIZE, MIN_SIZE, photograph
 from scalpcheck.data.synth.seeds import image_rng
+from scalpcheck.data.synth.styles import CHOICES, DEFAULT_STYLE
 from scalpcheck.errors import UsageError
 from scalpcheck.tasks import TASKS
 
@@ -32,8 +35,12 @@ def image_name(label: str, index: int) -> str:
     return f"{label}_{index:04d}.jpg"
 
 
-def check_arguments(task: str, seed: int, size: int, per_class: int | None = None) -> None:
+def check_arguments(
+    task: str, seed: int, size: int, per_class: int | None = None, style: str = DEFAULT_STYLE
+) -> None:
     """UsageError, naming the argument, for anything write_dataset or write_preview cannot honour."""
+    if style not in CHOICES:
+        raise UsageError(f"--style: unknown style {style!r}; choose from {', '.join(CHOICES)}")
     if task not in TASKS:
         raise UsageError(f"--task: unknown task {task!r}; choose from {', '.join(TASKS)}")
     if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
@@ -59,15 +66,18 @@ def write_dataset(
     size: int = 256,
     defects: bool = False,
     progress: bool = True,
+    style: str = DEFAULT_STYLE,
 ) -> dict:
     """Render per_class phantoms of every label of task into out; returns a summary.
 
-    Same arguments, same bytes. With defects, also plants every fault kind of defects.py and lists
-    them in out/defects.json (the clean images are the same as without). Bad arguments, or an out that
-    is a file or a folder with something in it, raise UsageError before anything is written.
+    style: one of styles.STYLE_NAMES, or `mix` (each image's own draw). Same arguments, same bytes.
+    Every clean image has its row in out/manifest.csv. With defects, also plants every fault kind of
+    defects.py and lists them in out/defects.json (the clean images are the same as without; planted
+    files have no manifest row). Bad arguments, or an out that is a file or a folder with something in
+    it, raise UsageError before anything is written.
     """
     out = Path(out)
-    check_arguments(task, seed, size, per_class)
+    check_arguments(task, seed, size, per_class, style)
     labels = TASKS[task].labels
     if defects and per_class < defect_faults.originals_needed(len(labels)):
         need = defect_faults.originals_needed(len(labels))
@@ -83,16 +93,19 @@ def write_dataset(
         with tqdm(
             total=per_class * len(labels), desc=f"synth {task}", unit="img", disable=not progress
         ) as bar:
+            rows = []
             for label in labels:
                 (tmp / label).mkdir()
                 for i in range(per_class):
-                    data = render_jpeg(task, label, image_rng(seed, task, label, i), size)
-                    (tmp / label / image_name(label, i)).write_bytes(data)
+                    photo = photograph(task, label, image_rng(seed, task, label, i), size, style)
+                    (tmp / label / image_name(label, i)).write_bytes(photo.jpeg())
+                    rows.append(manifest.record(photo, f"{label}/{image_name(label, i)}"))
                     bar.update()
-        faults = defect_faults.plant(tmp, task, labels, seed, size, per_class) if defects else []
+        (tmp / manifest.NAME).write_text(manifest.to_csv(rows))
+        faults = defect_faults.plant(tmp, task, labels, seed, size, per_class, style) if defects else []
         if defects:
-            manifest = {"task": task, "seed": seed, "faults": faults}
-            (tmp / DEFECTS).write_text(json.dumps(manifest, indent=2) + "\n")
+            listing = {"task": task, "seed": seed, "faults": faults}
+            (tmp / DEFECTS).write_text(json.dumps(listing, indent=2) + "\n")
         marker = {
             "generator": "scalpcheck synth",
             "scalpcheck_version": __version__,
@@ -100,6 +113,7 @@ def write_dataset(
             "seed": seed,
             "per_class": per_class,
             "size": size,
+            "style": style,
             "defects": defects,
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
@@ -117,6 +131,7 @@ def write_dataset(
         "task": task,
         "seed": seed,
         "size": size,
+        "style": style,
         "out": str(out),
         "counts": {label: per_class for label in labels},
         "faults": counts,

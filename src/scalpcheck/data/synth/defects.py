@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from scalpcheck.data.synth.camera import encode_jpeg
-from scalpcheck.data.synth.render import draw, plan_phantom
+from scalpcheck.data.synth.render import photograph
 from scalpcheck.data.synth.seeds import defect_rng
 
 PER_KIND = 2
@@ -32,6 +32,7 @@ COPY_KINDS = (
 FRESH_KINDS = ("zero_byte", "truncated", "not_an_image", "tiny", "blurry", "too_dark", "too_bright")
 KINDS = FRESH_KINDS[:3] + COPY_KINDS[:4] + FRESH_KINDS[3:] + COPY_KINDS[4:]  # the manifest's order
 NOT_AN_IMAGE = b"This is a text file with an image extension, planted by scalpcheck synth --defects.\n"
+REENCODED_QUALITY = (25, 45)  # below every style's lowest JPEG quality (50)
 
 
 def originals_needed(n_labels: int) -> int:
@@ -56,7 +57,7 @@ def _copy(kind: str, data: bytes, rng: np.random.Generator) -> bytes:
     img = _decode(data)
     w, h = img.size
     if kind == "near_duplicate_reencoded":
-        return _jpeg(img, int(rng.integers(40, 60)))  # below every phantom's quality (70..95)
+        return _jpeg(img, int(rng.integers(*REENCODED_QUALITY)))
     if kind == "near_duplicate_resized":
         f = rng.uniform(0.6, 0.8)
         return _jpeg(img.resize((round(w * f), round(h * f)), Image.Resampling.LANCZOS), 90)
@@ -66,14 +67,13 @@ def _copy(kind: str, data: bytes, rng: np.random.Generator) -> bytes:
     return _jpeg(img.crop((left, top, left + w - cut_x, top + h - cut_y)), 90)
 
 
-def _fresh(kind: str, task: str, label: str, size: int, rng: np.random.Generator) -> bytes:
+def _fresh(kind: str, task: str, label: str, size: int, style: str, rng: np.random.Generator) -> bytes:
     if kind == "zero_byte":
         return b""
     if kind == "not_an_image":
         return NOT_AN_IMAGE
-    plan = plan_phantom(task, label, rng)
-    pixels = draw(plan, rng, size)
-    quality = plan.nuisance.camera.jpeg_quality
+    photo = photograph(task, label, rng, size, style)
+    pixels, quality = photo.pixels, photo.camera.jpeg_quality
     if kind == "truncated":
         data = encode_jpeg(pixels, quality)
         return data[: int(len(data) * rng.uniform(0.3, 0.7))]
@@ -91,7 +91,9 @@ def _fresh(kind: str, task: str, label: str, size: int, rng: np.random.Generator
     return encode_jpeg(pixels, quality)
 
 
-def plant(root: Path, task: str, labels: tuple[str, ...], seed: int, size: int, per_class: int) -> list[dict]:
+def plant(
+    root: Path, task: str, labels: tuple[str, ...], seed: int, size: int, per_class: int, style: str
+) -> list[dict]:
     """Write the faults under root (beside the clean images <label>/<label>_<i>.jpg) and list them."""
     faults: list[dict] = []
     slot = 0  # which clean original the next copy takes: labels round-robin, then the next index
@@ -112,7 +114,7 @@ def plant(root: Path, task: str, labels: tuple[str, ...], seed: int, size: int, 
                 fault = {"kind": kind, "path": f"{target}/{name}", "of": of}
             else:
                 label = labels[(KINDS.index(kind) + j) % len(labels)]
-                data = _fresh(kind, task, label, size, rng)
+                data = _fresh(kind, task, label, size, style, rng)
                 fault = {"kind": kind, "path": f"{label}/{name}"}
             (root / fault["path"]).write_bytes(data)
             faults.append(fault)

@@ -1,74 +1,33 @@
-"""Hair: a combed full head, thinned to the label's density, and how its strands are drawn.
+"""Hair: a combed full head, thinned to the label's density (head.py says what the head is like,
+strands.py draws it).
 
 Seen from above, combed hair lies in lanes side by side along the combing direction, each lane a
 chain of strands of random length that overlap a little end to end; a share of stray strands cross
 the lanes at an angle, and the whole mass bends with a slow flow. Packed like this, the share of
 skin a head hides falls in proportion to the hair it loses, as on a real thinning scalp, where
-randomly scattered strands would pile up and hide the loss until it is severe.
+randomly scattered strands would pile up and hide the loss until it is severe. Coiled strands lay
+more hair along their path and lie in random layers: their lanes are spaced for that, so that a full
+head of them still just covers the scalp. Hair may also gather into locks, its strands converging
+towards their tips, and neighbouring strands share a shade as the masses of a head do.
 
 Thinning (the hair-loss stages) removes strands, in a random race weighted by the thinning pattern,
-until exactly the density's share of the full head's ink in the frame is left; the empty follicle
-openings stay visible. A stage is therefore the same amount of hair in every photo, whatever the
-width, length or colour of the hair.
+until exactly the density's share of the full head's hair in the frame (strand length times width) is
+left; the empty follicle openings stay visible. A stage is therefore the same amount of hair in every
+photo, whatever the width, length, curl or colour of the hair.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from scalpcheck.data.synth.canvas import SHIFT, Canvas, fixed_point, lab_to_rgb, to_uint8
+from scalpcheck.data.synth.head import SHADES, Head
 
-# Lab ranges (L*, a*, b*) of natural hair colours; "grey" is a pigmented colour mixed with white hairs.
-HAIR_COLOURS: dict[str, tuple[tuple[float, float], ...]] = {
-    "black": ((8.0, 16.0), (0.0, 2.0), (-1.0, 3.0)),
-    "dark_brown": ((16.0, 24.0), (2.0, 5.0), (4.0, 10.0)),
-    "brown": ((25.0, 38.0), (4.0, 9.0), (9.0, 18.0)),
-    "blond": ((44.0, 64.0), (2.0, 7.0), (16.0, 30.0)),
-    "red": ((32.0, 45.0), (15.0, 26.0), (22.0, 36.0)),
-}
-WHITE_HAIR = ((78.0, 90.0), (-1.0, 1.0), (0.0, 6.0))
-COLOUR_ODDS = {"black": 0.24, "dark_brown": 0.2, "brown": 0.2, "blond": 0.14, "red": 0.09, "grey": 0.13}
-# Hair and skin of nearly the same colour make a photo in which no one could judge density; such a pair
-# is drawn again. The distance is CIE76 Delta E: very dark skin with black hair (about 25 apart, less in
-# lightness than in colour) stays possible.
-MIN_CONTRAST = 26.0
-POINTS = 16  # samples along each Bezier strand: smooth curves at 256 px
-SHADES = (-4.0, -2.0, 0.0, 2.0, 4.0)  # L* steps between strands of one head
-WHITE_SHADES = (-3.0, 3.0)
 LENGTH_SPREAD = 0.55  # log-normal sigma of strand lengths within an image
 WIDTH_SPREAD = 0.3  # log-normal sigma of strand widths within an image
 HALF_DIAGONAL = 0.71  # the frame, centred, seen along any combing direction reaches this far
-# Strands are drawn with OpenCV's plain 8-connected lines on the supersampled canvas (see canvas.py).
-# Measured: thickness 1 covers 0.95 px across, and thickness 2k about 0.95 + 2k px (3 as much as 4).
-LINE = cv2.LINE_8
-THINNEST_LINE = 0.95
-
-
-@dataclass(frozen=True)
-class HairStyle:
-    """Everything about the hair that is the same whatever the label (drawn once per photo)."""
-
-    colour: str
-    lab: tuple[float, float, float]
-    white_fraction: float  # share of white hairs (grey hair), 0 otherwise
-    white_lab: tuple[float, float, float]
-    width: float  # median strand width in reference px (at 256 px)
-    length: float  # median strand length, frame widths
-    comb_angle: float  # radians
-    packing: float  # share of a lane's width its strand fills: how closely a full head lies
-    jitter: float  # spread of combed strands' angles around their lane, radians
-    strays: float  # share of strands that stray across the lanes
-    stray_jitter: float  # spread of their angles, radians
-    curl: float  # spread of a strand's start and end angles: 0 straight, larger wavy
-    flow: tuple[
-        tuple[float, float, float, float], ...
-    ]  # (amplitude, fu, fv, phase): sideways waves of the mass
-    shadow: float  # darkness of the shadow each strand casts on the skin
-    shadow_offset: tuple[float, float]  # reference px
-    sheen: float  # strength of the specular line along strands
+COIL_LAYERS = 2.0  # coils lie in random layers, not side by side: this many hide the skin about as well
 
 
 @dataclass(frozen=True)
@@ -89,7 +48,7 @@ class Growth:
 
 @dataclass
 class Strands:
-    points: np.ndarray  # (N, POINTS, 2) float32, relative coordinates
+    points: np.ndarray  # (N, P, 2) float32, relative coordinates
     count: np.ndarray  # (N,) points drawn; a strand cut at the rim of an alopecia patch keeps fewer
     width: np.ndarray  # (N,) reference px
     shade: np.ndarray  # (N,) index into the palette
@@ -104,78 +63,44 @@ class Strands:
         )
 
 
+@dataclass(frozen=True)
+class Ink:
+    """Hair in the frame (strand length times width, in frame areas): of the full head, and of what grew."""
+
+    full: float
+    kept: float
+
+
 @dataclass
 class Follicles:
     xy: np.ndarray  # (U, 2) relative positions of the full head's follicles (also outside the frame)
     hairs: np.ndarray  # (U,) hairs each still carries (0 once thinning took it)
 
 
-def _pick_colour(rng: np.random.Generator) -> tuple[str, tuple[float, float, float]]:
-    names = list(COLOUR_ODDS)
-    name = str(rng.choice(names, p=list(COLOUR_ODDS.values())))
-    pigment = str(rng.choice(["black", "dark_brown", "brown"])) if name == "grey" else name
-    return name, tuple(float(rng.uniform(*r)) for r in HAIR_COLOURS[pigment])
-
-
-def sample_style(rng: np.random.Generator, skin_lab: tuple[float, float, float]) -> HairStyle:
-    for _ in range(100):
-        colour, lab = _pick_colour(rng)
-        white_fraction = float(rng.uniform(0.35, 0.95)) if colour == "grey" else 0.0
-        white_lab = tuple(float(rng.uniform(*r)) for r in WHITE_HAIR)
-        mean = np.add(np.multiply(lab, 1 - white_fraction), np.multiply(white_lab, white_fraction))
-        if float(np.linalg.norm(mean - np.asarray(skin_lab))) >= MIN_CONTRAST:
-            break
-    flow = tuple(
-        (float(rng.uniform(0, 0.05)), float(rng.uniform(0.3, 1.2)), float(rng.uniform(-0.3, 0.3)),
-         float(rng.uniform(0, 2 * np.pi)))
-        for _ in range(2)
-    )  # fmt: skip
-    light = rng.uniform(0, 2 * np.pi)
-    reach = rng.uniform(0.6, 1.8)
-    return HairStyle(
-        colour=colour,
-        lab=lab,
-        white_fraction=white_fraction,
-        white_lab=white_lab,
-        width=float(rng.uniform(1.6, 2.8)),
-        length=float(np.exp(rng.uniform(np.log(0.2), np.log(0.8)))),
-        comb_angle=float(rng.uniform(0, 2 * np.pi)),
-        packing=float(rng.uniform(1.2, 1.35)),
-        jitter=float(rng.uniform(0.01, 0.05)),
-        strays=float(rng.uniform(0.05, 0.25)),
-        stray_jitter=float(rng.uniform(0.2, 0.6)),
-        curl=float(rng.uniform(0.02, 0.2)),
-        flow=flow,
-        shadow=float(rng.uniform(0.25, 0.5)),
-        shadow_offset=(float(reach * np.cos(light)), float(reach * np.sin(light))),
-        sheen=float(rng.uniform(0.2, 0.5)),
-    )
-
-
-def _sideways(style: HairStyle, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sideways(head: Head, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The flow's sideways displacement of combed hair at (u, v) and its slope along u."""
     shift, slope = np.zeros_like(u), np.zeros_like(u)
-    for amp, fu, fv, phase in style.flow:
+    for amp, fu, fv, phase in head.flow:
         arg = 2 * np.pi * (fu * u + fv * v) + phase
         shift += amp * np.sin(arg)
         slope += amp * 2 * np.pi * fu * np.cos(arg)
     return shift, slope
 
 
-def _to_frame(style: HairStyle, uv: np.ndarray) -> np.ndarray:
+def _to_frame(head: Head, uv: np.ndarray) -> np.ndarray:
     """Comb coordinates (u along the combing direction, v across, origin at the centre) -> frame."""
     u, v = uv[..., 0], uv[..., 1]
-    v = v + _sideways(style, u, v)[0]
-    c, s = np.cos(style.comb_angle), np.sin(style.comb_angle)
+    v = v + _sideways(head, u, v)[0]
+    c, s = np.cos(head.comb_angle), np.sin(head.comb_angle)
     return np.stack([0.5 + u * c - v * s, 0.5 + u * s + v * c], axis=-1).astype(np.float32)
 
 
-def comb_direction(style: HairStyle, xy: np.ndarray) -> np.ndarray:
+def comb_direction(head: Head, xy: np.ndarray) -> np.ndarray:
     """The direction (radians) combed hair lies in at frame positions xy."""
-    c, s = np.cos(style.comb_angle), np.sin(style.comb_angle)
+    c, s = np.cos(head.comb_angle), np.sin(head.comb_angle)
     dx, dy = xy[:, 0] - 0.5, xy[:, 1] - 0.5
-    slope = _sideways(style, dx * c + dy * s, -dx * s + dy * c)[1]
-    return (style.comb_angle + np.arctan(slope)).astype(np.float32)
+    slope = _sideways(head, dx * c + dy * s, -dx * s + dy * c)[1]
+    return (head.comb_angle + np.arctan(slope)).astype(np.float32)
 
 
 def _controls(
@@ -197,10 +122,40 @@ def _controls(
     return np.stack([roots, p1, p2, p3], axis=1).astype(np.float32)
 
 
-def _curves(control: np.ndarray) -> np.ndarray:
-    t = np.linspace(0, 1, POINTS, dtype=np.float32)[:, None]
+def _curves(control: np.ndarray, points: int) -> np.ndarray:
+    t = np.linspace(0, 1, points, dtype=np.float32)[:, None]
     basis = np.concatenate([(1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t**2 * (1 - t), t**3], axis=1)
-    return np.matmul(basis, control)  # (N, POINTS, 2)
+    return np.matmul(basis, control)  # (N, points, 2)
+
+
+def coil_arc(head: Head) -> float:
+    """Length of a coiled strand over the length of its path (1 for a strand that does not coil)."""
+    if head.curl.radius <= 0:
+        return 1.0
+    k = 2 * np.pi * head.curl.radius / head.curl.pitch
+    phase = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    return float(np.mean(np.hypot(1 - head.curl.loop * k * np.sin(phase), k * np.cos(phase))))
+
+
+def _coil(rng: np.random.Generator, head: Head, paths: np.ndarray) -> np.ndarray:
+    """Wind strands around their paths: a helix seen from above, starting at the root."""
+    if head.curl.radius <= 0:
+        return paths
+    step = np.diff(paths, axis=1)
+    seg = np.hypot(step[..., 0], step[..., 1])
+    tangent = np.concatenate([step[:, :1], step[:, 1:] + step[:, :-1], step[:, -1:]], axis=1)
+    tangent /= np.hypot(tangent[..., 0], tangent[..., 1])[..., None] + np.float32(1e-9)
+    along = np.concatenate([np.zeros((len(paths), 1), np.float32), np.cumsum(seg, axis=1)], axis=1)
+    start = rng.uniform(0, 2 * np.pi, (len(paths), 1)).astype(np.float32)
+    phase = along * np.float32(2 * np.pi / head.curl.pitch) + start
+    radius = np.float32(head.curl.radius) * rng.uniform(0.75, 1.25, (len(paths), 1)).astype(np.float32)
+    radius = radius * np.minimum(np.float32(1), along / np.float32(head.curl.radius))
+    across = radius * np.sin(phase)
+    ahead = radius * np.float32(head.curl.loop) * np.cos(phase)
+    out = paths.copy()
+    out[..., 0] += ahead * tangent[..., 0] - across * tangent[..., 1]
+    out[..., 1] += ahead * tangent[..., 1] + across * tangent[..., 0]
+    return out.astype(np.float32)
 
 
 def bezier_strands(
@@ -211,19 +166,20 @@ def bezier_strands(
     widths: np.ndarray,
     shades: np.ndarray,
     curl: float,
+    points: int,
 ) -> Strands:
     """Cubic Bezier strands leaving `roots` along `angles`, bending by up to about `curl` radians."""
-    points = _curves(_controls(rng, roots, angles, lengths, curl))
-    return Strands(points, np.full(len(points), POINTS), widths.astype(np.float32), shades.astype(np.int64))
+    curves = _curves(_controls(rng, roots, angles, lengths, curl), points)
+    return Strands(curves, np.full(len(curves), points), widths.astype(np.float32), shades.astype(np.int64))
 
 
-def _lanes(rng: np.random.Generator, style: HairStyle, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+def _lanes(rng: np.random.Generator, head: Head, spacing: float) -> tuple[np.ndarray, np.ndarray]:
     """Roots (u, v) and lengths of a full head combed into lanes across the whole frame."""
-    reach = HALF_DIAGONAL + sum(f[0] for f in style.flow)
+    reach = HALF_DIAGONAL + sum(f[0] for f in head.flow)
     lanes = np.arange(-reach, reach, spacing)
     lanes += rng.uniform(-0.25, 0.25, len(lanes)) * spacing
-    per_lane = int(np.ceil(2 * HALF_DIAGONAL / (0.7 * style.length * np.exp(-LENGTH_SPREAD)))) + 2
-    lengths = np.clip(style.length * rng.lognormal(0, LENGTH_SPREAD, (len(lanes), per_lane)), 0.01, 0.95)
+    per_lane = int(np.ceil(2 * HALF_DIAGONAL / (0.7 * head.length * np.exp(-LENGTH_SPREAD)))) + 2
+    lengths = np.clip(head.length * rng.lognormal(0, LENGTH_SPREAD, (len(lanes), per_lane)), 0.01, 0.95)
     steps = lengths * rng.uniform(0.7, 1.0, lengths.shape)
     starts = -HALF_DIAGONAL - lengths[:, :1] * rng.random((len(lanes), 1)) + np.cumsum(steps, axis=1) - steps
     used = starts < HALF_DIAGONAL
@@ -231,12 +187,47 @@ def _lanes(rng: np.random.Generator, style: HairStyle, spacing: float) -> tuple[
     return np.stack([starts[used], v[used]], axis=1), lengths[used]
 
 
-def _ink_in_frame(points: np.ndarray, widths: np.ndarray) -> np.ndarray:
+def _clump(head: Head, control_uv: np.ndarray) -> np.ndarray:
+    """Pull strands across the lanes towards the middle of their lock, more towards their tips."""
+    if head.clump <= 0:
+        return control_uv
+    v = control_uv[:, 0, 1]
+    middle = (np.floor(v / head.lock) + 0.5) * head.lock
+    pull = head.clump * np.array([0, 1 / 3, 2 / 3, 1], np.float32)
+    out = control_uv.copy()
+    out[..., 1] += (middle - v)[:, None] * pull
+    return out
+
+
+def _masses(rng: np.random.Generator, xy: np.ndarray) -> np.ndarray:
+    """How light the hair is at xy, about -1..1: smooth waves from half to a fourteenth of the frame
+    across, so that neighbouring strands share a shade as the masses and locks of a head do."""
+    lit = np.zeros(len(xy))
+    for cycles in (2, 6, 2, 6, 14, 14):  # at most this many per frame, at least half as many
+        angle, phase = rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi)
+        along = xy[:, 0] * np.cos(angle) + xy[:, 1] * np.sin(angle)
+        lit += np.sin(2 * np.pi * rng.uniform(cycles / 2, cycles) * along + phase)
+    return lit / np.sqrt(3)  # unit standard deviation for six waves
+
+
+def _near_frame(head: Head, control_uv: np.ndarray) -> np.ndarray:
+    """Which strands can reach into the frame: a Bezier curve stays inside the box of its control points
+    (widened by the coil and by how much the flow bends it between them). The rest are never drawn."""
+    frame = _to_frame(head, control_uv)
+    margin = 1.3 * head.curl.radius + 0.03
+    return (frame.max(axis=1) > -margin).all(axis=1) & (frame.min(axis=1) < 1 + margin).all(axis=1)
+
+
+def ink_in_frame(strands: Strands, min_width: float = 0.0) -> np.ndarray:
     """Area (in frame areas) each strand covers inside the frame: arc length in view times width."""
-    seg = np.diff(points, axis=1)
-    mid = points[:, :-1] + seg / 2
-    in_view = np.all((mid >= 0) & (mid <= 1), axis=2)
-    return np.sum(np.linalg.norm(seg, axis=2) * in_view, axis=1) * widths / 256
+    pts = strands.points
+    seg = pts[:, 1:] - pts[:, :-1]
+    mid = pts[:, :-1] + seg / 2
+    in_view = (mid >= 0).all(axis=2) & (mid <= 1).all(axis=2)
+    if strands.count.min(initial=pts.shape[1]) < pts.shape[1]:
+        in_view &= np.arange(seg.shape[1])[None, :] < (strands.count[:, None] - 1)
+    length = np.hypot(seg[..., 0], seg[..., 1])
+    return np.sum(length * in_view, axis=1) * np.maximum(strands.width, min_width) / 256
 
 
 def _thinning_weight(growth: Growth, xy: np.ndarray) -> np.ndarray:
@@ -249,139 +240,50 @@ def _thinning_weight(growth: Growth, xy: np.ndarray) -> np.ndarray:
 
 
 def grow(
-    rng: np.random.Generator, style: HairStyle, growth: Growth, min_width: float = 0.0
-) -> tuple[Follicles, Strands]:
-    """The follicles of a full head and the strands in view that the label's growth leaves on them.
+    rng: np.random.Generator, head: Head, growth: Growth, min_width: float = 0.0
+) -> tuple[Follicles, Strands, Ink]:
+    """The follicles of a full head near the frame, the strands in view that the label's growth leaves on
+    them, and the ink in the frame of both.
 
     min_width: the finest width (reference px) the canvas draws; finer strands cover that much.
     """
-    spacing = max(style.width * np.exp(WIDTH_SPREAD**2 / 2), min_width) / 256 / style.packing
-    roots_uv, lengths = _lanes(rng, style, spacing)
+    breadth = max(head.width * np.exp(WIDTH_SPREAD**2 / 2), min_width) / 256
+    # a coiled strand lays coil_arc times its path's length of hair, in about COIL_LAYERS random layers
+    spacing = breadth * coil_arc(head) / (COIL_LAYERS if head.curl.radius > 0 else 1) / head.packing
+    roots_uv, lengths = _lanes(rng, head, spacing)
     n = len(lengths)
-    stray = rng.random(n) < style.strays
-    slope = _sideways(style, roots_uv[:, 0], roots_uv[:, 1])[1]
-    angles = np.arctan(slope) + rng.normal(0, 1, n) * np.where(stray, style.stray_jitter, style.jitter)
-    control_uv = _controls(rng, roots_uv, angles, lengths, np.where(stray, 2 * style.curl, style.curl))
-    points = _to_frame(style, _curves(control_uv))
-    widths = (style.width * rng.lognormal(0, WIDTH_SPREAD, n)).astype(np.float32)
-    white = rng.random(n) < style.white_fraction
-    shades = np.where(
-        white, len(SHADES) + rng.integers(0, len(WHITE_SHADES), n), rng.integers(0, len(SHADES), n)
+    stray = rng.random(n) < head.strays
+    slope = _sideways(head, roots_uv[:, 0], roots_uv[:, 1])[1]
+    angles = np.arctan(slope) + rng.normal(0, 1, n) * np.where(stray, head.stray_jitter, head.jitter)
+    control_uv = _clump(
+        head, _controls(rng, roots_uv, angles, lengths, np.where(stray, 2 * head.curl.bend, head.curl.bend))
     )
+    control_uv = control_uv[_near_frame(head, control_uv)]
+    n = len(control_uv)
+    points = _coil(rng, head, _to_frame(head, _curves(control_uv, head.points)))
+    widths = (head.width * rng.lognormal(0, WIDTH_SPREAD, n)).astype(np.float32)
+    white = rng.random(n) < head.white_fraction
+    lit = _masses(rng, points[:, 0]) + rng.normal(0, 0.4, n)
+    shades = np.where(
+        white, SHADES + (lit > 0), np.clip(np.round((SHADES - 1) / 2 * (1 + lit)), 0, SHADES - 1)
+    ).astype(np.int64)
     race = rng.random(n)
     roots = points[:, 0]
 
-    ink = _ink_in_frame(points, np.maximum(widths, min_width))
+    full = Strands(points, np.full(n, head.points), widths, shades)
+    ink = ink_in_frame(full, min_width)
     order = np.argsort(race / _thinning_weight(growth, roots))
     kept = np.sort(order[np.cumsum(ink[order]) <= growth.density * ink.sum()])
     kept = kept[ink[kept] > 0]  # in view
-    points = points[kept]
-    if growth.length_factor != 1:
-        points = roots[kept, None] + (points - roots[kept, None]) * growth.length_factor
-    strands = Strands(points, np.full(len(kept), POINTS), widths[kept] * growth.width_factor, shades[kept])
     hairs = np.zeros(n, np.int64)
     hairs[kept] = 1
-    return Follicles(roots, hairs), strands
+    return Follicles(roots, hairs), full.take(kept), Ink(float(ink.sum()), float(ink[kept].sum()))
 
 
-def palette(style: HairStyle, growth: Growth, skin_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 RGB body and sheen colour for every shade index (pigmented shades first, then white ones)."""
-    pigmented = [np.add(style.lab, (d, 0, 0)) for d in SHADES]
-    white = [np.add(style.white_lab, (d, 0, 0)) for d in WHITE_SHADES]
-    lab = np.array(pigmented + white, np.float32)
-    lab += growth.lighten * (np.asarray(skin_lab, np.float32) - lab)
-    sheen = lab.copy()
-    sheen[:, 0] += style.sheen * (100 - sheen[:, 0]) * 0.6
-    sheen[:, 1:] *= 0.8
-    return to_uint8(lab_to_rgb(lab)), to_uint8(lab_to_rgb(sheen))
-
-
-def finest_width(canvas: Canvas) -> float:
-    """The finest strand (reference px) the canvas draws: thinner ones are drawn, and cover, this wide."""
-    return THINNEST_LINE * 256 / (canvas.size * canvas.supersample)
-
-
-def _width_steps(strands: Strands, side: float, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Which step of OpenCV's line widths draws each strand on an image `side` px wide.
-
-    Those widths come in steps of two pixels (see LINE). With `rng`, a strand between two steps takes
-    the one above with the odds that
-    make its expected width right (stochastic rounding), so the ink of a head, and so the share of skin
-    it hides, follows the hair width smoothly instead of jumping from step to step.
-    """
-    x = (strands.width * side / 256 - THINNEST_LINE) / 2
-    if rng is None:
-        steps = np.rint(x)
-    else:
-        steps = np.floor(x)
-        steps += rng.random(len(x)) < (x - steps)
-    return np.maximum(steps, 0).astype(np.int64)
-
-
-def _thickness(step: int) -> int:
-    return max(1, 2 * int(step))
-
-
-def _decimation(strands: Strands, side: int) -> np.ndarray:
-    """Every how many points a strand is drawn: a curve needs no segment much shorter than 6 px at 1x.
-
-    OpenCV's cost is per segment (a thick anti-aliased segment costs about a microsecond), and most
-    strands are short, so drawing every third or fifth of the 16 points makes the hair 2-3x cheaper
-    without visible corners. A strand cut at a patch rim keeps every point so that it ends at the rim.
-    """
-    length = np.sum(np.linalg.norm(np.diff(strands.points, axis=1), axis=2), axis=1) * side
-    step = np.where(length < 18 * side / 256, 5, np.where(length < 40 * side / 256, 3, 1))
-    return np.where(strands.count < POINTS, 1, step)
-
-
-def _polylines(pts: np.ndarray, strands: Strands, step: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
-    return [np.ascontiguousarray(pts[i, : strands.count[i] : step[i]]) for i in idx]
-
-
-def draw_shadows(canvas: Canvas, strands: Strands, style: HairStyle) -> np.ndarray:
-    """A soft mask (float32 0..1, [size, size]) of the shadows the strands cast on the skin.
-
-    A shadow is a blurred, offset trace of its strand: drawn with the cheapest (one-pixel) line at
-    no more than 256 px and blurred, which looks the same as tracing each strand's exact width.
-    """
-    n = min(canvas.size, 256)
-    mask = np.zeros((n, n), np.uint8)
-    offset = np.asarray(style.shadow_offset, np.float32) / 256
-    pts = fixed_point(strands.points + offset, n)
-    idx = np.arange(len(strands.count))
-    cv2.polylines(
-        mask, _polylines(pts, strands, _decimation(strands, n), idx), False, 255, 1, cv2.LINE_AA, SHIFT
-    )
-    mask = cv2.GaussianBlur(mask, (0, 0), 1.2 * n / 256)
-    if n != canvas.size:
-        mask = cv2.resize(mask, (canvas.size, canvas.size), interpolation=cv2.INTER_LINEAR)
-    return mask.astype(np.float32) * np.float32(style.shadow / 255)
-
-
-def draw_strands(
-    rng: np.random.Generator, image: np.ndarray, strands: Strands, body: np.ndarray, sheen: np.ndarray
-) -> None:
-    """Draw strands (anti-aliased) onto a uint8 RGB image in place, each group with its specular line.
-
-    Strands are drawn in groups of one width and shade, one OpenCV call per group, in random order.
-    """
-    side = image.shape[0]
-    pts = fixed_point(strands.points, side)
-    widths = _width_steps(strands, side, rng)
-    step = _decimation(strands, side)
-    key = widths * len(body) + strands.shade
-    shiny = rng.random(len(key)) < 0.4
-    first = rng.integers(1, POINTS // 2, len(key))
-    last = np.minimum(first + rng.integers(POINTS // 5, POINTS // 2, len(key)), strands.count)
-    for k in rng.permutation(np.unique(key)):
-        idx = np.flatnonzero(key == k)
-        width, shade = int(k // len(body)), int(k % len(body))
-        polylines = _polylines(pts, strands, step, idx)
-        cv2.polylines(image, polylines, False, body[shade].tolist(), _thickness(width), LINE, SHIFT)
-        lines = [
-            np.ascontiguousarray(pts[i, first[i] : last[i] : step[i]])
-            for i in idx
-            if shiny[i] and last[i] - first[i] >= 2 * step[i]
-        ]
-        if lines:
-            cv2.polylines(image, lines, False, sheen[shade].tolist(), _thickness(width - 1), LINE, SHIFT)
+def miniaturise(strands: Strands, growth: Growth) -> Strands:
+    """Thinner and shorter strands (hair-loss stages 3 and 4), about their roots."""
+    points = strands.points
+    if growth.length_factor != 1:
+        roots = points[:, :1]
+        points = roots + (points - roots) * np.float32(growth.length_factor)
+    return Strands(points, strands.count, strands.width * np.float32(growth.width_factor), strands.shade)

@@ -1,6 +1,6 @@
-"""What each label of each task draws (PHANTOMS.md): the only part of a phantom that knows its label.
+"""What each label of each task draws: the only part of a phantom that knows its label.
 
-Everything a label changes is in a Look; everything else (skin, hair style, camera, confounders) is
+Everything a label changes is in a Look; everything else (skin, hair, style, camera, confounders) is
 drawn before it, from the same distribution for every label, so nothing but the cue gives a label away.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from scalpcheck.data.synth.hair import Growth
-from scalpcheck.data.synth.lesions import Patch, sample_patches
+from scalpcheck.data.synth.lesions import PLAIN, LesionRanges, Patch, sample_patches
 
-# Hair density of each hair-loss stage, as a share of a full head (PHANTOMS.md). Neighbouring ranges
+# Hair density of each hair-loss stage, as a share of a full head. Neighbouring ranges
 # are close on purpose but never overlap, so every phantom has exactly one right stage.
 STAGE_DENSITY: dict[str, tuple[float, float]] = {
     "stage_0": (0.90, 1.00),
@@ -87,12 +87,12 @@ def _stage(rng: np.random.Generator, label: str) -> Look:
     return Look(vellus, shine=float(rng.uniform(0.06, 0.16)))
 
 
-def sample_look(task: str, label: str, rng: np.random.Generator) -> Look:
+def sample_look(task: str, label: str, rng: np.random.Generator, lesions: LesionRanges = PLAIN) -> Look:
     if task == "hairloss":
         return _stage(rng, label)
     growth = Growth(density=float(rng.uniform(*NORMAL_DENSITY)))
     if label == "alopecia":
-        return Look(growth, patches=sample_patches(rng))
+        return Look(growth, patches=sample_patches(rng, lesions.patch_wobble))
     if label == "psoriasis":
         return Look(growth, psoriasis=True)
     if label == "folliculitis":

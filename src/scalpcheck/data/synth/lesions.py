@@ -2,27 +2,57 @@
 
 Each lesion works in two places: on the skin's Lab planes before the hair is drawn (colour under the
 strands) and, where the real lesion lies on top of the hair, over the drawn strands (pustules, the
-thick silvery scale of a plaque). Sizes and counts follow PHANTOMS.md.
+thick silvery scale of a plaque). Where lesions are, how large and how many is the label's (labels.py)
+and the same in every style; how they are rendered (border sharpness, colour, texture, relief) is
+drawn from the style's LesionRanges, always inside what keeps the cue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from scalpcheck.data.synth.canvas import SHIFT, Canvas, blur, fixed_point, lab_to_rgb, smooth_field
-from scalpcheck.data.synth.hair import SHADES, Follicles, HairStyle, Strands, bezier_strands, comb_direction
-from scalpcheck.data.synth.skin import SKIN_L, Skin
+from scalpcheck.data.synth.canvas import Canvas, Light, blur, lab_to_rgb, smooth_field
+from scalpcheck.data.synth.hair import Follicles, Strands, bezier_strands, comb_direction
+from scalpcheck.data.synth.head import SHADES, Head
+from scalpcheck.data.synth.skin import Skin
+from scalpcheck.data.synth.skintone import L_RANGE
+
+Range = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class LesionRanges:
+    """How a style renders the lesions."""
+
+    patch_pale: Range = (3.0, 8.0)  # L* a bald patch is paler than the skin around it
+    patch_edge: Range = (0.4, 1.2)  # width of its border, reference px: sharply bordered
+    patch_smooth: Range = (0.3, 0.6)  # how much of the skin's texture it loses
+    patch_wobble: Range = (0.0, 0.04)  # how far its outline departs from an ellipse
+    plaque_red: Range = (22.0, 34.0)  # a* a plaque is redder (on light skin; less on dark)
+    plaque_rough: Range = (0.15, 0.3)  # how irregular its outline is
+    plaque_edge: Range = (0.6, 0.6)  # blur of its border, reference px: well demarcated
+    scale_cells: Range = (22, 34)  # scale plates across the frame
+    scale_cover: Range = (0.3, 0.7)  # share of the plaque under scale; the rest shows red
+    scale_lightness: Range = (80.0, 91.0)
+    pustule_halo: Range = (1.3, 1.7)  # reach of the red halo, bump radii
+    pustule_core: Range = (0.55, 0.75)  # pustule radius, bump radii
+    dome: float = 1.0  # shading of the pustule's dome: 0 flat
+
+
+PLAIN = LesionRanges()
 
 
 def _light_skin_share(skin_lightness: float) -> float:
     """0 for the darkest skin, 1 for the lightest: redness shows less on dark skin."""
-    return float(np.clip((skin_lightness - SKIN_L[0]) / (SKIN_L[1] - SKIN_L[0]), 0, 1))
+    return float(np.clip((skin_lightness - L_RANGE[0]) / (L_RANGE[1] - L_RANGE[0]), 0, 1))
 
 
 # --- alopecia areata ------------------------------------------------------------------------------------
+
+
+RIM = 0.8  # broken hairs of a patch stay outside this share of its radius
 
 
 @dataclass(frozen=True)
@@ -30,19 +60,31 @@ class Patch:
     centre: tuple[float, float]
     radii: tuple[float, float]  # semi-axes, frame widths
     angle: float  # radians
+    wobble: tuple[tuple[float, int, float], ...] = ()  # (amplitude, lobes, phase) of the outline
 
 
-def sample_patches(rng: np.random.Generator) -> tuple[Patch, ...]:
-    """One to three round or oval patches, 15 to 45 % of the width across (later ones smaller)."""
+def sample_patches(rng: np.random.Generator, wobble: Range = (0.0, 0.0)) -> tuple[Patch, ...]:
+    """One to three round or oval patches, 15 to 45 % of the width across (later ones smaller).
+
+    A wobbly outline reaches `wobble` past its ellipse at most, so the diameter leaves that much room.
+    """
     patches = []
     for k in range(int(rng.integers(1, 4))):
-        diameter = 0.15 + (0.30 if k == 0 else 0.15) * rng.beta(1.5, 1.2)
+        amp = float(rng.uniform(*wobble))
+        low, high = 0.15 * (1 + amp), 0.45 * (1 - amp)
+        diameter = low + ((high - low) if k == 0 else (high - low) / 2) * rng.beta(1.5, 1.2)
         aspect = rng.uniform(0.65, 1.0)
+        lobes = rng.integers(2, 6, 2)
+        share = rng.dirichlet((1, 1))
         patches.append(
             Patch(
                 centre=(float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8))),
                 radii=(float(diameter / 2), float(diameter / 2 * aspect)),
                 angle=float(rng.uniform(0, np.pi)),
+                wobble=tuple(
+                    (amp * float(w), int(k), float(rng.uniform(0, 2 * np.pi)))
+                    for w, k in zip(share, lobes, strict=True)
+                ),
             )
         )
     return tuple(patches)
@@ -54,23 +96,34 @@ def inside_measure(patches: tuple[Patch, ...], xy: np.ndarray) -> np.ndarray:
     for p in patches:
         d = xy - np.asarray(p.centre, np.float32)
         c, s = np.cos(p.angle), np.sin(p.angle)
-        u, v = d[..., 0] * c + d[..., 1] * s, -d[..., 0] * s + d[..., 1] * c
-        best = np.minimum(best, (u / p.radii[0]) ** 2 + (v / p.radii[1]) ** 2 - 1)
+        u = (d[..., 0] * c + d[..., 1] * s) / p.radii[0]
+        v = (-d[..., 0] * s + d[..., 1] * c) / p.radii[1]
+        rim = 1.0
+        if p.wobble:
+            theta = np.arctan2(v, u)
+            rim = 1 + sum(amp * np.sin(k * theta + phase) for amp, k, phase in p.wobble)
+        best = np.minimum(best, (u**2 + v**2) / rim**2 - 1)
     return best
 
 
-def paint_patches(rng: np.random.Generator, canvas: Canvas, skin: Skin, patches: tuple[Patch, ...]) -> None:
-    """Sharply bordered smooth skin, a little paler, without follicle openings or grain."""
-    n = canvas.size
-    mask = np.zeros((n, n), np.uint8)
-    for p in patches:
-        centre = tuple(int(v) for v in fixed_point(np.asarray(p.centre), n))
-        axes = tuple(int(v) for v in fixed_point(np.asarray(p.radii), n))
-        cv2.ellipse(mask, centre, axes, float(np.degrees(p.angle)), 0, 360, 255, -1, cv2.LINE_AA, SHIFT)
-    alpha = mask.astype(np.float32) / 255
-    skin.lab[..., 0] += rng.uniform(3, 8) * alpha
+def patch_mask(canvas: Canvas, patches: tuple[Patch, ...], edge_px: float) -> np.ndarray:
+    """The patches as a float32 [size, size] mask whose border is edge_px (reference px) wide."""
+    x, y = canvas.grid()
+    f = inside_measure(patches, np.stack([x, y], axis=-1))
+    # near the rim f is about twice the distance outside it in radii; the smallest radius is the scale
+    scale = min(min(p.radii) for p in patches) * canvas.size / 2
+    return np.clip(0.5 - f * scale / max(edge_px * canvas.px, 0.5), 0, 1).astype(np.float32)
+
+
+def paint_patches(
+    rng: np.random.Generator, canvas: Canvas, skin: Skin, patches: tuple[Patch, ...], ranges: LesionRanges
+) -> np.ndarray:
+    """Sharply bordered smooth skin, a little paler, without follicle openings or grain; the mask."""
+    alpha = patch_mask(canvas, patches, rng.uniform(*ranges.patch_edge))
+    skin.lab[..., 0] += rng.uniform(*ranges.patch_pale) * alpha
     skin.lab[..., 1] -= rng.uniform(1, 3) * alpha
-    skin.texture *= 1 - rng.uniform(0.3, 0.6) * alpha
+    skin.texture *= 1 - rng.uniform(*ranges.patch_smooth) * alpha
+    return alpha
 
 
 def clear_patches(follicles: Follicles, strands: Strands, patches: tuple[Patch, ...]) -> Strands:
@@ -90,41 +143,46 @@ def clear_patches(follicles: Follicles, strands: Strands, patches: tuple[Patch, 
     f[rooted_inside], inside[rooted_inside] = f[rooted_inside, ::-1], inside[rooted_inside, ::-1]
     cut = np.flatnonzero(inside.any(axis=1))
     k = np.argmax(inside[cut], axis=1)
+    cut, k = cut[k > 0], k[k > 0]  # k = 0: both ends inside, only a loop outside; it goes below
     before, after = f[cut, k - 1], f[cut, k]
     t = (before / (before - after))[:, None]
     a, b = strands.points[cut, k - 1], strands.points[cut, k]
     strands.points[cut, k] = a + t * (b - a)
     strands.count[cut] = np.minimum(strands.count[cut], k + 1)
-    return strands
+    return strands.take(~inside[:, 0])
 
 
-def rim_stubs(rng: np.random.Generator, style: HairStyle, patches: tuple[Patch, ...]) -> Strands:
-    """A few short broken hairs just inside the rim (exclamation-mark hairs)."""
-    roots, angles = [], []
+def rim_stubs(rng: np.random.Generator, head: Head, patches: tuple[Patch, ...]) -> Strands:
+    """A few short broken hairs just inside the rim (exclamation-mark hairs), lying as the hair is combed."""
+    rim: list[tuple[float, float]] = []
     for p in patches:
         for _ in range(int(rng.integers(0, 4))):
             phi = rng.uniform(0, 2 * np.pi)
-            r = rng.uniform(0.8, 0.95)
+            r = rng.uniform(0.88, 0.97)
             u, v = r * p.radii[0] * np.cos(phi), r * p.radii[1] * np.sin(phi)
             c, s = np.cos(p.angle), np.sin(p.angle)
-            roots.append((p.centre[0] + u * c - v * s, p.centre[1] + u * s + v * c))
-            angles.append(phi + p.angle + rng.normal(np.pi, 0.6))
-    n = len(roots)
-    return bezier_strands(
+            rim.append((p.centre[0] + u * c - v * s, p.centre[1] + u * s + v * c))
+    n = len(rim)
+    roots = np.asarray(rim, np.float32).reshape(n, 2)
+    shortest = min(min(p.radii) for p in patches) if patches else 0.0
+    stubs = bezier_strands(
         rng,
-        np.asarray(roots, np.float32).reshape(n, 2),
-        np.asarray(angles, np.float32),
-        rng.uniform(0.012, 0.035, n),
-        style.width * rng.uniform(1.0, 1.4, n),
+        roots,
+        comb_direction(head, roots) + rng.normal(0, 0.3, n),
+        rng.uniform(0.05, 0.1, n) * shortest,  # short: they stay at the rim
+        head.width * rng.uniform(1.0, 1.4, n),
         np.zeros(n, np.int64),
-        curl=0.15,
+        0.15,
+        head.points,
     )
+    # none deeper than the rim of any patch (one at the rim of a patch may lie in another that overlaps it)
+    return stubs.take(inside_measure(patches, stubs.points).min(axis=1) > RIM**2 - 1)
 
 
 # --- psoriasis ------------------------------------------------------------------------------------------
 
 
-def plaque_mask(rng: np.random.Generator, canvas: Canvas) -> np.ndarray:
+def plaque_mask(rng: np.random.Generator, canvas: Canvas, ranges: LesionRanges = PLAIN) -> np.ndarray:
     """One or more irregular, well-demarcated plaques covering 10 to 50 % of the image (float32 0..1)."""
     x, y = canvas.grid()
     field = np.zeros_like(x)
@@ -139,12 +197,12 @@ def plaque_mask(rng: np.random.Generator, canvas: Canvas) -> np.ndarray:
     rough = smooth_field(rng, n, int(rng.integers(4, 7))) + 0.5 * smooth_field(
         rng, n, int(rng.integers(10, 16))
     )
-    field += rng.uniform(0.15, 0.3) * rough
+    field += rng.uniform(*ranges.plaque_rough) * rough
     step = max(1, n // 256)  # the quantile of a subsample is exact enough and keeps 4096 px fast
     area = 0.10 + 0.40 * rng.beta(1.5, 1.2)  # 10 to 50 % of the image, more often large than small
     threshold = np.quantile(field[::step, ::step], 1 - area)
     mask = np.where(field > threshold, np.uint8(255), np.uint8(0))
-    return blur(mask.astype(np.float32) / 255, 0.6 * canvas.px)
+    return blur(mask.astype(np.float32) / 255, rng.uniform(*ranges.plaque_edge) * canvas.px)
 
 
 @dataclass
@@ -155,8 +213,19 @@ class Overlay:
     rgb: np.ndarray  # [size, size, 3] float32
 
 
+def _facing(gx: np.ndarray, gy: np.ndarray, light: Light) -> np.ndarray:
+    """How much a slope faces the light: positive towards it."""
+    return (gx * np.cos(light.angle) + gy * np.sin(light.angle)) * light.relief
+
+
 def paint_plaque(
-    rng: np.random.Generator, canvas: Canvas, skin: Skin, mask: np.ndarray, skin_lightness: float
+    rng: np.random.Generator,
+    canvas: Canvas,
+    skin: Skin,
+    mask: np.ndarray,
+    skin_lightness: float,
+    ranges: LesionRanges,
+    light: Light,
 ) -> list[Overlay]:
     """Raised-looking red to pink skin covered with silvery-white scale.
 
@@ -164,36 +233,41 @@ def paint_plaque(
     red veil) and its scale clings to them (a silvery one); the strands stay visible through both.
     """
     n = canvas.size
-    light = _light_skin_share(skin_lightness)
+    share = _light_skin_share(skin_lightness)
     lab = skin.lab
     lab[..., 0] -= rng.uniform(2, 7) * mask
-    lab[..., 1] += rng.uniform(18, 30) * (0.5 + 0.5 * light) * mask
+    lab[..., 1] += rng.uniform(*ranges.plaque_red) * (0.5 + 0.5 * share) * mask
     lab[..., 2] -= rng.uniform(1, 6) * mask
     # Raised: the rim facing the light is brighter, the far one darker.
     sigma = 2.5 * canvas.px
-    height = blur(mask, sigma)
-    gy, gx = np.gradient(height)
-    angle = rng.uniform(0, 2 * np.pi)
-    lab[..., 0] += rng.uniform(3, 6) * sigma * 2.5 * (gx * np.cos(angle) + gy * np.sin(angle))
-    red = Overlay(alpha=mask * rng.uniform(0.3, 0.45), rgb=lab_to_rgb(lab))
+    gy, gx = np.gradient(blur(mask, sigma))
+    lab[..., 0] += rng.uniform(3, 6) * sigma * 2.5 * _facing(gx, gy, light)
+    red = Overlay(alpha=mask * rng.uniform(0.3, 0.5), rgb=lab_to_rgb(lab))
 
     # Silvery-white scale: plates about 10 px across, thickest in the middle of the plaque and thinning
     # towards its red rim, broken by fine cracks, embossed by the same light as the plaque.
-    plates = smooth_field(rng, n, int(rng.integers(22, 34))) + 0.4 * smooth_field(rng, n, 80)
-    interior = blur(mask, 5 * canvas.px)
-    cover = rng.uniform(0.5, 1.0)
-    thickness = np.clip((0.5 * plates + 2.4 * cover * interior - 0.9) / 0.7, 0, 1) * mask
+    cells = int(rng.integers(int(ranges.scale_cells[0]), int(ranges.scale_cells[1]) + 1))
+    plates = smooth_field(rng, n, cells) + 0.4 * smooth_field(rng, n, 80)
+    # thickest where the plates rise and away from the rim; exactly `cover` of the plaque is scaled
+    rise = 0.5 * plates + 1.2 * blur(mask, 5 * canvas.px)
+    step = max(1, n // 256)
+    sample = rise[::step, ::step][mask[::step, ::step] > 0.5]
+    level = np.quantile(sample, 1 - rng.uniform(*ranges.scale_cover)) if len(sample) else np.inf
+    thickness = np.clip((rise - level) / 0.3 + 0.5, 0, 1) * mask
     cracks = np.clip(1 - np.abs(smooth_field(rng, n, int(rng.integers(30, 50)))) / 0.15, 0, 1)
     gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
-    relief = (gx * np.cos(angle) + gy * np.sin(angle)) * 12 * canvas.px
+    relief = _facing(gx, gy, light) * 12 * canvas.px
     scale_lab = np.empty_like(lab)
-    scale_lab[..., 0] = rng.uniform(80, 91) + 2 * plates + 6 * relief - 18 * cracks * thickness
+    scale_lab[..., 0] = (
+        rng.uniform(*ranges.scale_lightness) + 2 * plates + 6 * relief - 18 * cracks * thickness
+    )
     scale_lab[..., 1] = rng.uniform(-1, 1.5)
     scale_lab[..., 2] = rng.uniform(-3, 3)
     alpha = thickness * rng.uniform(0.8, 0.97)
     lab += alpha[..., None] * (scale_lab - lab)
     skin.texture *= 1 - alpha
-    return [red, Overlay(alpha=thickness * rng.uniform(0.35, 0.6), rgb=lab_to_rgb(scale_lab))]
+    # thick scale hides most of the hair under it; thin scale at the red rim lets it through
+    return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
 
 
 # --- folliculitis ---------------------------------------------------------------------------------------
@@ -206,9 +280,10 @@ class Pustules:
     cores: np.ndarray  # (K,) pustule radius as a share of the bump radius
     lab: tuple[float, float, float]  # pus colour
     redness: float
+    halo: float = 1.5  # reach of the red halo, bump radii
 
 
-def sample_pustules(rng: np.random.Generator, follicles: Follicles) -> Pustules:
+def sample_pustules(rng: np.random.Generator, follicles: Follicles, ranges: LesionRanges = PLAIN) -> Pustules:
     """5 to 30 bumps 2 to 6 % of the width across, each on a follicle, scattered or in clusters."""
     count = int(round(5 + 25 * rng.beta(1.5, 1.0)))  # 5 to 30, more often many than few
     candidates = follicles.xy[np.all((follicles.xy > 0.04) & (follicles.xy < 0.96), axis=1)]
@@ -228,9 +303,10 @@ def sample_pustules(rng: np.random.Generator, follicles: Follicles) -> Pustules:
     return Pustules(
         centres=candidates[chosen].astype(np.float32),
         radii=(diameter / 2).astype(np.float32),
-        cores=rng.uniform(0.55, 0.75, count).astype(np.float32),
+        cores=rng.uniform(*ranges.pustule_core, count).astype(np.float32),
         lab=(float(rng.uniform(78, 90)), float(rng.uniform(0, 6)), float(rng.uniform(22, 38))),
         redness=float(rng.uniform(18, 30)),
+        halo=float(rng.uniform(*ranges.pustule_halo)),
     )
 
 
@@ -247,49 +323,49 @@ def _around(side: int, centre: np.ndarray, reach: float):
 def paint_erythema(skin: Skin, pustules: Pustules, skin_lightness: float) -> None:
     """The inflamed halo on the skin, under the hair."""
     side = skin.lab.shape[0]
-    light = _light_skin_share(skin_lightness)
+    share = _light_skin_share(skin_lightness)
     for c, r in zip(pustules.centres, pustules.radii, strict=True):
         window, dx, dy = _around(side, c, 3.5 * r)
         g = np.exp(-(dx**2 + dy**2) / (2 * (1.6 * r * side) ** 2))
-        skin.lab[window + (1,)] += 1.2 * pustules.redness * (0.5 + 0.5 * light) * g
+        skin.lab[window + (1,)] += 1.2 * pustules.redness * (0.5 + 0.5 * share) * g
         skin.lab[window + (0,)] -= 4 * g
 
 
-def draw_pustules(rng: np.random.Generator, image: np.ndarray, pustules: Pustules, skin_lab: tuple) -> None:
+def draw_pustules(image: np.ndarray, pustules: Pustules, skin_lab: tuple, dome: float, light: Light) -> None:
     """Red raised rims and yellow-white domes over the hair, on a uint8 RGB image in place."""
     side = image.shape[0]
     red = lab_to_rgb(np.asarray([max(skin_lab[0], 40.0), skin_lab[1] + 1.3 * pustules.redness, skin_lab[2]]))
     pus = lab_to_rgb(np.asarray(pustules.lab))
-    light = rng.uniform(0, 2 * np.pi)
-    lx, ly = np.cos(light), np.sin(light)
+    lx, ly = np.cos(light.angle), np.sin(light.angle)
     for c, r, core in zip(pustules.centres, pustules.radii, pustules.cores, strict=True):
-        window, dx, dy = _around(side, c, 1.7 * r)
+        window, dx, dy = _around(side, c, 1.1 * pustules.halo * r)
         rad = r * side
         d = np.sqrt(dx**2 + dy**2)
         patch = image[window].astype(np.float32) / 255
         # the raised red papule, fading into the inflamed skin around it
-        halo = 0.85 * np.clip((1.5 - d / rad) / 0.9, 0, 1)[..., None]
+        halo = 0.85 * np.clip((pustules.halo - d / rad) / 0.9, 0, 1)[..., None]
         patch = patch * (1 - halo) + red * halo
         rc = core * rad
-        dome = np.clip(rc - d + 0.5, 0, 1)[..., None]
+        disc = np.clip(rc - d + 0.5, 0, 1)[..., None]
         bulge = np.sqrt(np.clip(1 - (d / rc) ** 2, 0, 1))[..., None]
-        colour = pus * (0.8 + 0.25 * bulge)
-        patch = patch * (1 - dome) + colour * dome
+        colour = pus * (1 - dome * (0.2 - 0.25 * bulge))
+        patch = patch * (1 - disc) + colour * disc
         spot = np.exp(-((dx - 0.4 * rc * lx) ** 2 + (dy - 0.4 * rc * ly) ** 2) / (2 * (0.25 * rc) ** 2))
-        patch += 0.35 * (spot * dome[..., 0])[..., None]
+        patch += (0.35 * dome * light.relief) * (spot * disc[..., 0])[..., None]
         image[window] = np.clip(patch * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def emerging_hairs(rng: np.random.Generator, style: HairStyle, pustules: Pustules) -> Strands:
+def emerging_hairs(rng: np.random.Generator, head: Head, pustules: Pustules) -> Strands:
     """The hair of each inflamed follicle, leaving the pustule's centre."""
     n = len(pustules.centres)
-    angles = comb_direction(style, pustules.centres) + rng.normal(0, style.jitter, n)
+    angles = comb_direction(head, pustules.centres) + rng.normal(0, head.jitter, n)
     return bezier_strands(
         rng,
         pustules.centres,
         angles,
         rng.uniform(0.03, 0.12, n),
-        0.7 * style.width * rng.lognormal(0, 0.2, n),
-        rng.integers(0, len(SHADES), n),
-        style.curl,
+        0.7 * head.width * rng.lognormal(0, 0.2, n),
+        rng.integers(0, SHADES, n),
+        head.curl.bend,
+        head.points,
     )
