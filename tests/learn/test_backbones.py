@@ -37,8 +37,12 @@ def test_backbone_base_gives_the_configured_feature_map(name):
     assert feature_map.shape == (1, backbone.feature_dim, 2, 2)
     assert torch.allclose(embedding, feature_map.mean(dim=(2, 3)))
     assert logits.shape == (1, 3)
-    names = {n for n, _ in model.backbone.named_modules()}
-    assert set(backbone.last_stage) <= names
+    stem, tail = backbone.split(model.backbone)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.inference_mode():
+        assert torch.allclose(tail(stem(x)), model.backbone.forward_features(x), atol=1e-5)
+    shared = {id(p) for p in model.backbone.parameters()}
+    assert {id(p) for p in tail.parameters()} <= shared and any(True for _ in tail.parameters())
 
 
 def test_hsv_changes_only_the_colour_space():

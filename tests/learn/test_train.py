@@ -123,7 +123,8 @@ def test_bundle_is_complete_published_and_matches_torch(tiny_run, tiny_settings)
 def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_settings):
     from scalpcheck.learn.train import TrainOptions, run
 
-    again = run(TrainOptions(task="scalp", data=tiny_scalp, cv=2, **TINY), tiny_settings)
+    options = TrainOptions(task="scalp", data=tiny_scalp, cv=2, fine_tune=True, fine_tune_epochs=1, **TINY)
+    again = run(options, tiny_settings)  # as the first run fine-tuned, it cached the stem's maps
     assert again.run_dir.name == "train2"
     (row,) = again.leaderboard
     assert row.features_cached is True

@@ -6,18 +6,29 @@ model that will be served. Augmentation acts on the PIL image before that same f
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 from torchvision.transforms import v2
 
 from scalpcheck.preprocess import Preprocess, fit_square, preprocess, to_array
 
-MIN_ZOOM_AREA = 0.6  # random crops keep 60 to 100 % of the photo's area: lesions stay in view
-JITTER = 0.2  # brightness and contrast vary by up to 20 %; hue is left alone, redness is a cue
+# The ranges of the random views. Zoom rescales hair widths and lesion sizes; a hair-loss stage is a share
+# of the scalp covered, which no zoom changes. Redness is a cue (psoriasis, folliculitis), so hue stays.
+ZOOM = (0.75, 1.5)  # the view's scale against the plain view: below 1 a wider field, above 1 a closer one
+SHIFT = 0.15  # of the view's width, either way
+WHITE_BALANCE = 0.12  # each channel's gain varies by up to 12 %
+BRIGHTNESS, CONTRAST, SATURATION = 0.25, 0.3, 0.35
+GAMMA = (0.8, 1.25)
+BLUR_ODDS, BLUR_SIGMA = 0.4, (0.3, 1.5)  # Gaussian sigma in pixels of the model's input
+NOISE_ODDS, NOISE_SIGMA = 0.5, (0.005, 0.04)
+JPEG_ODDS, JPEG_QUALITY = 0.5, (40, 95)
+WORK_SCALE = 1.25  # photos are brought to this many times the input side first: enough for the closest zoom
 
 
 def load_rgb(path: str | Path) -> Image.Image:
@@ -38,41 +49,70 @@ class EvalTransform:
 
 
 class TrainTransform:
-    """A random view of the photo: any rotation, flips, zoom, brightness and contrast.
+    """A random view of the photo, as another camera could have taken it: geometry, then light and sensor.
 
-    Top-down photos of the scalp have no "up", so rotations cover the full circle. Rotating a square leaves
-    empty corners; the photo is mirrored into a margin first (reflection padding) so the corners hold skin
-    and hair rather than black triangles that no real photo has. The zoom keeps the square aspect: a
-    stretched photo would distort the round patches and the hair density that define the labels.
+    Geometry: any rotation (top-down photos of the scalp have no "up"), flips, a zoom in or out and a shift.
+    The photo is mirrored into a wide margin first (reflection padding), so rotated corners and a zoomed-out
+    field hold skin and hair rather than black triangles that no real photo has; the view stays square, as a
+    stretched photo would distort round patches. Light and sensor: white balance, brightness, contrast,
+    saturation, gamma, then sometimes defocus, sensor noise and JPEG compression, each drawn per view.
     """
 
     def __init__(self, pre: Preprocess):
         self.pre = pre
-        # Work on a square just large enough that the smallest crop needs no upscaling; it also keeps the
-        # rotation of a 12 MP photo cheap.
-        self.side = math.ceil(pre.input_size / math.sqrt(MIN_ZOOM_AREA))
-        margin = math.ceil(self.side * (math.sqrt(2) - 1) / 2)  # covers the corners at a 45 degree rotation
-        self.augment = v2.Compose(
+        self.side = math.ceil(pre.input_size * WORK_SCALE)
+        margin = math.ceil(self.side * 0.9)  # the widest field (smallest zoom, a shift) at any angle
+        self.geometry = v2.Compose(
             [
                 v2.Pad(margin, padding_mode="reflect"),
-                v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR),
-                v2.CenterCrop(self.side),
-                v2.RandomResizedCrop(
-                    pre.input_size,
-                    scale=(MIN_ZOOM_AREA, 1.0),
-                    ratio=(1.0, 1.0),
-                    interpolation=v2.InterpolationMode[pre.interpolation.upper()],
-                    antialias=True,
+                v2.RandomAffine(
+                    degrees=180,
+                    translate=(SHIFT * self.side / (self.side + 2 * margin),) * 2,
+                    scale=ZOOM,
+                    interpolation=v2.InterpolationMode.BILINEAR,
                 ),
+                v2.CenterCrop(self.side),
+                v2.Resize(pre.input_size, interpolation=v2.InterpolationMode.BILINEAR, antialias=True),
                 v2.RandomHorizontalFlip(),
                 v2.RandomVerticalFlip(),
-                v2.ColorJitter(brightness=JITTER, contrast=JITTER),
             ]
         )
+        self.photometric = True  # False: geometry only (tests of the geometry)
 
     def __call__(self, img: Image.Image) -> torch.Tensor:
-        square = fit_square(img, self.side, self.pre.interpolation)
-        return torch.from_numpy(to_array(self.augment(square), self.pre))
+        view = self.geometry(fit_square(img, self.side, self.pre.interpolation))
+        if self.photometric:
+            view = _light_and_sensor(view)
+        return torch.from_numpy(to_array(view, self.pre))
+
+
+def _uniform(low: float, high: float) -> float:
+    return low + (high - low) * float(torch.rand(()))
+
+
+def _light_and_sensor(view: Image.Image) -> Image.Image:
+    """White balance, exposure, contrast, saturation and gamma; then, by their odds, blur, noise and JPEG."""
+    a = np.asarray(view, dtype=np.float32) * np.float32(1 / 255)
+    gains = np.array([_uniform(1 - WHITE_BALANCE, 1 + WHITE_BALANCE) for _ in range(3)], np.float32)
+    a = a * gains
+    mean = float(a.mean())
+    a = (a - mean) * _uniform(1 - CONTRAST, 1 + CONTRAST) + mean * _uniform(1 - BRIGHTNESS, 1 + BRIGHTNESS)
+    grey = a.mean(axis=2, keepdims=True)
+    a = grey + (a - grey) * _uniform(1 - SATURATION, 1 + SATURATION)
+    a = np.clip(a, 0, 1) ** np.float32(_uniform(*GAMMA))
+    if _uniform(0, 1) < NOISE_ODDS:
+        noise = torch.randn(a.shape, dtype=torch.float32).numpy()
+        a = a + noise * np.float32(_uniform(*NOISE_SIGMA))
+    out = Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+    if _uniform(0, 1) < BLUR_ODDS:
+        out = out.filter(ImageFilter.GaussianBlur(_uniform(*BLUR_SIGMA)))
+    if _uniform(0, 1) < JPEG_ODDS:
+        buffer = io.BytesIO()
+        out.save(buffer, "JPEG", quality=int(_uniform(*JPEG_QUALITY)))
+        buffer.seek(0)
+        with Image.open(buffer) as compressed:
+            out = compressed.convert("RGB")
+    return out
 
 
 def eval_transform(pre: Preprocess) -> EvalTransform:

@@ -38,6 +38,7 @@ class Candidate:
     features_cached: bool
     trained: TrainedHead
     trials: list[dict]
+    maps: Features | None = None  # the stem's cached maps, when fine-tuning follows (learn.tail)
     temperature: float = 1.0
     logits: dict[str, np.ndarray] = field(default_factory=dict)  # split -> plain-view logits
     figures: Figures | None = None
@@ -162,8 +163,13 @@ def fit_backbone(
     seed: int,
     cache_dir: Path,
     progress: bool,
+    stem_maps: bool = False,
 ) -> Candidate:
-    """Extract (or read cached) features, tune the head on validation loss, calibrate and score."""
+    """Extract (or read cached) features, tune the head on validation loss, calibrate and score.
+
+    With `stem_maps` (fine-tuning will follow), the stem's maps are what is extracted and cached, and the
+    embeddings come from the frozen tail run on them: every view is prepared once for both steps.
+    """
     started = time.perf_counter()
     pre = backbone.preprocess(color)
     if input_size:
@@ -181,12 +187,19 @@ def fit_backbone(
         augmented=sorted(data.catalog.relative(data.items[i]) for i in augment),
         seed=seed,
     )
-    features, cached = cached_extract(
-        cache_dir,
-        key,
-        backbone.name,
-        lambda: extract(model, data.items, pre, plan, seed, progress, desc=f"{backbone.name} features"),
-    )
+    maps = None
+    if stem_maps:
+        from scalpcheck.learn import tail
+
+        maps, cached = tail.stem_maps(backbone, model, pre, data, plan, key, cache_dir, seed, progress)
+        features = tail.pooled(backbone.split(model)[1], maps)
+    else:
+        features, cached = cached_extract(
+            cache_dir,
+            key,
+            backbone.name,
+            lambda: extract(model, data.items, pre, plan, seed, progress, desc=f"{backbone.name} features"),
+        )
     x_train, y_train = training_rows(data, features, data.split["train"])
     x_val, y_val = features.plain(data.split["val"]), data.y[data.split["val"]]
     trained, trial_rows = tune_head(
@@ -200,7 +213,7 @@ def fit_backbone(
         progress,
         desc=f"{backbone.name} tuning",
     )
-    candidate = Candidate(backbone, source, pre, model, features, cached, trained, trial_rows)
+    candidate = Candidate(backbone, source, pre, model, features, cached, trained, trial_rows, maps=maps)
     if data.folds:
         candidate.cv = cross_validate(candidate, data, seed)
     score(candidate, data)

@@ -47,6 +47,18 @@ class PreparedData:
     def split_items(self) -> dict[str, list[Item]]:
         return {name: [self.items[i] for i in idx] for name, idx in self.split.items()}
 
+    @property
+    def density(self) -> np.ndarray:
+        """Each item's true hair density from the manifest (0..1), NaN where it gives none: [N] float32."""
+        values = []
+        for item in self.items:
+            text = self.catalog.attributes_of(item).get("density", "")
+            try:
+                values.append(float(text))
+            except ValueError:
+                values.append(float("nan"))
+        return np.asarray(values, dtype=np.float32)
+
     def groups(self, indices: Sequence[int]) -> dict[str, list[str]]:
         """The subgroups (skin tone, style, ...) the dataset's manifest gives these items, for the reports."""
         return self.catalog.groups([self.items[i] for i in indices])

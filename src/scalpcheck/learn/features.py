@@ -35,7 +35,7 @@ CACHE_FORMAT = 2  # 2: extracted by ONNX Runtime
 
 @dataclass
 class Features:
-    embeddings: np.ndarray  # [M, D] float32
+    embeddings: np.ndarray  # [M, D] float32 embeddings, or [M, C, h, w] float16 stem maps (learn.tail)
     item: np.ndarray  # [M] index into the item list the features were extracted for
     view: np.ndarray  # [M] 0 = the plain view, 1.. = augmented views
     seconds: float  # time the backbone extraction took (when it ran, not when read from the cache)
@@ -87,18 +87,18 @@ class _Pooled(nn.Module):
         return embed(self.backbone, image)
 
 
-def embedder(model: nn.Module, input_size: int):
-    """A function [N, 3, S, S] float32 -> embeddings [N, D], running the backbone in ONNX Runtime.
+def runner(network: nn.Module, input_size: int, output: str):
+    """A function [N, 3, S, S] float32 -> the network's output, running it in ONNX Runtime.
 
-    The frozen backbone is traced once and run by ONNX Runtime, faster on a CPU than eager PyTorch
-    (bench_learn measures by how much); the graph is the one the bundle ships, so training sees the
-    embeddings serving will compute.
+    The frozen network is traced once and run by ONNX Runtime, faster on a CPU than eager PyTorch
+    (bench_learn measures by how much); for embeddings the graph is the one the bundle ships, so training
+    sees the embeddings serving will compute.
     """
     from scalpcheck import onnx_session
     from scalpcheck.learn.export import trace_to_onnx
 
     buffer = io.BytesIO()
-    trace_to_onnx(_Pooled(model), input_size, buffer, ("embedding",))
+    trace_to_onnx(network, input_size, buffer, (output,))
     session = onnx_session.create(buffer.getvalue(), spin=True)  # training has the machine to itself
     return lambda images: session.run(None, {"image": images})[0]
 
@@ -133,12 +133,27 @@ def extract(
     desc: str = "features",
 ) -> Features:
     """Embeddings (global average of `forward_features`) of the plain view of every item and of
-    `plan[i]` augmented views of item i.
+    `plan[i]` augmented views of item i."""
+    return run(_Pooled(model), "embedding", np.float32, items, pre, plan, seed, progress, desc)
 
-    One thread decodes and augments the next batch while ONNX Runtime embeds the current one, so the
-    cores do not wait for image preparation.
+
+def run(
+    network: nn.Module,
+    output: str,
+    dtype: type,
+    items: Sequence[Item],
+    pre: Preprocess,
+    plan: dict[int, int],
+    seed: int,
+    progress: bool = False,
+    desc: str = "features",
+) -> Features:
+    """`network`'s output for the plain view of every item and `plan[i]` augmented views of item i.
+
+    One thread decodes and augments the next batch while ONNX Runtime runs the current one, so the cores
+    do not wait for image preparation.
     """
-    embed = embedder(model, pre.input_size)
+    compute = runner(network, pre.input_size, output)
     chunks: list[np.ndarray] = []
     index: list[tuple[int, int]] = []
     start = time.perf_counter()
@@ -152,12 +167,12 @@ def extract(
         while (batch := upcoming.result()) is not None:
             upcoming = prefetch.submit(next, batches, None)
             keys, images = batch
-            chunks.append(embed(images))
+            chunks.append(compute(images).astype(dtype))
             index += keys
             bar.update(len(keys))
     seconds = time.perf_counter() - start
     item, view = (np.asarray(column, dtype=np.int64) for column in zip(*index, strict=True))
-    return Features(np.concatenate(chunks).astype(np.float32), item, view, seconds)
+    return Features(np.concatenate(chunks), item, view, seconds)
 
 
 def cache_key(**parts) -> str:

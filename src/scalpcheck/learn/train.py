@@ -132,7 +132,7 @@ def _train_in(
     candidates = _compare(options, data, sources, settings)
     best = max(candidates, key=lambda c: c.selection_score(task.ordinal))
     if options.fine_tune:
-        from scalpcheck.learn.finetune import fine_tune
+        from scalpcheck.learn.tail import fine_tune
 
         fine_tune(best, data, seed=options.seed, epochs=options.fine_tune_epochs, progress=options.progress)
     _say(options, f"best: {best.name}; exporting it to ONNX")
@@ -180,13 +180,14 @@ def _compare(
             seed=options.seed,
             cache_dir=settings.cache_dir / "features",
             progress=options.progress,
+            stem_maps=options.fine_tune,
         )
         leader = max(candidates, key=lambda c: c.selection_score(ordinal), default=None)
         if leader is None or candidate.selection_score(ordinal) > leader.selection_score(ordinal):
             if leader is not None:
-                leader.model = None
+                leader.model = leader.maps = None
         else:
-            candidate.model = None
+            candidate.model = candidate.maps = None
         candidates.append(candidate)
     return candidates
 
