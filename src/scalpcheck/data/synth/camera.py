@@ -42,7 +42,7 @@ STOP_DARK = 0.04  # what is left of the light outside a field stop
 class ScopeRanges:
     """What a contact dermoscope's optics and light do (the dermoscope style)."""
 
-    radius: Range = (0.5, 0.62)  # of its hard round field of view, frame widths: 3 to 17 % of it dark
+    radius: Range = (0.54, 0.64)  # of its hard round field of view, frame widths: 2 to 13 % of it dark
     edge: Range = (0.002, 0.008)  # how soft that field's edge is, frame widths
     offset: float = 0.02  # how far the field's centre may be off the frame's
     surround: Range = (0.0, 0.03)  # light left outside the field
