@@ -246,13 +246,15 @@ def _draw_ribbons(
     runs, run_width, owner = _ribbon_widths(rng, strands, step, side)
     pts = fixed_point(strands.points, side)
     pieces = []
+    fine = np.ones_like(step)
     for piece in MODELS["ribbon"]:
         first, stop = _span(rng, piece, strands.count)
-        if piece.colour == "glint":
-            longest = GLINT_POINTS - (strands.points.shape[1] > POINTS)
-            stop = np.minimum(stop, first + longest * step)
-        has = (rng.random(len(step)) < piece.share) & (stop - first >= 2 * step)
-        pieces.append((piece, first, stop, has, _width_steps(strands.width * piece.width, side, rng)))
+        every = step
+        if piece.colour == "glint":  # short: a few of the strand's points, all of them drawn
+            every = fine
+            stop = np.minimum(stop, first + GLINT_POINTS - (strands.points.shape[1] > POINTS))
+        has = (rng.random(len(step)) < piece.share) & (stop - first >= 2 * every)
+        pieces.append((piece, first, stop, has, every, _width_steps(strands.width * piece.width, side, rng)))
     batch = strands.shade * RIBBON_BATCHES + rng.integers(0, RIBBON_BATCHES, len(step))
     run_batch = batch[owner]
     for k in rng.permutation(np.unique(batch)):
@@ -263,9 +265,9 @@ def _draw_ribbons(
             lines = [runs[i] for i in mine[run_width[mine] == w]]
             cv2.polylines(image, lines, False, colour, _thickness(w), LINE, SHIFT)
         idx = np.flatnonzero(batch == k)
-        for piece, first, stop, has, width in pieces:
+        for piece, first, stop, has, every, width in pieces:
             drawn = idx[has[idx]]
             colour = colours[piece.colour][shade].tolist()
             for w in np.unique(width[drawn]):
-                lines = _polylines(pts, first, stop, step, drawn[width[drawn] == w])
+                lines = _polylines(pts, first, stop, every, drawn[width[drawn] == w])
                 cv2.polylines(image, lines, False, colour, _thickness(w), LINE, SHIFT)
