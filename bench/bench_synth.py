@@ -1,5 +1,5 @@
 """Phantom generation speed: images per second that `scalpcheck synth` writes at 256 px on one core,
-for every task and every rendering style.
+for every task and every rendering style, the held-out dermoscope style included.
 
 Measured end to end (render, JPEG, manifest, write) with write_dataset, single process and OpenCV held
 to one thread. The baseline, measured in the same run, is the same rendering without its main

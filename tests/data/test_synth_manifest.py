@@ -14,7 +14,7 @@ from scalpcheck.data.synth.labels import NORMAL_DENSITY, STAGE_DENSITY
 from scalpcheck.data.synth.render import photograph, plan_phantom
 from scalpcheck.data.synth.seeds import image_rng, split
 from scalpcheck.data.synth.skintone import GROUPS, THIRDS, group, ita, sample_tone, third
-from scalpcheck.data.synth.styles import STYLE_NAMES
+from scalpcheck.data.synth.styles import STYLE_NAMES, TRAINING_STYLES
 from scalpcheck.tasks import TASKS
 
 SIZE = 64
@@ -36,7 +36,7 @@ def test_one_row_per_image_with_every_column(dataset):
     assert sorted(r["path"] for r in rows) == images
     assert list(rows[0]) == list(manifest.COLUMNS)
     for row in rows:
-        assert row["label"] == row["path"].split("/")[0] and row["style"] in STYLE_NAMES
+        assert row["label"] == row["path"].split("/")[0] and row["style"] in TRAINING_STYLES  # mix
         assert (
             row["skin_group"] == group(float(row["skin_ita"]))
             and row["skin_third"] == THIRDS[row["skin_group"]]
@@ -157,3 +157,12 @@ def test_a_reshoot_is_the_same_scalp_in_another_photograph(style):
         assert np.abs(first.pixels.astype(int) - again.pixels.astype(int)).mean() > 2
         reshot = render_phantom(task, label, image_rng(6, task, label, 0), SIZE, style, shot=1)
         assert np.array_equal(np.asarray(reshot), np.asarray(again.image()))
+
+
+def test_a_held_out_dataset_lists_its_style_and_field_of_view(tmp_path):
+    out = tmp_path / "data"
+    write_dataset("scalp", per_class=2, seed=3, out=out, size=SIZE, progress=False, style="dermoscope")
+    rows = manifest.read(out / manifest.NAME)
+    assert len(rows) == 8 and all(r["style"] == "dermoscope" for r in rows)
+    assert all(0.54 <= float(r["field_stop"]) <= 0.64 for r in rows)
+    assert json.loads((out / "phantoms.json").read_text())["style"] == "dermoscope"

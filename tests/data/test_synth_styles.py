@@ -21,7 +21,7 @@ from scalpcheck.data.synth.labels import STAGE_DENSITY
 from scalpcheck.data.synth.lesions import RIM, inside_measure
 from scalpcheck.data.synth.render import draw_scene, photograph, plan_phantom
 from scalpcheck.data.synth.seeds import image_rng, split
-from scalpcheck.data.synth.styles import MIX, STYLE_NAMES, choose
+from scalpcheck.data.synth.styles import HELD_OUT_STYLES, MIX, STYLE_NAMES, TRAINING_STYLES, choose, parse
 from scalpcheck.quality import measure, problems
 from scalpcheck.tasks import TASKS
 
@@ -66,7 +66,7 @@ def statistics(rgb: np.ndarray) -> np.ndarray:
 
 def test_a_simple_classifier_tells_the_styles_apart():
     """Logistic regression on cheap statistics, 5-fold cross-validated, 40 phantoms a style of every label:
-    far above the 25 % of guessing."""
+    far above the 20 % of guessing among the five styles, the held-out one included."""
     features, styles = [], []
     for s, style in enumerate(STYLE_NAMES):
         for i in range(40):
@@ -207,9 +207,9 @@ def test_same_arguments_same_bytes_in_every_style(style):
     )
 
 
-def test_mix_draws_every_style_about_equally_and_renders_it_as_that_style():
+def test_mix_draws_every_training_style_about_equally_and_renders_it_as_that_style():
     picks = Counter(choose(MIX, split(image_rng(0, "scalp", "healthy", i)).style()).name for i in range(800))
-    assert set(picks) == set(STYLE_NAMES)
+    assert set(picks) == set(TRAINING_STYLES)  # never the held-out style
     assert all(150 <= n <= 250 for n in picks.values()), (
         picks
     )  # 200 each, 4.9 standard deviations either side
@@ -222,15 +222,48 @@ def test_mix_draws_every_style_about_equally_and_renders_it_as_that_style():
         )
 
 
-def test_unknown_style_is_refused_by_the_functions():
+def test_the_held_out_style_is_named_and_never_in_mix():
+    assert HELD_OUT_STYLES == ("dermoscope",)
+    assert set(TRAINING_STYLES) | set(HELD_OUT_STYLES) == set(STYLE_NAMES)
+    assert not set(TRAINING_STYLES) & set(HELD_OUT_STYLES)
+    assert parse(MIX) == TRAINING_STYLES
+    for i in range(40):
+        photo = photograph("scalp", "psoriasis", image_rng(7, "scalp", "psoriasis", i), 64)
+        assert photo.plan.style in TRAINING_STYLES
+
+
+def test_a_comma_list_mixes_just_those_styles():
+    assert parse("phone,studio") == parse(" studio , phone") == ("studio", "phone")  # in STYLE_NAMES order
+    assert parse("mix,dermoscope") == STYLE_NAMES and parse("studio,studio") == ("studio",)
+    picks = Counter(
+        choose("sketch,dermoscope", split(image_rng(0, "scalp", "healthy", i)).style()).name
+        for i in range(400)
+    )
+    assert set(picks) == {"sketch", "dermoscope"} and all(150 <= n <= 250 for n in picks.values()), picks
+    # the training styles as a list are mix, image for image; a list's image is its style's image
+    for i in range(3):
+        listed = photograph(
+            "scalp", "alopecia", image_rng(4, "scalp", "alopecia", i), 64, "sketch,phone,trichoscope,studio"
+        )
+        assert (
+            listed.jpeg() == photograph("scalp", "alopecia", image_rng(4, "scalp", "alopecia", i), 64).jpeg()
+        )
+        pair = photograph("scalp", "alopecia", image_rng(4, "scalp", "alopecia", i), 64, "phone,dermoscope")
+        alone = photograph("scalp", "alopecia", image_rng(4, "scalp", "alopecia", i), 64, pair.plan.style)
+        assert pair.plan.style in ("phone", "dermoscope") and pair.jpeg() == alone.jpeg()
+
+
+@pytest.mark.parametrize("style", ["watercolour", "studio,watercolour", "studio,", ""])
+def test_unknown_style_is_refused_by_the_functions(style):
     with pytest.raises(ValueError, match="style"):
-        render_phantom("scalp", "healthy", np.random.default_rng(0), 64, "watercolour")
+        render_phantom("scalp", "healthy", np.random.default_rng(0), 64, style)
 
 
-def test_cli_refuses_an_unknown_style_in_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("style", ["oil", "studio,oil"])
+def test_cli_refuses_an_unknown_style_in_one_line(tmp_path, capsys, style):
     work = tmp_path / "work"
     work.mkdir()
-    code = main(["synth", "--task", "scalp", "--per-class", "1", "--out", str(work / "d"), "--style", "oil"])
+    code = main(["synth", "--task", "scalp", "--per-class", "1", "--out", str(work / "d"), "--style", style])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--style" in err and "'oil'" in err
     assert not any(work.iterdir())
@@ -241,7 +274,7 @@ def test_cli_help_names_every_style(capsys):
         main(["synth", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert all(name in out for name in (*STYLE_NAMES, MIX))
-    assert "default: mix" in out
+    assert "default: mix" in out and "held-out" in out and "comma" in out
 
 
 def test_cli_writes_the_style_asked_for(tmp_path, capsys):
@@ -263,3 +296,37 @@ def test_cli_writes_the_style_asked_for(tmp_path, capsys):
     assert "style phone" in capsys.readouterr().out
     rows = (out / "manifest.csv").read_text().splitlines()[1:]
     assert len(rows) == 4 and all(",phone," in row for row in rows)
+
+
+def test_cli_writes_a_comma_list_of_styles(tmp_path, capsys):
+    out = tmp_path / "d"
+    args = ["synth", "--task", "hairloss", "--per-class", "4", "--out", str(out), "--size", "64"]
+    assert main([*args, "--style", "dermoscope,sketch"]) == 0
+    assert "style dermoscope,sketch" in capsys.readouterr().out
+    rows = (out / "manifest.csv").read_text().splitlines()[1:]
+    drawn = Counter(row.split(",")[2] for row in rows)
+    assert set(drawn) <= {"dermoscope", "sketch"} and sum(drawn.values()) == 20
+
+
+def test_the_dermoscope_looks_through_a_hard_round_field():
+    """Its field of view is round, hard-edged and dark outside; the manifest reports its radius."""
+    for i in range(4):
+        photo = photograph("scalp", "healthy", image_rng(9, "scalp", "healthy", i), 256, "dermoscope")
+        cam = photo.camera
+        assert 0.54 <= cam.field_stop <= 0.64 and cam.stop_edge < 0.01 and cam.scope is not None
+        grey = photo.pixels.astype(np.float32).mean(axis=2)
+        yy, xx = (np.mgrid[0:256, 0:256] + 0.5) / 256
+        r = np.hypot(xx - cam.stop_centre[0], yy - cam.stop_centre[1]) / cam.field_stop
+        assert np.median(grey[r > 1.03]) < 20 < np.median(grey[r < 0.9])
+        assert grey[(r > 1.03) & (r < 1.1)].mean() < 0.35 * grey[(r > 0.85) & (r < 0.97)].mean()  # hard edge
+
+
+def test_dermoscope_patches_show_yellow_dots():
+    """What a dermoscope shows of alopecia areata: yellow dots in the patch's empty follicles (there is
+    still no hair there: see the alopecia test)."""
+    x, y = (np.mgrid[0:SIZE, 0:SIZE][::-1] + 0.5) / SIZE
+    for i in range(3):
+        plan, bald = _scene("scalp", "alopecia", "dermoscope", i, bald=True)
+        core = inside_measure(plan.look.patches, np.stack([x, y], axis=-1)) < -0.1
+        yellow = _lab(bald)[..., 2][core]
+        assert np.quantile(yellow, 0.98) > np.median(yellow) + 8  # dots well yellower than the patch

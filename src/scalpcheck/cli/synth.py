@@ -20,7 +20,11 @@ DIR must not exist or be empty; it appears complete or not at all.
 --style picks how phantoms are drawn and photographed (the clinical cues are the same in all):
 studio (an even close-up), trichoscope (magnified, polarised light, round field stop), phone (wide,
 tilted, blurred, noisy, compressed), sketch (flat illustrated shapes), or mix (the default: each
-image's style drawn at random, all equally often).
+image's style drawn at random from those four training styles, all equally often). dermoscope (a
+contact dermoscope: hard round field, ring light, scale bar or crosshair, its own hair, skin and
+lesion models) is the held-out evaluation style: mix never draws it, so a model trained on mix has
+never seen it; measure the shift on it, and never train or tune on it. A comma list (e.g.
+studio,phone) draws each image's style from just those styles.
 
 --defects also plants every fault the cleaner looks for (at least two of each: zero-byte, truncated,
 non-image, exact and near duplicates, tiny, blurry, nearly black or white, the same picture under two
@@ -51,8 +55,11 @@ def register(subparsers) -> None:
     p.add_argument("--preview", type=Path, metavar="FILE.png", help="write a labelled contact sheet")
     p.add_argument(
         "--style",
-        metavar="NAME",
-        help="studio, trichoscope, phone, sketch or mix (default: mix, each image's style drawn at random)",
+        metavar="NAME[,NAME]",
+        help=(
+            "studio, trichoscope, phone, sketch, dermoscope (held-out: never in mix) or mix, or a comma "
+            "list of them (default: mix, each image's style drawn at random from the training styles)"
+        ),
     )
     p.set_defaults(run=run)
 

@@ -18,7 +18,9 @@ Dandruff flakes, a shadow and a slightly rotated or tilted view appear in every 
 
 Everything else varies, drawn per image: skin tone over the whole human range (every ITA group equally
 likely), hair colour, width, length and curl (straight to tightly coiled), and the rendering style:
-studio, trichoscope, phone or sketch (styles.py), or mix, a style drawn per image. Each image's
+studio, trichoscope, phone or sketch (styles.py), or mix, one of those four drawn per image. The fifth
+style, dermoscope, is held out (HELD_OUT_STYLES): mix never draws it, and the project measures the
+shift to it and never trains or tunes on it. A comma list of styles mixes just those. Each image's
 generator is split into a scene stream and a shot stream (seeds.py): shot=k photographs the same scalp
 again. write_dataset lists every clean image with its style, skin tone group, hair, density, lesions
 and camera in DIR/manifest.csv (manifest.py).
@@ -31,6 +33,14 @@ phantom), seeds, manifest, dataset, defects (planted faults and their list) and 
 from scalpcheck.data.synth.dataset import write_dataset
 from scalpcheck.data.synth.preview import write_preview
 from scalpcheck.data.synth.render import photograph, render_phantom
-from scalpcheck.data.synth.styles import STYLE_NAMES
+from scalpcheck.data.synth.styles import HELD_OUT_STYLES, STYLE_NAMES, TRAINING_STYLES
 
-__all__ = ["STYLE_NAMES", "photograph", "render_phantom", "write_dataset", "write_preview"]
+__all__ = [
+    "HELD_OUT_STYLES",
+    "STYLE_NAMES",
+    "TRAINING_STYLES",
+    "photograph",
+    "render_phantom",
+    "write_dataset",
+    "write_preview",
+]

@@ -57,6 +57,36 @@ def smooth_field(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     return field / (float(field.std()) + 1e-6)
 
 
+@dataclass(frozen=True)
+class Cells:
+    """A Voronoi tiling of the frame into polygonal cells: the skin's cells and a plaque's scale flakes."""
+
+    label: np.ndarray  # [size, size] int32: the cell of each pixel, 0 .. count - 1
+    count: int
+    edge: np.ndarray  # [size, size] float32 0..1: the borders between cells, about a pixel wide
+    centre: np.ndarray  # [size, size] float32: distance to the cell's seed over the cell's radius (~0..1)
+
+
+def cells(rng: np.random.Generator, size: int, across_px: float) -> Cells:
+    """Random polygonal cells about across_px pixels across, their seeds on a jittered grid."""
+    k = max(2, round(size / max(across_px, 1.0)))
+    jitter = rng.uniform(0.1, 0.9, (2, k, k))
+    grid = np.arange(k)
+    sx = np.minimum(((grid[None, :] + jitter[0]) * size / k).astype(np.int64), size - 1)
+    sy = np.minimum(((grid[:, None] + jitter[1]) * size / k).astype(np.int64), size - 1)
+    seeds = np.ones((size, size), np.uint8)
+    seeds[sy.ravel(), sx.ravel()] = 0
+    dist, label = cv2.distanceTransformWithLabels(
+        seeds, cv2.DIST_L2, cv2.DIST_MASK_5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    label -= 1
+    edge = np.zeros((size, size), np.float32)
+    edge[:, 1:] += label[:, 1:] != label[:, :-1]
+    edge[1:, :] += label[1:, :] != label[:-1, :]
+    np.minimum(edge, 1, out=edge)
+    return Cells(label, int(label.max()) + 1, blur(edge, 0.6), dist * np.float32(2 * k / size))
+
+
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """CIELAB (L 0..100) -> sRGB 0..1, float32, any leading shape."""
     lab = np.asarray(lab, dtype=np.float32)

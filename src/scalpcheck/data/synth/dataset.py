@@ -21,7 +21,7 @@ from scalpcheck.data.synth import defects as defect_faults
 from scalpcheck.data.synth import manifest
 from scalpcheck.data.synth.render import MAX_SIZE, MIN_SIZE, photograph
 from scalpcheck.data.synth.seeds import image_rng
-from scalpcheck.data.synth.styles import CHOICES, DEFAULT_STYLE
+from scalpcheck.data.synth.styles import DEFAULT_STYLE, parse
 from scalpcheck.errors import UsageError
 from scalpcheck.tasks import TASKS
 
@@ -39,8 +39,10 @@ def check_arguments(
     task: str, seed: int, size: int, per_class: int | None = None, style: str = DEFAULT_STYLE
 ) -> None:
     """UsageError, naming the argument, for anything write_dataset or write_preview cannot honour."""
-    if style not in CHOICES:
-        raise UsageError(f"--style: unknown style {style!r}; choose from {', '.join(CHOICES)}")
+    try:
+        parse(style)
+    except ValueError as exc:
+        raise UsageError(f"--style: {exc}") from None
     if task not in TASKS:
         raise UsageError(f"--task: unknown task {task!r}; choose from {', '.join(TASKS)}")
     if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
@@ -70,7 +72,8 @@ def write_dataset(
 ) -> dict:
     """Render per_class phantoms of every label of task into out; returns a summary.
 
-    style: one of styles.STYLE_NAMES, or `mix` (each image's own draw). Same arguments, same bytes.
+    style: one of styles.STYLE_NAMES, `mix` (each image's style drawn from the training styles) or a
+    comma list of names (drawn from just those). Same arguments, same bytes.
     Every clean image has its row in out/manifest.csv. With defects, also plants every fault kind of
     defects.py and lists them in out/defects.json (the clean images are the same as without; planted
     files have no manifest row). Bad arguments, or an out that is a file or a folder with something in

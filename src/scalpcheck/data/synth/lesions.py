@@ -5,15 +5,21 @@ strands) and, where the real lesion lies on top of the hair, over the drawn stra
 thick silvery scale of a plaque). Where lesions are, how large and how many is the label's (labels.py)
 and the same in every style; how they are rendered (border sharpness, colour, texture, relief) is
 drawn from the style's LesionRanges, always inside what keeps the cue.
+
+The dermoscope style has lesion models of its own (`model="dermoscopy"`): a plaque is a union of round
+blobs with a flaky rim, red dotted vessels in a regular pattern and scale in polygonal flakes (a Voronoi
+tiling) with cracks between them; an alopecia patch shows yellow dots in its empty follicle openings; a
+pustule has a honey-coloured crust at its centre. Sizes, counts and places are drawn as in every style.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
-from scalpcheck.data.synth.canvas import Canvas, Light, blur, lab_to_rgb, smooth_field
+from scalpcheck.data.synth.canvas import Canvas, Light, blur, cells, lab_to_rgb, smooth_field
 from scalpcheck.data.synth.hair import Follicles, Strands, bezier_strands, comb_direction
 from scalpcheck.data.synth.head import SHADES, Head
 from scalpcheck.data.synth.skin import Skin
@@ -39,6 +45,11 @@ class LesionRanges:
     pustule_halo: Range = (1.3, 1.7)  # reach of the red halo, bump radii
     pustule_core: Range = (0.55, 0.75)  # pustule radius, bump radii
     dome: float = 1.0  # shading of the pustule's dome: 0 flat
+    model: str = "plain"  # or "dermoscopy": the dermoscope's plaque, patch and pustule models
+    vessel_spacing: Range = (4.0, 7.0)  # dotted vessels of a plaque, reference px apart (dermoscopy)
+    flake_size: Range = (6.0, 14.0)  # scale flakes across, reference px (dermoscopy)
+    yellow_dots: Range = (0.3, 0.8)  # share of a patch's empty follicles holding a yellow dot (dermoscopy)
+    crust: Range = (0.3, 0.5)  # crust radius, a share of the pustule's (dermoscopy)
 
 
 PLAIN = LesionRanges()
@@ -179,6 +190,40 @@ def rim_stubs(rng: np.random.Generator, head: Head, patches: tuple[Patch, ...]) 
     return stubs.take(inside_measure(patches, stubs.points).min(axis=1) > RIM**2 - 1)
 
 
+def paint_yellow_dots(
+    rng: np.random.Generator,
+    canvas: Canvas,
+    skin: Skin,
+    follicles: Follicles,
+    patches: tuple[Patch, ...],
+    mask: np.ndarray,
+    ranges: LesionRanges,
+) -> None:
+    """Yellow dots in a share of the empty follicle openings inside the patches (keratin plugs, as a
+    dermoscope shows alopecia areata): small round yellowish dots, lighter than the pale skin around.
+
+    The openings are the patch's lost hairs' follicles and, since a head of long hair has few roots in
+    view, follicular units on a jittered grid 7 to 12 reference px apart: the follicle pattern shows.
+    """
+    spacing = rng.uniform(7, 12) / 256
+    k = int(np.ceil(1 / spacing))
+    grid = (np.stack(np.meshgrid(np.arange(k), np.arange(k)), axis=-1).reshape(-1, 2) + 0.5) / k
+    units = grid + rng.uniform(-0.35, 0.35, grid.shape) * spacing
+    openings = np.concatenate([follicles.xy, units.astype(np.float32)])
+    inside = inside_measure(patches, openings) < -0.05
+    xy = openings[inside & (rng.random(len(openings)) < rng.uniform(*ranges.yellow_dots))]
+    n = canvas.size
+    sigma = max(0.5, rng.uniform(0.9, 1.5) * canvas.px)
+    impulses = np.zeros((n, n), np.float32)
+    ij = np.clip(np.floor(xy * n).astype(np.int64), 0, n - 1)
+    np.add.at(impulses, (ij[:, 1], ij[:, 0]), rng.uniform(0.7, 1.0, len(xy)).astype(np.float32))
+    dots = np.minimum(blur(impulses * np.float32(2.5 * np.pi * sigma**2), sigma), 1)
+    step = max(1, n // 128)  # the patch's median lightness, from a subsample
+    lightness = float(np.median(skin.lab[::step, ::step, 0][mask[::step, ::step] > 0.5]))
+    target = np.asarray([min(lightness + rng.uniform(6, 14), 88), 5.0, rng.uniform(32, 48)], np.float32)
+    skin.lab += (rng.uniform(0.75, 0.95) * dots)[..., None] * (target - skin.lab)
+
+
 # --- psoriasis ------------------------------------------------------------------------------------------
 
 
@@ -203,6 +248,32 @@ def plaque_mask(rng: np.random.Generator, canvas: Canvas, ranges: LesionRanges =
     threshold = np.quantile(field[::step, ::step], 1 - area)
     mask = np.where(field > threshold, np.uint8(255), np.uint8(0))
     return blur(mask.astype(np.float32) / 255, rng.uniform(*ranges.plaque_edge) * canvas.px)
+
+
+BLOB_GRID = 64  # the blob field is smooth: computed at this size, then enlarged
+
+
+def blob_plaque_mask(rng: np.random.Generator, canvas: Canvas, ranges: LesionRanges) -> np.ndarray:
+    """Plaques as unions of round blobs in one to three clusters, their rim made flaky by fine noise:
+    one or more well-demarcated plaques covering 10 to 50 % of the image (float32 0..1)."""
+    x, y = Canvas(BLOB_GRID).grid()
+    field = np.full_like(x, -np.inf)
+    for _ in range(int(rng.integers(1, 4))):
+        centre = rng.uniform(0.2, 0.8, 2)
+        spread = rng.uniform(0.05, 0.18)
+        for _ in range(int(rng.integers(3, 10))):
+            bx, by = centre + rng.normal(0, spread, 2)
+            radius = rng.uniform(0.05, 0.15)
+            field = np.maximum(field, 1 - np.hypot(x - bx, y - by) / radius)
+    n = canvas.size
+    flaky = smooth_field(rng, n, int(rng.integers(30, 60)))
+    field = np.asarray(cv2.resize(field, (n, n), interpolation=cv2.INTER_CUBIC), np.float32)
+    field += np.float32(rng.uniform(*ranges.plaque_rough) * 0.5) * flaky
+    step = max(1, n // 256)
+    area = 0.10 + 0.40 * rng.beta(1.5, 1.2)  # 10 to 50 % of the image, more often large than small
+    threshold = np.quantile(field[::step, ::step], 1 - area)
+    mask = np.where(field > threshold, np.float32(1), np.float32(0))
+    return blur(mask, rng.uniform(*ranges.plaque_edge) * canvas.px)
 
 
 @dataclass
@@ -270,6 +341,75 @@ def paint_plaque(
     return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
 
 
+def paint_flaky_plaque(
+    rng: np.random.Generator,
+    canvas: Canvas,
+    skin: Skin,
+    mask: np.ndarray,
+    skin_lightness: float,
+    ranges: LesionRanges,
+    light: Light,
+) -> list[Overlay]:
+    """The dermoscope's plaque: red to pink skin dotted with red vessels in a regular pattern, under
+    silvery-white scale in polygonal flakes, thickest in the middle, cracked between the flakes.
+
+    Returns what shows over the hair, as paint_plaque does: a red veil and a silvery one.
+    """
+    n = canvas.size
+    share = _light_skin_share(skin_lightness)
+    lab = skin.lab
+    lab[..., 0] -= rng.uniform(2, 7) * mask
+    lab[..., 1] += rng.uniform(*ranges.plaque_red) * (0.5 + 0.5 * share) * mask
+    lab[..., 2] -= rng.uniform(1, 6) * mask
+    sigma = 2.5 * canvas.px
+    gy, gx = np.gradient(blur(mask, sigma))
+    lab[..., 0] += rng.uniform(3, 6) * sigma * 2.5 * _facing(gx, gy, light)
+    # dotted vessels: red dots on a jittered grid, where the plaque is
+    spacing = rng.uniform(*ranges.vessel_spacing) / 256
+    k = int(1 / spacing)
+    grid = (np.stack(np.meshgrid(np.arange(k), np.arange(k)), axis=-1).reshape(-1, 2) + 0.5) / k
+    xy = grid + rng.normal(0, 0.2 * spacing, grid.shape)
+    ij = np.clip(np.floor(xy * n).astype(np.int64), 0, n - 1)
+    on = mask[ij[:, 1], ij[:, 0]] > 0.5
+    radius = max(0.5, rng.uniform(0.6, 1.1) * canvas.px)
+    impulses = np.zeros((n, n), np.float32)
+    impulses[ij[on, 1], ij[on, 0]] = np.float32(2 * np.pi * radius**2)
+    dots = np.minimum(blur(impulses, radius), 1)
+    lab[..., 1] += rng.uniform(12, 22) * (0.6 + 0.4 * share) * dots
+    lab[..., 0] -= rng.uniform(5, 12) * dots
+    red = Overlay(alpha=mask * rng.uniform(0.3, 0.5), rgb=lab_to_rgb(lab))
+
+    flake_px = rng.uniform(*ranges.flake_size) * canvas.px
+    flakes = cells(rng, n, flake_px)
+    crack = 14 * min(1.0, flake_px / 8)  # cracks a pixel wide: fainter between small flakes
+    # each flake's thickness: its own, plus a smooth field averaged over it (scale lies in sheets of
+    # flakes, red showing between the sheets), plus how far it lies from the rim (thickest in the middle)
+    sheets = smooth_field(rng, n, int(rng.integers(5, 10))).ravel()
+    labels = flakes.label.ravel()
+    per_flake = np.bincount(labels, sheets, flakes.count) / np.maximum(
+        np.bincount(labels, None, flakes.count), 1
+    )
+    lift = rng.normal(0, 1, flakes.count).astype(np.float32)
+    rise = (0.3 * lift + 0.5 * per_flake).astype(np.float32)[flakes.label] + 2 * blur(mask, 6 * canvas.px)
+    lift = lift[flakes.label]
+    step = max(1, n // 256)
+    sample = rise[::step, ::step][mask[::step, ::step] > 0.5]
+    level = np.quantile(sample, 1 - rng.uniform(*ranges.scale_cover)) if len(sample) else np.inf
+    thickness = np.clip((rise - level) / 0.12 + 0.5, 0, 1) * mask
+    gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
+    relief = _facing(gx, gy, light) * 12 * canvas.px
+    scale_lab = np.empty_like(lab)
+    scale_lab[..., 0] = (
+        rng.uniform(*ranges.scale_lightness) + 1.5 * lift + 6 * relief - crack * flakes.edge * thickness
+    )
+    scale_lab[..., 1] = rng.uniform(-1, 1.5)
+    scale_lab[..., 2] = rng.uniform(-5, 2)
+    alpha = thickness * rng.uniform(0.88, 0.98)  # flakes hide the red under them
+    lab += alpha[..., None] * (scale_lab - lab)
+    skin.texture *= 1 - alpha
+    return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
+
+
 # --- folliculitis ---------------------------------------------------------------------------------------
 
 
@@ -281,6 +421,8 @@ class Pustules:
     lab: tuple[float, float, float]  # pus colour
     redness: float
     halo: float = 1.5  # reach of the red halo, bump radii
+    crusts: np.ndarray | None = None  # (K,) radius of a crust at the centre, a share of the pustule's
+    crust_lab: tuple[float, float, float] = (55.0, 12.0, 32.0)
 
 
 def sample_pustules(rng: np.random.Generator, follicles: Follicles, ranges: LesionRanges = PLAIN) -> Pustules:
@@ -300,13 +442,21 @@ def sample_pustules(rng: np.random.Generator, follicles: Follicles, ranges: Lesi
         chosen = np.asarray(taken)
     typical = 0.02 + 0.04 * rng.beta(3.0, 1.2)  # anywhere from 2 to 6 % of the width, mostly over 4 %
     diameter = np.clip(typical * rng.uniform(0.8, 1.2, count), 0.02, 0.06)
-    return Pustules(
+    pustules = Pustules(
         centres=candidates[chosen].astype(np.float32),
         radii=(diameter / 2).astype(np.float32),
         cores=rng.uniform(*ranges.pustule_core, count).astype(np.float32),
         lab=(float(rng.uniform(78, 90)), float(rng.uniform(0, 6)), float(rng.uniform(22, 38))),
         redness=float(rng.uniform(18, 30)),
         halo=float(rng.uniform(*ranges.pustule_halo)),
+    )
+    if ranges.model != "dermoscopy":
+        return pustules
+    crusted = rng.random(count) < rng.uniform(0.5, 1.0)  # not every pustule has crusted yet
+    return replace(
+        pustules,
+        crusts=np.where(crusted, rng.uniform(*ranges.crust, count), 0).astype(np.float32),
+        crust_lab=(float(rng.uniform(40, 55)), float(rng.uniform(10, 18)), float(rng.uniform(28, 42))),
     )
 
 
@@ -337,7 +487,8 @@ def draw_pustules(image: np.ndarray, pustules: Pustules, skin_lab: tuple, dome: 
     red = lab_to_rgb(np.asarray([max(skin_lab[0], 40.0), skin_lab[1] + 1.3 * pustules.redness, skin_lab[2]]))
     pus = lab_to_rgb(np.asarray(pustules.lab))
     lx, ly = np.cos(light.angle), np.sin(light.angle)
-    for c, r, core in zip(pustules.centres, pustules.radii, pustules.cores, strict=True):
+    crusts, crust_rgb = pustules.crusts, lab_to_rgb(np.asarray(pustules.crust_lab))
+    for k, (c, r, core) in enumerate(zip(pustules.centres, pustules.radii, pustules.cores, strict=True)):
         window, dx, dy = _around(side, c, 1.1 * pustules.halo * r)
         rad = r * side
         d = np.sqrt(dx**2 + dy**2)
@@ -352,6 +503,11 @@ def draw_pustules(image: np.ndarray, pustules: Pustules, skin_lab: tuple, dome: 
         patch = patch * (1 - disc) + colour * disc
         spot = np.exp(-((dx - 0.4 * rc * lx) ** 2 + (dy - 0.4 * rc * ly) ** 2) / (2 * (0.25 * rc) ** 2))
         patch += (0.35 * dome * light.relief) * (spot * disc[..., 0])[..., None]
+        if crusts is not None and crusts[k] > 0:  # a honey-coloured crust at the centre, ragged edged
+            theta = np.arctan2(dy, dx)
+            ragged = crusts[k] * rc * (1 + 0.15 * np.sin(3 * theta + k) + 0.1 * np.sin(5 * theta + 2 * k))
+            crust = np.clip(ragged - d + 0.5, 0, 1)[..., None]
+            patch = patch * (1 - crust) + crust_rgb * crust
         image[window] = np.clip(patch * 255 + 0.5, 0, 255).astype(np.uint8)
 
 

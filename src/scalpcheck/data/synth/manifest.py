@@ -17,7 +17,7 @@ Photograph columns (drawn per shot):
   blur, motion_blur   defocus sigma and motion streak length, as shares of the image width
   noise         sensor noise (standard deviation at mid-grey, 0..1 scale)
   resolution    the sensor's side over the image's (below 1: upscaled)
-  field_stop    radius of a trichoscope's round field of view (frame widths), 0 for none
+  field_stop    radius of a trichoscope's or dermoscope's round field of view (frame widths), 0 for none
   jpeg_quality
 """
 

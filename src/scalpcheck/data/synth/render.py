@@ -23,7 +23,14 @@ from scalpcheck.data.synth.confounders import draw_flakes
 from scalpcheck.data.synth.head import Head, sample_head
 from scalpcheck.data.synth.labels import Look, sample_look
 from scalpcheck.data.synth.seeds import split
-from scalpcheck.data.synth.skin import SkinLook, base_skin, finish_skin, posterise_rgb, sample_skin
+from scalpcheck.data.synth.skin import (
+    SkinLook,
+    base_skin,
+    finish_skin,
+    paint_vessels,
+    posterise_rgb,
+    sample_skin,
+)
 from scalpcheck.data.synth.skintone import sample_tone
 from scalpcheck.data.synth.styles import DEFAULT_STYLE, STUDIO, STYLES, check_style, choose
 from scalpcheck.tasks import TASKS
@@ -120,15 +127,22 @@ def draw_scene(plan: Plan, rng: np.random.Generator, size: int, light: Light) ->
     finest = strands.finest_width(canvas)
     follicles, grown, ink = hair.grow(rng, head, look.growth, finest)
     skin = base_skin(rng, canvas, nz.skin)
+    paint_vessels(rng, canvas, skin, nz.skin)
+    dermoscopy = ranges.model == "dermoscopy"
     extra, mask = [], None
     if look.patches:
         mask = lesions.paint_patches(rng, canvas, skin, look.patches, ranges)
         grown = lesions.clear_patches(follicles, grown, look.patches)
         extra.append(lesions.rim_stubs(rng, head, look.patches))
+        if dermoscopy:
+            lesions.paint_yellow_dots(rng, canvas, skin, follicles, look.patches, mask, ranges)
     kept = hair.ink_in_frame(grown, finest).sum() if look.patches else ink.kept  # patches cut strands
     density = float(kept / max(ink.full, 1e-9))
     overlays = []
-    if look.psoriasis:
+    if look.psoriasis and dermoscopy:
+        mask = lesions.blob_plaque_mask(rng, canvas, ranges)
+        overlays = lesions.paint_flaky_plaque(rng, canvas, skin, mask, nz.tone[0], ranges, light)
+    elif look.psoriasis:
         mask = lesions.plaque_mask(rng, canvas, ranges)
         overlays = lesions.paint_plaque(rng, canvas, skin, mask, nz.tone[0], ranges, light)
     pustules = None

@@ -1,6 +1,12 @@
 """The scalp skin: a base tone, smooth tone variation and mottling, grain, pores, follicle openings and,
 magnified, the honeycomb network of its pigment.
 
+Seen through a dermoscope (the dermoscope style) the skin is drawn with another texture model: polygonal
+cells (a Voronoi tiling) of their own tone with pale centres, the pigment network on their borders
+(stronger on darker skin), pinpoint white dots (the eccrine openings dark skin shows) and a few fine,
+branching interfollicular vessels. These are drawn only for a style that has them, after everything
+else, so the other styles draw exactly what they drew before.
+
 The skin is built as CIELAB planes so that lesions (paler alopecia patches, red psoriasis plaques, the
 erythema of folliculitis) can change lightness and redness in a perceptual space before the one
 conversion to RGB; grain, pores and follicle openings are then multiplied in. A style may posterise the
@@ -9,11 +15,22 @@ planes (flat, illustrated skin): lesions painted into them are then flat too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
-from scalpcheck.data.synth.canvas import Canvas, blur, lab_to_rgb, rgb_to_lab, smooth_field
+from scalpcheck.data.synth.canvas import (
+    SHIFT,
+    Canvas,
+    blur,
+    cells,
+    fixed_point,
+    lab_to_rgb,
+    rgb_to_lab,
+    smooth_field,
+)
+from scalpcheck.data.synth.skintone import L_RANGE
 
 Range = tuple[float, float]
 
@@ -32,6 +49,12 @@ class SkinRanges:
     opening_depth: Range = (0.25, 0.45)
     network: Range = (0.0, 0.03)  # darkness of the honeycomb pigment network seen when magnified
     posterise: Range = (0.0, 0.0)  # colour step (CIELAB) of flat, illustrated skin; 0: none
+    # the dermoscope's texture model (0: none)
+    cells: Range = (0.0, 0.0)  # size of the skin's polygonal cells, reference px
+    cell_tone: Range = (0.0, 0.0)  # their tone's spread, a share of the skin's brightness
+    cell_network: Range = (0.0, 0.0)  # darkness of the pigment network on their borders (dark skin: more)
+    white_dots: Range = (0.0, 0.0)  # pinpoint white dots in view (their contrast grows with darker skin)
+    vessels: Range = (0.0, 0.0)  # fine branching vessels in view
 
 
 @dataclass(frozen=True)
@@ -47,11 +70,16 @@ class SkinLook:
     opening_depth: float
     network: float
     posterise: float
+    cells: float = 0.0
+    cell_tone: float = 0.0
+    cell_network: float = 0.0
+    white_dots: int = 0
+    vessels: int = 0
 
 
 def sample_skin(rng: np.random.Generator, ranges: SkinRanges, tone: tuple[float, float, float]) -> SkinLook:
     u = lambda r: float(rng.uniform(*r))  # noqa: E731
-    return SkinLook(
+    look = SkinLook(
         tone=tone,
         variation=u(ranges.variation),
         mottle=u(ranges.mottle),
@@ -63,6 +91,16 @@ def sample_skin(rng: np.random.Generator, ranges: SkinRanges, tone: tuple[float,
         opening_depth=u(ranges.opening_depth),
         network=u(ranges.network),
         posterise=u(ranges.posterise),
+    )
+    if ranges.cells[1] <= 0:
+        return look
+    return replace(
+        look,
+        cells=u(ranges.cells),
+        cell_tone=u(ranges.cell_tone),
+        cell_network=u(ranges.cell_network),
+        white_dots=int(rng.integers(int(ranges.white_dots[0]), int(ranges.white_dots[1]) + 1)),
+        vessels=int(rng.integers(int(ranges.vessels[0]), int(ranges.vessels[1]) + 1)),
     )
 
 
@@ -142,5 +180,41 @@ def finish_skin(
     if look.network:  # the rete ridges' pigment: darker lines between round pale cells
         lines = np.clip(1 - np.abs(smooth_field(rng, n, int(rng.integers(25, 45)))) / 0.35, 0, 1)
         shade -= np.float32(look.network) * lines * skin.texture
+    if look.cells:
+        shade += _dermoscopic(rng, canvas, look) * skin.texture
     rgb *= np.clip(shade, 0.2, 1.5)[..., None]
     return rgb
+
+
+def _dermoscopic(rng: np.random.Generator, canvas: Canvas, look: SkinLook) -> np.ndarray:
+    """The dermoscope's skin texture as a change of brightness [size, size]: cells, network, white dots."""
+    n = canvas.size
+    dark = 1 - float(np.clip((look.tone[0] - L_RANGE[0]) / (L_RANGE[1] - L_RANGE[0]), 0, 1))
+    tiles = cells(rng, n, look.cells * canvas.px)
+    tone = rng.normal(0, look.cell_tone, tiles.count).astype(np.float32)[tiles.label]
+    pale = np.float32(0.5 * look.cell_network) * np.clip(1 - tiles.centre, 0, 1)  # pale cell centres
+    network = np.float32(look.cell_network * (0.4 + 0.6 * dark)) * tiles.edge
+    dots_xy = rng.random((look.white_dots, 2), dtype=np.float32)
+    dots = _dots(canvas, dots_xy, rng.uniform(0.5, 1.0, look.white_dots).astype(np.float32), 0.7)
+    return tone + pale - network + np.float32(0.05 + 0.35 * dark) * dots
+
+
+def paint_vessels(rng: np.random.Generator, canvas: Canvas, skin: Skin, look: SkinLook) -> None:
+    """A few fine, branching red vessels between the follicles (in place, on the Lab planes)."""
+    if not look.vessels:
+        return
+    n = canvas.size
+    mask = np.zeros((n, n), np.uint8)
+    lines = []
+    for _ in range(look.vessels):
+        start = rng.random(2)
+        heading = rng.uniform(0, 2 * np.pi)
+        for branch in range(int(rng.integers(1, 4))):
+            turns = np.cumsum(rng.normal(0, 0.5, 7)) + heading + branch * rng.choice([-0.8, 0.8])
+            steps = rng.uniform(0.01, 0.03, (7, 1)) * np.stack([np.cos(turns), np.sin(turns)], axis=1)
+            lines.append(fixed_point(start + np.cumsum(steps, axis=0), n))
+    cv2.polylines(mask, lines, False, 255, 1, cv2.LINE_AA, SHIFT)
+    vessel = blur(mask.astype(np.float32) / 255, 0.4 * canvas.px)
+    strength = rng.uniform(3, 9)
+    skin.lab[..., 1] += strength * vessel
+    skin.lab[..., 0] -= 0.4 * strength * vessel

@@ -5,6 +5,9 @@ A strand model is a list of pieces drawn along each strand, one after the other:
   tapered   a body that narrows in steps to a fine tip, with a faint pale core (hair seen magnified)
   polyline  a flat body through fewer points, so that it bends in visible corners
   locks     a flat body inside a darker outline, as an illustration draws hair
+  ribbon    a body whose width swells and narrows along the strand (a sinusoid, and a taper to the tip
+            of uncut hairs), a darker medulla line down its middle and short bluish-white glints (hair
+            seen through a dermoscope); the body is drawn segment by segment, each at its own width
 Strands are drawn in groups of one width and shade, one OpenCV call per piece and group, in random
 order, with plain lines on the supersampled canvas (see canvas.py).
 """
@@ -33,7 +36,7 @@ class Piece:
     span: tuple[float, float]  # how much of the strand it covers
     width: float  # share of the strand's width
     extra: int  # width steps added (an outline: 1) or taken away (a line inside the body: -1)
-    colour: str  # "body", "sheen" or "edge"
+    colour: str  # "body", "sheen", "edge", "medulla" or "glint"
     share: float = 1.0  # share of the strands that have it
 
 
@@ -48,10 +51,18 @@ MODELS: dict[str, tuple[Piece, ...]] = {
     ),
     "polyline": (Piece(*WHOLE, 1.0, 0, "body"),),
     "locks": (Piece(*WHOLE, 1.0, 1, "edge"), Piece(*WHOLE, 1.0, 0, "body")),
+    "ribbon": (  # the body is drawn by _ribbon_bodies
+        Piece((0.0, 0.08), (0.45, 0.92), 0.3, 0, "medulla", 0.85),
+        Piece((0.05, 0.7), (0.05, 0.2), 0.4, 0, "glint", 0.6),
+    ),
 }
+GLINT_POINTS = 3  # a glint's points at most (on a coiling strand, finely sampled: 2), so it stays short
+RIBBON_BATCHES = 3  # strands of one shade are drawn in this many random batches, each body before its lines
+GLINT_LAB = (92.0, -2.0, -9.0)  # bluish white: the ring light's reflection on a hair
 # Every how many of a strand's 16 points it is drawn, for short, middling and long strands; steps that
 # divide 15 end every strand at its tip. Tapered pieces are short, so they keep every point.
-STEPS = {"bezier": (5, 3, 1), "tapered": (1, 1, 1), "polyline": (15, 5, 3), "locks": (5, 3, 1)}
+STEPS = {"bezier": (5, 3, 1), "tapered": (1, 1, 1), "polyline": (15, 5, 3), "locks": (5, 3, 1),
+         "ribbon": (5, 3, 1)}  # fmt: skip
 
 
 def palette(head: Head, growth: Growth, skin_lab: np.ndarray) -> dict[str, np.ndarray]:
@@ -66,7 +77,11 @@ def palette(head: Head, growth: Growth, skin_lab: np.ndarray) -> dict[str, np.nd
     sheen[:, 1:] *= 0.8
     edge = lab.copy()
     edge[:, 0] *= 0.55
-    return {name: to_uint8(lab_to_rgb(c)) for name, c in (("body", lab), ("sheen", sheen), ("edge", edge))}
+    medulla = lab.copy()
+    medulla[:, 0] *= 0.6
+    glint = lab + head.sheen * (np.asarray(GLINT_LAB, np.float32) - lab)
+    named = (("body", lab), ("sheen", sheen), ("edge", edge), ("medulla", medulla), ("glint", glint))
+    return {name: to_uint8(lab_to_rgb(c)) for name, c in named}
 
 
 def finest_width(canvas: Canvas) -> float:
@@ -149,6 +164,9 @@ def draw_strands(
     """Draw strands onto a uint8 RGB image in place with the pieces of their model."""
     if not len(strands.count):
         return
+    if model == "ribbon":
+        _draw_ribbons(rng, image, strands, colours)
+        return
     side = image.shape[0]
     pts = fixed_point(strands.points, side)
     step = decimation(strands, side, model)
@@ -169,4 +187,87 @@ def draw_strands(
             for w in np.unique(width[mine]):
                 lines = _polylines(pts, first, stop, step, mine[width[mine] == w])
                 colour = colours[piece.colour][shade].tolist()
+                cv2.polylines(image, lines, False, colour, _thickness(w), LINE, SHIFT)
+
+
+def _ribbon_widths(rng: np.random.Generator, strands: Strands, step: np.ndarray, side: int):
+    """Every strand drawn every `step` points, cut into runs of one OpenCV width step.
+
+    A strand's width swells and narrows along it (0.5 to 2.5 cycles of a sinusoid of 5 to 30 %), and an
+    uncut hair (half of them) tapers over its last quarter to a third of its width; the profile is
+    scaled so that its mean is the strand's width, so a head covers what its widths say (hair.py). The
+    width steps are rounded with one random offset per strand (dithering), so a strand's width changes
+    smoothly along it, in a few runs, and its expected width is right.
+    Returns (runs: polylines in int32 fixed point, their width steps (R,), the strand of each (R,)).
+    """
+    n = len(strands.count)
+    amp = rng.uniform(0.05, 0.3, n)
+    cycles = rng.uniform(0.5, 2.5, n)
+    phase = rng.uniform(0, 2 * np.pi, n)
+    tapers = rng.random(n) < 0.5
+    dither = rng.random(n)
+    pts = fixed_point(strands.points, side)
+    runs: list[np.ndarray] = []
+    widths, owner = [], []
+    for s in np.unique(step):
+        group = np.flatnonzero(step == s)
+        p = np.ascontiguousarray(pts[group][:, :: int(s)])
+        q = p.shape[1] - 1  # segments a strand can have
+        j = np.arange(q)
+        last = (strands.count[group] - 1)[:, None]
+        valid = (j[None, :] + 1) * s <= last  # the first segments of each strand
+        t = (j[None, :] + 0.5) * s / np.maximum(last, 1)
+        profile = 1 + amp[group, None] * np.sin(2 * np.pi * cycles[group, None] * t + phase[group, None])
+        profile *= np.where(tapers[group, None], np.clip(0.33 + (1 - t) * 2.68, 0.33, 1), 1)
+        drawn = valid.sum(axis=1)
+        profile /= (np.sum(profile * valid, axis=1) / np.maximum(drawn, 1))[:, None]
+        x = (strands.width[group, None] * profile * side / 256 - THINNEST_LINE) / 2
+        steps = np.maximum(np.floor(x + dither[group, None]), 0).astype(np.int64)
+        change = np.ones_like(valid)
+        change[:, 1:] = steps[:, 1:] != steps[:, :-1]
+        starts = np.flatnonzero(valid & change)  # row-major: strand by strand, along each
+        rows = starts // q
+        row_end = np.arange(len(group)) * q + drawn - 1
+        ends = (
+            np.minimum(np.append(starts[1:], starts[-1:] + q) - 1, row_end[rows]) if len(starts) else starts
+        )
+        runs += [p[r, a : b + 2] for r, a, b in zip(rows, starts % q, ends % q, strict=True)]
+        widths.append(steps.ravel()[starts])
+        owner.append(group[rows])
+    return runs, np.concatenate(widths), np.concatenate(owner)
+
+
+def _draw_ribbons(
+    rng: np.random.Generator, image: np.ndarray, strands: Strands, colours: dict[str, np.ndarray]
+) -> None:
+    """The ribbon model: bodies run by run, then their medulla lines and glints, batch by batch."""
+    side = image.shape[0]
+    step = decimation(strands, side, "ribbon")
+    runs, run_width, owner = _ribbon_widths(rng, strands, step, side)
+    pts = fixed_point(strands.points, side)
+    pieces = []
+    fine = np.ones_like(step)
+    for piece in MODELS["ribbon"]:
+        first, stop = _span(rng, piece, strands.count)
+        every = step
+        if piece.colour == "glint":  # short: a few of the strand's points, all of them drawn
+            every = fine
+            stop = np.minimum(stop, first + GLINT_POINTS - (strands.points.shape[1] > POINTS))
+        has = (rng.random(len(step)) < piece.share) & (stop - first >= 2 * every)
+        pieces.append((piece, first, stop, has, every, _width_steps(strands.width * piece.width, side, rng)))
+    batch = strands.shade * RIBBON_BATCHES + rng.integers(0, RIBBON_BATCHES, len(step))
+    run_batch = batch[owner]
+    for k in rng.permutation(np.unique(batch)):
+        shade = int(k // RIBBON_BATCHES)
+        mine = np.flatnonzero(run_batch == k)
+        colour = colours["body"][shade].tolist()
+        for w in np.unique(run_width[mine]):
+            lines = [runs[i] for i in mine[run_width[mine] == w]]
+            cv2.polylines(image, lines, False, colour, _thickness(w), LINE, SHIFT)
+        idx = np.flatnonzero(batch == k)
+        for piece, first, stop, has, every, width in pieces:
+            drawn = idx[has[idx]]
+            colour = colours[piece.colour][shade].tolist()
+            for w in np.unique(width[drawn]):
+                lines = _polylines(pts, first, stop, every, drawn[width[drawn] == w])
                 cv2.polylines(image, lines, False, colour, _thickness(w), LINE, SHIFT)
