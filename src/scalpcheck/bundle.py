@@ -29,6 +29,7 @@ OOD_FILE = "ood.npz"
 FILES = (MODEL_FILE, CARD_FILE, HEAD_FILE, OOD_FILE)
 INPUT = "image"
 OUTPUTS = ("logits", "embedding", "feature_map")
+REFERENCE = "reference"  # optional: the untuned backbone's embedding, for the out-of-distribution check
 
 
 class BundleError(Exception):
@@ -82,6 +83,14 @@ def write(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def rewrite_card(bundle_dir: str | Path, card: Card) -> None:
+    """Replace a written bundle's card in one atomic rename (its other files stay as they are)."""
+    path = Path(bundle_dir) / CARD_FILE
+    tmp = path.with_name(f".{CARD_FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def publish(bundle_dir: str | Path, models_dir: str | Path, task: str) -> Path:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scalpcheck import records
-from scalpcheck.evaluation import ChanceEce, CrossValidation, Intervals, Scores
+from scalpcheck.evaluation import ChanceEce, CrossValidation, Evaluation, Intervals, Scores
 from scalpcheck.preprocess import Preprocess
 from scalpcheck.tasks import Task
 
@@ -47,6 +47,8 @@ class OodInfo:
     test_accept_rate: float | None = None
     fitted_on: str = ""
     threshold_from: str = ""
+    negatives: int | None = None  # real photos that are not scalps, scored when the threshold was chosen
+    negatives_refused: float | None = None  # the share of them it refuses
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +57,14 @@ class ValidationScores:
     f1_macro: float
     log_loss: float
     ece: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftTest:
+    """The bundle evaluated through the serving path on photos of a source it was not trained on."""
+
+    source: str
+    evaluation: Evaluation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +78,8 @@ class CardMetrics(Scores):
     validation: ValidationScores | None = None
     train_val_gap_points: float | None = None
     cv: CrossValidation | None = None
+    calibrated_on: str | None = None  # where the temperature was fitted (None: the validation split)
+    shift: ShiftTest | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,7 @@ from scalpcheck.card import OodInfo
 METHOD = "knn-cosine"
 NEIGHBOURS = 10
 ACCEPT_RATE = 0.99  # share of held-out in-distribution photos the threshold lets through
+MIN_HELDOUT_ACCEPT = 0.95  # the threshold never drops below this share of held-out photos for a negative
 
 
 def normalise(embeddings: np.ndarray) -> np.ndarray:
@@ -73,18 +74,39 @@ def choose_threshold(stats: dict, heldout_embeddings: np.ndarray, accept_rate: f
 
 
 def fit_gate(
-    train: np.ndarray, val: np.ndarray, test: np.ndarray, accept_rate: float = ACCEPT_RATE
+    train: np.ndarray,
+    heldout: np.ndarray,
+    test: np.ndarray,
+    accept_rate: float = ACCEPT_RATE,
+    *,
+    negatives: np.ndarray | None = None,
+    heldout_name: str = "validation images",
 ) -> tuple[dict[str, np.ndarray], OodInfo]:
-    """The reference set from the training embeddings, its threshold from the validation embeddings, and
-    the card's account of both, with the share of each split it accepts."""
+    """The reference set from the training embeddings, its threshold from held-out embeddings (photos the
+    reference does not contain: the validation split, or another source), and the card's account of both.
+
+    With `negatives` (embeddings of real photos that are not scalps), the threshold is lowered below the
+    nearest of them as long as that still accepts MIN_HELDOUT_ACCEPT of the held-out photos; the card
+    records how many of them it refuses either way.
+    """
     stats = fit(train)
-    threshold = choose_threshold(stats, val, accept_rate)
+    threshold = choose_threshold(stats, heldout, accept_rate)
+    heldout_scores = score(stats, heldout)
+    refused_share = None
+    if negatives is not None and len(negatives):
+        negative_scores = score(stats, negatives)
+        below = float(np.nextafter(negative_scores.min(), 0))
+        if below < threshold and (heldout_scores <= below).mean() >= MIN_HELDOUT_ACCEPT:
+            threshold = below
+        refused_share = float((negative_scores > threshold).mean())
     return stats, OodInfo(
         method=METHOD,
         threshold=threshold,
         accept_rate_target=accept_rate,
-        heldout_accept_rate=float((score(stats, val) <= threshold).mean()),
+        heldout_accept_rate=float((heldout_scores <= threshold).mean()),
         test_accept_rate=float((score(stats, test) <= threshold).mean()),
         fitted_on=f"{len(train)} training images (plain views)",
-        threshold_from=f"{len(val)} validation images",
+        threshold_from=heldout_name,
+        negatives=None if negatives is None else len(negatives),
+        negatives_refused=refused_share,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from scalpcheck.learn import defaults
 
@@ -75,6 +76,20 @@ def register(subparsers) -> None:
         metavar="N",
         help="at most N fine-tuning epochs (early stopping on the validation loss)",
     )
+    p.add_argument(
+        "--calibrate-on",
+        type=Path,
+        metavar="DIR",
+        help="labelled photos of a source the training data lacks (another camera, clinic or phantom style): "
+        "the temperature and the refusal threshold are fitted on them instead of the validation split",
+    )
+    p.add_argument(
+        "--shift-test",
+        type=Path,
+        metavar="DIR",
+        help="labelled photos of a source the model never saw: the exported bundle is evaluated on them "
+        "through the serving path, by subgroup, and the card and report carry the figures",
+    )
     p.add_argument("--publish", action="store_true", help="install the best bundle as the task's model")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
@@ -102,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         allow_random_init=args.allow_random_init,
         fine_tune=args.fine_tune,
         fine_tune_epochs=args.fine_tune_epochs,
+        calibrate_on=args.calibrate_on,
+        shift_test=args.shift_test,
         publish=args.publish,
         progress=not args.quiet,
     )

@@ -115,17 +115,37 @@ def parse_list(text: str) -> list[Backbone]:
 
 
 class FeatureModel(nn.Module):
-    """Backbone base + head: `image` -> (`logits`, `embedding`, `feature_map`), the bundle's graph."""
+    """Backbone base + head: `image` -> (`logits`, `embedding`, `feature_map`), the bundle's graph.
 
-    def __init__(self, backbone: nn.Module, head: Head):
+    A fine-tuned backbone also keeps a copy of its tail as ImageNet trained it (`reference_tail`): the
+    graph then has a fourth output, `reference`, the global average of that untuned tail on the same stem
+    output, which the refusal of non-scalp photos scores (a tail trained on phantoms would see phantoms
+    in everything).
+    """
+
+    def __init__(self, backbone: nn.Module, head: Head, reference: tuple[Backbone, nn.Module] | None = None):
         super().__init__()
         self.backbone = backbone
         self.head = head
+        self.reference_tail = reference[1] if reference else None
+        self._split = reference[0].split if reference else None
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        feature_map = last_stage(self.backbone, image)
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        from scalpcheck.bundle import OUTPUTS, REFERENCE
+
+        return (*OUTPUTS, REFERENCE) if self.reference_tail is not None else OUTPUTS
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if self.reference_tail is None or self._split is None:
+            feature_map = last_stage(self.backbone, image)
+            embedding = feature_map.mean(dim=(2, 3))
+            return self.head(embedding), embedding, feature_map
+        stem, tail = self._split(self.backbone)
+        early = stem(image)
+        feature_map = tail(early)
         embedding = feature_map.mean(dim=(2, 3))
-        return self.head(embedding), embedding, feature_map
+        return self.head(embedding), embedding, feature_map, self.reference_tail(early).mean(dim=(2, 3))
 
 
 def last_stage(backbone: nn.Module, image: torch.Tensor) -> torch.Tensor:

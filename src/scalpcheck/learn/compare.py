@@ -17,7 +17,7 @@ from torch import nn
 
 from scalpcheck import metrics, records
 from scalpcheck.evaluation import CrossValidation, evaluate, mean_interval
-from scalpcheck.learn.backbones import Backbone
+from scalpcheck.learn.backbones import Backbone, FeatureModel
 from scalpcheck.learn.calibrate import fit_temperature
 from scalpcheck.learn.dataset import CV_REPEATS, PreparedData
 from scalpcheck.learn.features import Features, cache_key, cached_extract, extract, view_plan
@@ -39,6 +39,8 @@ class Candidate:
     trained: TrainedHead
     trials: list[dict]
     maps: Features | None = None  # the stem's cached maps, when fine-tuning follows (learn.tail)
+    # After fine-tuning: the backbone, its tail as ImageNet trained it and the untuned features, for the gate
+    reference: tuple[Backbone, nn.Module, Features] | None = None
     temperature: float = 1.0
     logits: dict[str, np.ndarray] = field(default_factory=dict)  # split -> plain-view logits
     figures: Figures | None = None
@@ -62,6 +64,17 @@ class Candidate:
         return self.model
 
     @property
+    def feature_model(self) -> FeatureModel:
+        """The network the bundle ships: backbone and head, and the untuned tail when fine-tuned."""
+        reference = (self.reference[0], self.reference[1]) if self.reference else None
+        return FeatureModel(self.network, self.trained.head, reference)
+
+    @property
+    def gate_features(self) -> Features:
+        """What the refusal of non-scalp photos scores: the untuned features when fine-tuned."""
+        return self.reference[2] if self.reference else self.features
+
+    @property
     def scored(self) -> Figures:
         if self.figures is None:
             raise RuntimeError(f"{self.name} has not been evaluated")
@@ -82,14 +95,23 @@ def training_rows(
     return x, data.y[item]
 
 
-def score(candidate: Candidate, data: PreparedData) -> None:
-    """Logits of the plain view of every split, the temperature, and the figures of the reports."""
+def score(
+    candidate: Candidate, data: PreparedData, calibration: tuple[np.ndarray, np.ndarray, str] | None = None
+) -> None:
+    """Logits of the plain view of every split, the temperature, and the figures of the reports.
+
+    The temperature is fitted on the validation split, or on `calibration` (logits, labels and a name of
+    photos from another source) when given.
+    """
     task = data.catalog.task
     head = candidate.trained.head
     for name, idx in data.split.items():
         candidate.logits[name] = predict_logits(head, candidate.features.plain(idx))
     y = {name: data.y[idx] for name, idx in data.split.items()}
-    t = fit_temperature(candidate.logits["val"], y["val"])
+    if calibration is None:
+        t, fitted_on = fit_temperature(candidate.logits["val"], y["val"]), "the validation split"
+    else:
+        t, fitted_on = fit_temperature(calibration[0], calibration[1]), calibration[2]
     candidate.temperature = t
 
     def evaluated(name: str, temperature: float, n_boot: int = 0, groups: bool = False):
@@ -105,6 +127,7 @@ def score(candidate: Candidate, data: PreparedData) -> None:
         test=test,
         calibration=Calibration(
             temperature=t,
+            fitted_on=fitted_on,
             val_ece_before=val_raw.ece,
             test_ece_before=test_raw.ece,
             test_log_loss_before=test_raw.log_loss,

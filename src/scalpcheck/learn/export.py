@@ -70,7 +70,7 @@ def export_onnx(model: FeatureModel, input_size: int) -> bytes:
     import onnx
 
     buffer = io.BytesIO()
-    trace_to_onnx(model, input_size, buffer, bundle.OUTPUTS)
+    trace_to_onnx(model, input_size, buffer, model.outputs)
     graph = buffer.getvalue()
     onnx.checker.check_model(onnx.load_from_string(graph))
     return graph

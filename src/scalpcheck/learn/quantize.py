@@ -155,11 +155,13 @@ def _quantize(model: Path, target: Path, calibration: np.ndarray, scratch: str) 
 
 
 def _outputs(model: Path, images: dict) -> Outputs:
-    """{split: (logits, embeddings)}, one photo at a time as serving runs them."""
+    """{split: (logits, the gate's embeddings)}, one photo at a time as serving runs them."""
     session = onnx_session.create(model)
+    names = {o.name for o in session.get_outputs()}
+    gate = bundle.REFERENCE if bundle.REFERENCE in names else "embedding"
     out = {}
     for split, (x, _) in images.items():
-        runs = [session.run(["logits", "embedding"], {bundle.INPUT: x[i : i + 1]}) for i in range(len(x))]
+        runs = [session.run(["logits", gate], {bundle.INPUT: x[i : i + 1]}) for i in range(len(x))]
         out[split] = (np.concatenate([r[0] for r in runs]), np.concatenate([r[1] for r in runs]))
     return out
 

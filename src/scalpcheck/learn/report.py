@@ -187,7 +187,7 @@ def _calibration_section(s: RunSummary) -> list[str]:
     return [
         "## Calibration",
         "",
-        f"Temperature scaling fitted on the validation logits: T = {c.temperature:.3f}. Expected "
+        f"Temperature scaling fitted on {c.fitted_on}: T = {c.temperature:.3f}. Expected "
         f"calibration error (15 bins): validation {_num(c.val_ece_before)} before, "
         f"{_num(val.ece)} after; test {_num(c.test_ece_before)} before, {_num(test.ece)} after "
         f"(test log loss {_num(c.test_log_loss_before)} before, {_num(test.log_loss)} after).",
@@ -239,7 +239,7 @@ def _fine_tune_section(s: RunSummary) -> list[str]:
     return [
         "## Fine-tuning",
         "",
-        f"The last backbone stage was trained with the head for {ft.epochs} epochs on augmented images "
+        f"The backbone's tail was trained with the head for {ft.epochs} epochs on augmented views "
         f"(validation loss {_num(ft.val_loss_before)} before, {_num(ft.val_loss_after)} after); "
         f"{outcome}.",
         "",
@@ -282,15 +282,58 @@ def _cv_section(s: RunSummary) -> list[str]:
 def _ood_section(s: RunSummary) -> list[str]:
     o = s.bundle.ood
     test = f" and {pct(o.test_accept_rate)} of test images" if o.test_accept_rate is not None else ""
+    gate = "the untuned backbone's" if s.bundle.backbone.fine_tuned else "the backbone"
+    negatives = (
+        f" Of {o.negatives} real photos that are not scalps (shipped by installed packages), it refuses "
+        f"{pct(o.negatives_refused)}."
+        if o.negatives
+        else ""
+    )
     return [
         "## Refusing photos that are not scalps",
         "",
-        f"Method: {o.method} distance of the backbone embedding, statistics from {o.fitted_on}. "
-        f"Threshold {o.threshold:.2f}, chosen on {o.threshold_from} to accept "
-        f"{pct(o.accept_rate_target)} of them (never on the training images, whose distances are biased "
-        f"low). Accepted: {pct(o.heldout_accept_rate)} of validation{test}.",
+        f"Method: {o.method} distance of {gate} embedding, statistics from {o.fitted_on}. Threshold "
+        f"{o.threshold:.3f}, chosen on {o.threshold_from} to accept {pct(o.accept_rate_target)} of them "
+        f"(never on the training images, whose distances are biased low). Accepted: "
+        f"{pct(o.heldout_accept_rate)} of those{test}.{negatives}",
         "",
     ]
+
+
+def _shift_section(s: RunSummary) -> list[str]:
+    shift = s.bundle.metrics.shift
+    if shift is None:
+        return []
+    e = shift.evaluation
+    lines = [
+        "## Photos from a source the model never saw",
+        "",
+        f"The exported bundle, through the serving path (quality gate and refusal included), on {e.n} images "
+        f"of `{shift.source}`: {e.assessed} assessed, {pct(e.refusal_rate)} refused "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(e.refused.items())) or 'none'}).",
+        "",
+    ]
+    m, ci = e.scores, e.intervals
+    if m is not None and ci is not None:
+        rows = [
+            ["accuracy", pct(m.accuracy), _ci(ci.accuracy, True)],
+            ["macro F1", _num(m.f1_macro), _ci(ci.f1_macro, False)],
+        ]
+        if m.qwk is not None:
+            rows += [["quadratic weighted kappa", _num(m.qwk), _ci(ci.qwk, False)]]
+            rows += [["mean absolute stage error", _num(m.mae, 2), _ci(ci.mae, False)]]
+        rows.append(["ECE (calibrated)", _num(m.ece), ""])
+        lines += markdown(["metric", "value", "95 % interval"], rows)
+        lines += [
+            "",
+            f"Answers given with at least 95 % confidence: {e.confident_answers}, of which wrong: "
+            f"{e.confident_errors}.",
+            "",
+        ]
+    for table in e.subgroups.values():
+        lines += [f"### By {table.attribute}", "", *markdown(tables.GROUP_HEADER, tables.group_rows(table))]
+        lines += ["", tables.gap_sentence(table), ""]
+    return lines
 
 
 def _limitations(s: RunSummary) -> list[str]:
@@ -341,6 +384,7 @@ def render(summary: RunSummary) -> str:
         *_fine_tune_section(summary),
         *_cv_section(summary),
         *_ood_section(summary),
+        *_shift_section(summary),
         *_limitations(summary),
         "## Files",
         "",

@@ -18,6 +18,7 @@ class Calibration:
     """The temperature and what the splits measured before it; the calibrated figures are the splits' own."""
 
     temperature: float
+    fitted_on: str  # the validation split, or photos of another source
     val_ece_before: float
     test_ece_before: float
     test_log_loss_before: float

@@ -96,6 +96,7 @@ def fine_tune(
         raise ValueError("fine-tuning needs the stem's maps: fit the backbone with stem_maps=True")
     maps = candidate.maps
     _, tail = candidate.backbone.split(candidate.network)
+    untuned = copy.deepcopy(tail).eval()  # the gate keeps scoring photos on ImageNet's features
     model = _Tail(tail, candidate.trained.head, candidate.backbone.feature_dim)
     params = candidate.trained.params
     groups: list[dict] = [
@@ -161,6 +162,7 @@ def fine_tune(
     candidate.fine_tuned = outcome
     candidate.maps = None  # hundreds of megabytes; the embeddings below are all the run needs now
     if outcome.kept:
+        candidate.reference = (candidate.backbone, untuned, candidate.features)
         candidate.features = _plain_embeddings(model, maps, len(data.items))
         from scalpcheck.learn.compare import score
 

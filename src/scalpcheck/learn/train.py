@@ -11,24 +11,25 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from scalpcheck import bundle, ood, records
-from scalpcheck.card import BackboneInfo, Card, CardMetrics, ValidationScores
+from scalpcheck.card import BackboneInfo, Card, CardMetrics, ShiftTest, ValidationScores
 from scalpcheck.data.split import write_split_csv
 from scalpcheck.data.transforms import load_rgb
 from scalpcheck.errors import UsageError
-from scalpcheck.learn import defaults, plots, report
+from scalpcheck.learn import defaults, negatives, plots, report
 from scalpcheck.learn.backbones import Backbone, FeatureModel, get
-from scalpcheck.learn.compare import Candidate, fit_backbone
+from scalpcheck.learn.compare import Candidate, fit_backbone, score
 from scalpcheck.learn.dataset import PreparedData, prepare
 from scalpcheck.learn.export import make_card, write_bundle
 from scalpcheck.learn.results import BackboneSummary, RunSummary
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
+from scalpcheck.learn.shift import Source, check_source, load_source, network_outputs
 from scalpcheck.learn.tune import OBJECTIVE
 from scalpcheck.learn.weights import WeightSource, check_user_file, resolve
 from scalpcheck.metrics import softmax
@@ -54,6 +55,10 @@ class TrainOptions:
     allow_random_init: bool = False
     fine_tune: bool = False
     fine_tune_epochs: int = defaults.FINE_TUNE_EPOCHS
+    calibrate_on: Path | None = (
+        None  # photos of another source: the temperature and threshold are fitted there
+    )
+    shift_test: Path | None = None  # photos of another source the exported bundle is evaluated on
     publish: bool = False
     progress: bool = True
 
@@ -78,6 +83,8 @@ class TrainOptions:
         record["backbones"] = [b.name for b in self.backbones]
         record["data"] = str(Path(self.data).resolve())
         record["weights"] = {k: str(v) for k, v in self.weights.items()}
+        for name in ("calibrate_on", "shift_test"):
+            record[name] = str(Path(record[name]).resolve()) if record[name] else None
         return record
 
 
@@ -108,6 +115,8 @@ def run(options: TrainOptions, settings: Settings) -> TrainResult:
     }
     for backbone in options.backbones:
         check_user_file(backbone, sources[backbone.name])
+    check_source(options.calibrate_on, "--calibrate-on")
+    check_source(options.shift_test, "--shift-test")
     # Everything is known to be usable: only now does anything get written.
     run_dir = next_run_dir(settings.runs_dir, data.catalog.task.name)
     _say(options, f"run folder {run_dir}")
@@ -135,8 +144,17 @@ def _train_in(
         from scalpcheck.learn.tail import fine_tune
 
         fine_tune(best, data, seed=options.seed, epochs=options.fine_tune_epochs, progress=options.progress)
+    network = best.feature_model
+    calibration = None
+    if options.calibrate_on:
+        _say(options, f"calibrating on {options.calibrate_on}")
+        calibration = load_source(options.calibrate_on, data, network, best.pre, "--calibrate-on")
+        score(best, data, calibration=(calibration.logits, calibration.y, _source_name(calibration)))
     _say(options, f"best: {best.name}; exporting it to ONNX")
-    bundle_dir, card = _export(best, data, run_dir / "bundle")
+    bundle_dir, card = _export(best, data, run_dir / "bundle", network, calibration)
+    if options.shift_test:
+        _say(options, f"testing the bundle on {options.shift_test}")
+        card = _test_on_other_source(bundle_dir, card, options.shift_test, settings)
 
     board = sorted(candidates, key=lambda c: c.selection_score(task.ordinal), reverse=True)
     summary = RunSummary(
@@ -205,13 +223,26 @@ def _card_metrics(candidate: Candidate) -> CardMetrics:
         ),
         train_val_gap_points=f.overfitting.gap_points,
         cv=f.cv,
+        calibrated_on=None if f.calibration.fitted_on == "the validation split" else f.calibration.fitted_on,
     )
 
 
-def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, Card]:
-    """Out-of-distribution statistics from the plain views, the card, and the bundle."""
-    plain = {name: best.features.plain(idx) for name, idx in data.split.items()}
-    stats, ood_info = ood.fit_gate(plain["train"], plain["val"], plain["test"])
+def _source_name(source: Source) -> str:
+    return f"{len(source.y)} images of {source.root.name}"
+
+
+def _export(
+    best: Candidate, data: PreparedData, out_dir: Path, network: FeatureModel, calibration: Source | None
+) -> tuple[Path, Card]:
+    """The refusal gate (reference: the training images; threshold: the calibration source's images, else
+    the validation split's, never above a real non-scalp photo), the card, and the bundle."""
+    plain = {name: best.gate_features.plain(idx) for name, idx in data.split.items()}
+    _, refused = network_outputs(network, negatives.photos(), best.pre)
+    heldout, name = (calibration.embeddings, _source_name(calibration)) if calibration else (plain["val"], "")
+    name = name or f"{len(data.split['val'])} validation images"
+    stats, ood_info = ood.fit_gate(
+        plain["train"], heldout, plain["test"], negatives=refused, heldout_name=name
+    )
     card = make_card(
         task=data.catalog.task,
         pre=best.pre,
@@ -229,8 +260,27 @@ def _export(best: Candidate, data: PreparedData, out_dir: Path) -> tuple[Path, C
     )
     picks = data.split["test"][:PARITY_IMAGES]
     check = torch.from_numpy(np.stack([preprocess(load_rgb(data.items[i].path), best.pre) for i in picks]))
-    bundle_dir = write_bundle(out_dir, FeatureModel(best.network, best.trained.head), card, stats, check)
+    bundle_dir = write_bundle(out_dir, network, card, stats, check)
     return bundle_dir, bundle.read_card(bundle_dir)
+
+
+def _test_on_other_source(bundle_dir: Path, card: Card, root: Path, settings: Settings) -> Card:
+    """The bundle through the serving path on photos of another source; the figures go into its card."""
+    from scalpcheck.data.catalog import scan
+    from scalpcheck.serve import Assessor
+    from scalpcheck.serve.evaluate import evaluate_dataset
+
+    assessor = Assessor.from_bundle(bundle_dir, settings.max_upload_bytes)
+    catalog = scan(root, card.task)
+    report = evaluate_dataset(assessor, catalog, catalog.items, lambda item: item.path.read_bytes())
+    shifted = replace(
+        card,
+        metrics=replace(
+            card.metrics, shift=ShiftTest(source=str(catalog.root), evaluation=report.evaluation)
+        ),
+    )
+    bundle.rewrite_card(bundle_dir, shifted)
+    return shifted
 
 
 def leaderboard_row(rank: int, b: BackboneSummary) -> dict[str, object]:

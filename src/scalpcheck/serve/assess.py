@@ -63,7 +63,7 @@ def interpret(
 
     `explain(class_index)` gives the heat map; by default Grad-CAM from the bundle's head.
     """
-    if model.ood_score(output.embedding) > model.card.ood.threshold:
+    if model.ood_score(output) > model.card.ood.threshold:
         raise ImageRejected("not_a_scalp_image")
     task = model.task
     probabilities = softmax(output.logits, model.card.temperature)

@@ -14,7 +14,16 @@ import numpy as np
 import onnxruntime as ort
 
 from scalpcheck import onnx_session, ood
-from scalpcheck.bundle import HEAD_FILE, INPUT, MODEL_FILE, OOD_FILE, OUTPUTS, BundleError, read_card
+from scalpcheck.bundle import (
+    HEAD_FILE,
+    INPUT,
+    MODEL_FILE,
+    OOD_FILE,
+    OUTPUTS,
+    REFERENCE,
+    BundleError,
+    read_card,
+)
 from scalpcheck.card import Card
 from scalpcheck.preprocess import Preprocess
 from scalpcheck.serve.head import Head
@@ -30,6 +39,7 @@ class ModelOutput:
     logits: np.ndarray  # [K]
     embedding: np.ndarray  # [D]
     feature_map: np.ndarray  # [D, h, w]
+    reference: np.ndarray | None = None  # [D'] the untuned backbone's embedding, in fine-tuned bundles
 
 
 @dataclass(frozen=True)
@@ -66,14 +76,21 @@ class LoadedModel:
             raise BundleError(f"{path}: {problem}")
         return model
 
+    @property
+    def outputs(self) -> list[str]:
+        names = {o.name for o in self.session.get_outputs()}
+        return [*OUTPUTS, REFERENCE] if REFERENCE in names else list(OUTPUTS)
+
     def run(self, image: np.ndarray) -> ModelOutput:
         """One preprocessed image [3, H, W] through the graph (batch of one: a user is waiting)."""
-        logits, embedding, feature_map = self.session.run(list(OUTPUTS), {INPUT: image[None]})
-        return ModelOutput(logits[0], embedding[0], feature_map[0])
+        values = self.session.run(self.outputs, {INPUT: image[None]})
+        return ModelOutput(*(v[0] for v in values))
 
-    def ood_score(self, embedding: np.ndarray) -> float:
-        """How unlike the training photos an embedding [D] is; above card.ood.threshold it is refused."""
-        return float(ood.score(self.ood_stats, embedding)[0])
+    def ood_score(self, output: ModelOutput) -> float:
+        """How unlike the training photos the output is (its reference embedding where the graph has one);
+        above card.ood.threshold the photo is refused."""
+        gate = output.reference if output.reference is not None else output.embedding
+        return float(ood.score(self.ood_stats, gate)[0])
 
     def _problem(self) -> str | None:
         """What makes this bundle unusable, found by one test run on a blank image; None when it is fine."""
@@ -101,5 +118,5 @@ class LoadedModel:
             self.head.logits(out.embedding), out.logits, atol=_HEAD_TOLERANCE, rtol=_HEAD_TOLERANCE
         ):
             return f"{HEAD_FILE} does not compute the logits of {MODEL_FILE}"
-        self.ood_score(out.embedding)  # raises when the statistics do not fit the embedding
+        self.ood_score(out)  # raises when the statistics do not fit the embedding
         return None
