@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.hardening.summary import Summary
+from tests.helpers.photos import STYLE
 from tests.helpers.web import TEST_CONFIG, AuthActions
 
 TRAINED_PER_CLASS = 20  # phantoms a class for the shared trained models: enough to refuse non-scalps
@@ -107,7 +108,10 @@ def trained_bundles(tmp_path_factory, worker_id) -> dict[str, Path]:
             if not done.is_dir():
                 work = root / f"{task}-work"
                 shutil.rmtree(work, ignore_errors=True)
-                write_dataset(task, TRAINED_PER_CLASS, seed=seed, out=work / "phantoms", progress=False)
+                # One style: these small models stand in for a trained one in the web tests, which upload
+                # phantoms of that style (tests.helpers.photos); the demo models learn the mix of styles.
+                phantoms = work / "phantoms"
+                write_dataset(task, TRAINED_PER_CLASS, seed=seed, out=phantoms, style=STYLE, progress=False)
                 settings = load_settings({"SCALPCHECK_HOME": str(work / "home")})
                 options = TrainOptions(task=task, data=work / "phantoms", trials=1, progress=False)
                 result = run(options, settings)

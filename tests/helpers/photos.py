@@ -44,11 +44,14 @@ def jpeg_bytes(img: Image.Image, **params) -> bytes:
     return encode(img, "JPEG", quality=params.pop("quality", 90), **params)
 
 
+STYLE = "studio"  # the phantom style the tests' small trained models learn and the web tests upload
+
+
 def phantom(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 256) -> Image.Image:
-    """A synthetic scalp photo (PIL, RGB) drawn by the phantom generator."""
+    """A synthetic scalp photo (PIL, RGB) drawn by the phantom generator, in the tests' one style."""
     from scalpcheck.data.synth import render_phantom
 
-    return render_phantom(task, label, np.random.default_rng(seed), size=size)
+    return render_phantom(task, label, np.random.default_rng(seed), size=size, style=STYLE)
 
 
 def phantom_jpeg(task: str = "scalp", label: str = "healthy", seed: int = 0, size: int = 256) -> bytes:

@@ -21,7 +21,11 @@ def ood_scores(bundle_dir: Path, images: list[Image.Image]) -> tuple[np.ndarray,
     card = bundle.read_card(bundle_dir)
     session = onnx_session.create(bundle_dir / bundle.MODEL_FILE)
     batch = np.stack([preprocess(img, card.preprocess) for img in images])
-    (embedding,) = session.run(["embedding"], {"image": batch})
+    names = {o.name for o in session.get_outputs()}
+    gate = (
+        bundle.REFERENCE if bundle.REFERENCE in names else "embedding"
+    )  # fine-tuned bundles: the untuned one
+    (embedding,) = session.run([gate], {"image": batch})
     with np.load(bundle_dir / bundle.OOD_FILE) as f:
         stats = dict(f)
     return ood.score(stats, embedding), card.ood.threshold

@@ -144,13 +144,14 @@ UPLOADS = {
     "20000x10": (TOO_SMALL, lambda photo: jpeg(photo.resize((20_000, 10)))),
     "10x20000-png": (TOO_SMALL, lambda photo: encode(photo.resize((10, 20_000)), "PNG")),
     # supported formats in every pixel mode: each must be assessed
-    "png-16bit-grey": (ACCEPTED, png_16bit_grey),
+    # Decoded correctly, then refused: a black-and-white photo cannot show redness or skin tone.
+    "png-16bit-grey": ((422, "not_a_scalp_image"), png_16bit_grey),
     "png-16bit-rgb": (ACCEPTED, png_16bit_rgb),
     "jpeg-cmyk": (ACCEPTED, lambda photo: encode(photo.convert("CMYK"), quality=92)),
-    "jpeg-greyscale": (ACCEPTED, lambda photo: encode(photo.convert("L"), quality=92)),
+    "jpeg-greyscale": ((422, "not_a_scalp_image"), lambda photo: encode(photo.convert("L"), quality=92)),
     "png-palette-transparent": (ACCEPTED, palette_with_transparency),
     "png-rgba": (ACCEPTED, lambda photo: half_transparent(photo, "RGBA", "PNG")),
-    "png-grey-alpha": (ACCEPTED, lambda photo: half_transparent(photo, "LA", "PNG")),
+    "png-grey-alpha": ((422, "not_a_scalp_image"), lambda photo: half_transparent(photo, "LA", "PNG")),
     "webp-alpha": (ACCEPTED, lambda photo: half_transparent(photo, "RGBA", "WEBP")),
     "webp-lossless": (ACCEPTED, lambda photo: encode(photo, "WEBP", lossless=True)),
     "jpeg-progressive": (ACCEPTED, lambda photo: encode(photo, quality=92, progressive=True)),
