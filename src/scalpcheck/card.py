@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scalpcheck import records
-from scalpcheck.evaluation import ChanceEce, CrossValidation, Evaluation, Intervals, Scores
+from scalpcheck.evaluation import ChanceEce, CrossValidation, Evaluation, Intervals, Scores, ShiftReport
 from scalpcheck.preprocess import Preprocess
 from scalpcheck.tasks import Task
 
@@ -80,6 +80,7 @@ class CardMetrics(Scores):
     cv: CrossValidation | None = None
     calibrated_on: str | None = None  # where the temperature was fitted (None: the validation split)
     shift: ShiftTest | None = None
+    leave_one_style_out: ShiftReport | None = None  # trained with --shift
 
 
 @dataclass(frozen=True, kw_only=True)

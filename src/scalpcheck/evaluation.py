@@ -140,6 +140,23 @@ class Evaluation:
         return self.scores
 
 
+@dataclass(frozen=True, kw_only=True)
+class StyleFold:
+    """One fold of leave-one-style-out: trained without `style`, tested on it and on the others' tests."""
+
+    style: str
+    in_style: Evaluation  # the test split of the other styles
+    out_of_style: Evaluation  # every image of the held-out style
+    accepted: float  # share of the held-out style's images the fold's gate accepts
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftReport:
+    attribute: str  # the manifest column that names the styles
+    folds: list[StyleFold]
+    pooled: Evaluation  # every image predicted by a fold that never saw its style, with its temperature
+
+
 def scores(y_true, proba, labels: Sequence[str], ordinal: bool = False) -> Scores:
     """Every figure of one set of predictions (`proba` [N, K], rows sum to 1)."""
     y_true = np.asarray(y_true, dtype=np.int64)

@@ -81,17 +81,20 @@ def fit_gate(
     *,
     negatives: np.ndarray | None = None,
     heldout_name: str = "validation images",
+    heldout_scores: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], OodInfo]:
     """The reference set from the training embeddings, its threshold from held-out embeddings (photos the
     reference does not contain: the validation split, or another source), and the card's account of both.
 
     With `negatives` (embeddings of real photos that are not scalps), the threshold is lowered below the
     nearest of them as long as that still accepts MIN_HELDOUT_ACCEPT of the held-out photos; the card
-    records how many of them it refuses either way.
+    records how many of them it refuses either way. `heldout_scores`, when given, are the held-out photos'
+    scores against references that did not contain them (leave-one-style-out folds), used as they are.
     """
     stats = fit(train)
-    threshold = choose_threshold(stats, heldout, accept_rate)
-    heldout_scores = score(stats, heldout)
+    if heldout_scores is None:
+        heldout_scores = score(stats, heldout)
+    threshold = float(np.quantile(heldout_scores, accept_rate, method="higher"))
     refused_share = None
     if negatives is not None and len(negatives):
         negative_scores = score(stats, negatives)

@@ -77,6 +77,13 @@ def register(subparsers) -> None:
         help="at most N fine-tuning epochs (early stopping on the validation loss)",
     )
     p.add_argument(
+        "--shift",
+        action="store_true",
+        help="leave each phantom style (the `style` column of DIR/manifest.csv) out of training in turn and "
+        "test on it; the report compares in-style and out-of-style figures, and the temperature and "
+        "refusal threshold are fitted on the out-of-style predictions (unless --calibrate-on is given)",
+    )
+    p.add_argument(
         "--calibrate-on",
         type=Path,
         metavar="DIR",
@@ -117,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         allow_random_init=args.allow_random_init,
         fine_tune=args.fine_tune,
         fine_tune_epochs=args.fine_tune_epochs,
+        shift=args.shift,
         calibrate_on=args.calibrate_on,
         shift_test=args.shift_test,
         publish=args.publish,

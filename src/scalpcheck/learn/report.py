@@ -300,6 +300,52 @@ def _ood_section(s: RunSummary) -> list[str]:
     ]
 
 
+def _loso_section(s: RunSummary) -> list[str]:
+    report = s.bundle.metrics.leave_one_style_out
+    if report is None:
+        return []
+    key, title = ("qwk", "QWK") if s.ordinal else ("f1_macro", "macro-F1")
+
+    def figure(e) -> str:
+        value, interval = getattr(e.assessed_scores, key), getattr(e.intervals, key) if e.intervals else None
+        return f"{_num(value)} ({_ci(interval, False)})" if interval else _num(value)
+
+    rows = [
+        [
+            f.style,
+            str(f.out_of_style.n),
+            figure(f.in_style),
+            figure(f.out_of_style),
+            _num(f.out_of_style.assessed_scores.ece),
+            pct(f.accepted),
+        ]
+        for f in report.folds
+    ]
+    pooled = report.pooled
+    lines = [
+        f"## Leave one {report.attribute} out",
+        "",
+        f"Each {report.attribute} in turn was left out of training (the chosen recipe and head parameters) "
+        "and the fold tested on it; in-style figures are on the other styles' test split. 95 % intervals "
+        "over images.",
+        "",
+        *markdown(
+            [report.attribute, "images", f"in-style {title}", f"out-of-style {title}", "ECE", "gate accepts"],
+            rows,
+        ),
+        "",
+        f"Pooled, every image predicted by a fold that never saw its {report.attribute}: {title} "
+        f"{figure(pooled)}, accuracy {pct(pooled.assessed_scores.accuracy)}, ECE "
+        f"{_num(pooled.assessed_scores.ece)}, {pooled.confident_errors} wrong answers at 95 % confidence or "
+        "more.",
+        "",
+    ]
+    for table in pooled.subgroups.values():
+        if table.attribute != report.attribute:
+            lines += [tables.gap_sentence(table), ""]
+    return lines
+
+
 def _shift_section(s: RunSummary) -> list[str]:
     shift = s.bundle.metrics.shift
     if shift is None:
@@ -384,6 +430,7 @@ def render(summary: RunSummary) -> str:
         *_fine_tune_section(summary),
         *_cv_section(summary),
         *_ood_section(summary),
+        *_loso_section(summary),
         *_shift_section(summary),
         *_limitations(summary),
         "## Files",

@@ -22,6 +22,7 @@ from scalpcheck.card import BackboneInfo, Card, CardMetrics, ShiftTest, Validati
 from scalpcheck.data.split import write_split_csv
 from scalpcheck.data.transforms import load_rgb
 from scalpcheck.errors import UsageError
+from scalpcheck.evaluation import ShiftReport
 from scalpcheck.learn import defaults, negatives, plots, report
 from scalpcheck.learn.backbones import Backbone, FeatureModel, get
 from scalpcheck.learn.compare import Candidate, fit_backbone, score
@@ -29,7 +30,7 @@ from scalpcheck.learn.dataset import PreparedData, prepare
 from scalpcheck.learn.export import make_card, write_bundle
 from scalpcheck.learn.results import BackboneSummary, RunSummary
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
-from scalpcheck.learn.shift import Source, check_source, load_source, network_outputs
+from scalpcheck.learn.shift import Source, check_source, leave_one_style_out, load_source, network_outputs
 from scalpcheck.learn.tune import OBJECTIVE
 from scalpcheck.learn.weights import WeightSource, check_user_file, resolve
 from scalpcheck.metrics import softmax
@@ -55,10 +56,11 @@ class TrainOptions:
     allow_random_init: bool = False
     fine_tune: bool = False
     fine_tune_epochs: int = defaults.FINE_TUNE_EPOCHS
-    calibrate_on: Path | None = (
-        None  # photos of another source: the temperature and threshold are fitted there
-    )
-    shift_test: Path | None = None  # photos of another source the exported bundle is evaluated on
+    # Photos of other sources: where the temperature and the refusal threshold are fitted (calibrate_on),
+    # and what the exported bundle is tested on (shift_test). `shift` leaves one style out at a time.
+    shift: bool = False
+    calibrate_on: Path | None = None
+    shift_test: Path | None = None
     publish: bool = False
     progress: bool = True
 
@@ -140,6 +142,12 @@ def _train_in(
     write_split_csv(data.split_items(), data.catalog.root, run_dir / "split.csv")
     candidates = _compare(options, data, sources, settings)
     best = max(candidates, key=lambda c: c.selection_score(task.ordinal))
+    shift, out_of_style = None, None
+    if options.shift:
+        _say(options, "leaving one style out at a time")
+        shift, out_of_style = leave_one_style_out(
+            best, data, fine_tune=options.fine_tune, epochs=options.fine_tune_epochs, seed=options.seed
+        )
     if options.fine_tune:
         from scalpcheck.learn.tail import fine_tune
 
@@ -150,8 +158,11 @@ def _train_in(
         _say(options, f"calibrating on {options.calibrate_on}")
         calibration = load_source(options.calibrate_on, data, network, best.pre, "--calibrate-on")
         score(best, data, calibration=(calibration.logits, calibration.y, _source_name(calibration)))
+    elif out_of_style is not None:
+        logits, y, _ = out_of_style
+        score(best, data, calibration=(logits, y, f"{len(y)} leave-one-style-out predictions"))
     _say(options, f"best: {best.name}; exporting it to ONNX")
-    bundle_dir, card = _export(best, data, run_dir / "bundle", network, calibration)
+    bundle_dir, card = _export(best, data, run_dir / "bundle", network, calibration, out_of_style, shift)
     if options.shift_test:
         _say(options, f"testing the bundle on {options.shift_test}")
         card = _test_on_other_source(bundle_dir, card, options.shift_test, settings)
@@ -232,16 +243,28 @@ def _source_name(source: Source) -> str:
 
 
 def _export(
-    best: Candidate, data: PreparedData, out_dir: Path, network: FeatureModel, calibration: Source | None
+    best: Candidate,
+    data: PreparedData,
+    out_dir: Path,
+    network: FeatureModel,
+    calibration: Source | None,
+    out_of_style: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    shift: ShiftReport | None,
 ) -> tuple[Path, Card]:
     """The refusal gate (reference: the training images; threshold: the calibration source's images, else
-    the validation split's, never above a real non-scalp photo), the card, and the bundle."""
+    the leave-one-style-out scores, else the validation split's; lowered for real non-scalp photos), the
+    card, and the bundle."""
     plain = {name: best.gate_features.plain(idx) for name, idx in data.split.items()}
     _, refused = network_outputs(network, negatives.photos(), best.pre)
-    heldout, name = (calibration.embeddings, _source_name(calibration)) if calibration else (plain["val"], "")
-    name = name or f"{len(data.split['val'])} validation images"
+    heldout, scores = plain["val"], None
+    name = f"{len(data.split['val'])} validation images"
+    if calibration is not None:
+        heldout, name = calibration.embeddings, _source_name(calibration)
+    elif out_of_style is not None:
+        scores = out_of_style[2]
+        name = f"{len(scores)} images, each scored by a leave-one-style-out fold without its style"
     stats, ood_info = ood.fit_gate(
-        plain["train"], heldout, plain["test"], negatives=refused, heldout_name=name
+        plain["train"], heldout, plain["test"], negatives=refused, heldout_name=name, heldout_scores=scores
     )
     card = make_card(
         task=data.catalog.task,
@@ -254,7 +277,7 @@ def _export(
         ),
         temperature=best.temperature,
         ood=ood_info,
-        metrics=_card_metrics(best),
+        metrics=replace(_card_metrics(best), leave_one_style_out=shift),
         data=data.summary(),
         synthetic=data.synthetic,
     )
