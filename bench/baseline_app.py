@@ -46,8 +46,9 @@ class EagerModel:
         from scalpcheck.learn import backbones, weights
 
         self.card = read_card(bundle_dir)
-        if self.card.backbone.fine_tuned:
-            raise ValueError(f"{bundle_dir}: a fine-tuned backbone's weights exist only in its ONNX graph")
+        # A fine-tuned tail's weights exist only in the bundle's ONNX graph: the baseline then runs the
+        # same architecture with ImageNet's tail, which costs the same and answers differently.
+        self.same_weights = not self.card.backbone.fine_tuned
         backbone = backbones.get(self.card.backbone.name)
         source = weights.resolve(backbone, {}, weights_dir, allow_random_init=False)
         self.backbone = weights.create_model(backbone, source)
@@ -94,7 +95,8 @@ class EagerAssessor:
                 models_dir / task
             )  # its card, statistics, and the graph to check against
             model = EagerModel(loaded.path, weights_dir)
-            model.check_against(loaded.session)
+            if model.same_weights:
+                model.check_against(loaded.session)
             self._eager[task] = (model, loaded)
 
     @property
@@ -119,7 +121,11 @@ class EagerAssessor:
         model.head.zero_grad()
         logits, embedding, feature_map = model.forward(x)
         feature_map.retain_grad()
-        output = ModelOutput(logits.detach()[0].numpy(), embedding.detach()[0].numpy(), np.zeros(0))
+        pooled = embedding.detach()[0].numpy()
+        # With ImageNet's tail the embedding is what a fine-tuned bundle's refusal scores (its reference).
+        output = ModelOutput(
+            logits.detach()[0].numpy(), pooled, np.zeros(0), None if model.same_weights else pooled
+        )
 
         def explain(top: int) -> np.ndarray:
             """Grad-CAM the usual way: autograd through the eager graph."""

@@ -61,3 +61,20 @@ def test_bad_input_is_refused(centre):
         ood.choose_threshold(stats, _cluster(5, 1, centre), accept_rate=0)
     with pytest.raises(ValueError, match="unknown"):
         ood.score({**stats, "method": np.array("nonsense")}, _cluster(1, 1, centre))
+
+
+def test_training_scores_match_new_photos_and_steady_a_small_validation_split(centre):
+    """Left out one at a time, the training photos score like new ones; pooled with a 16-photo validation
+    split, the threshold accepts close to its target instead of the ~94 % a 16-photo maximum gives."""
+    train = _cluster(60, 0, centre)
+    stats = ood.fit(train)
+    left_out = ood.training_scores(stats)
+    new = ood.score(stats, _cluster(2000, 2, centre))
+    assert abs(np.median(left_out) - np.median(new)) < 0.1 * np.median(new)
+    rates = {False: [], True: []}
+    for seed in range(10, 40):
+        for pooled in rates:
+            _, info = ood.fit_gate(train, _cluster(16, seed, centre), train[:4], leave_one_out=pooled)
+            rates[pooled].append((new <= info.threshold).mean())
+    assert np.mean(rates[True]) > np.mean(rates[False])
+    assert np.mean(rates[True]) >= 0.97

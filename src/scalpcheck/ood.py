@@ -62,6 +62,24 @@ def score(stats: dict, embeddings: np.ndarray) -> np.ndarray:
     return 1.0 - nearest.mean(axis=1)
 
 
+def training_scores(stats: dict, chunk: int = 1024) -> np.ndarray:
+    """Each reference embedding's score against the others (left out one at a time): [N].
+
+    Their distribution is close to that of new photos from the same source, so they add many held-out-like
+    scores to a small validation split, whose own 99th percentile is little more than its largest score.
+    """
+    reference = stats["reference"]
+    k = min(int(stats["k"]), len(reference) - 1)
+    out = np.empty(len(reference), np.float32)
+    for start in range(0, len(reference), chunk):
+        similarity = reference[start : start + chunk] @ reference.T
+        rows = np.arange(len(similarity))
+        similarity[rows, rows + start] = -np.inf
+        nearest = np.partition(similarity, similarity.shape[1] - k, axis=1)[:, -k:]
+        out[start : start + chunk] = 1.0 - nearest.mean(axis=1)
+    return out
+
+
 def choose_threshold(stats: dict, heldout_embeddings: np.ndarray, accept_rate: float = ACCEPT_RATE) -> float:
     """The score below which `accept_rate` of held-out in-distribution photos fall.
 
@@ -82,6 +100,7 @@ def fit_gate(
     negatives: np.ndarray | None = None,
     heldout_name: str = "validation images",
     heldout_scores: np.ndarray | None = None,
+    leave_one_out: bool = False,
 ) -> tuple[dict[str, np.ndarray], OodInfo]:
     """The reference set from the training embeddings, its threshold from held-out embeddings (photos the
     reference does not contain: the validation split, or another source), and the card's account of both.
@@ -90,16 +109,22 @@ def fit_gate(
     nearest of them as long as that still accepts MIN_HELDOUT_ACCEPT of the held-out photos; the card
     records how many of them it refuses either way. `heldout_scores`, when given, are the held-out photos'
     scores against references that did not contain them (leave-one-style-out folds), used as they are.
+    With `leave_one_out` (the held-out photos come from the training photos' source), the training photos'
+    own leave-one-out scores join them in choosing the threshold.
     """
     stats = fit(train)
     if heldout_scores is None:
         heldout_scores = score(stats, heldout)
-    threshold = float(np.quantile(heldout_scores, accept_rate, method="higher"))
+    pool = heldout_scores
+    if leave_one_out:
+        pool = np.concatenate([heldout_scores, training_scores(stats)])
+        heldout_name += f" and the {len(train)} training images, each scored against the others"
+    threshold = float(np.quantile(pool, accept_rate, method="higher"))
     refused_share = None
     if negatives is not None and len(negatives):
         negative_scores = score(stats, negatives)
         below = float(np.nextafter(negative_scores.min(), 0))
-        if below < threshold and (heldout_scores <= below).mean() >= MIN_HELDOUT_ACCEPT:
+        if below < threshold and (pool <= below).mean() >= MIN_HELDOUT_ACCEPT:
             threshold = below
         refused_share = float((negative_scores > threshold).mean())
     return stats, OodInfo(

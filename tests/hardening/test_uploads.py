@@ -109,7 +109,7 @@ def test_exif_orientation_never_changes_the_prediction(published_models, make_ap
     JPEG's rounding, through both doors."""
     app = make_app()
     uploader = new_uploader(app.test_client())
-    upright = phantom("scalp", "alopecia", seed=0, size=320).crop((0, 0, 320, 240))
+    upright = phantom("scalp", "alopecia", seed=1, size=320).crop((0, 0, 320, 240))
     # PNG is lossless, so every orientation decodes to the same upright pixels: the same probabilities to
     # float precision, the small ones included (a missed turn changes those by far more). JPEG re-encodes
     # the turned pixels, so its probabilities move a little.

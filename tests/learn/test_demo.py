@@ -13,6 +13,9 @@ from scalpcheck import bundle
 from scalpcheck.settings import load_settings
 from tests.helpers.photos import jpeg_bytes, non_scalp_photos
 
+# One worker builds the demo (minutes) and runs every test that reads it.
+pytestmark = pytest.mark.xdist_group("demo")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

@@ -125,7 +125,7 @@ def test_a_second_run_reads_the_cached_features(tiny_run, tiny_scalp, tiny_setti
 
     options = TrainOptions(task="scalp", data=tiny_scalp, cv=2, fine_tune=True, fine_tune_epochs=1, **TINY)
     again = run(options, tiny_settings)  # as the first run fine-tuned, it cached the stem's maps
-    assert again.run_dir.name == "train2"
+    assert again.run_dir.parent == tiny_run.run_dir.parent and again.run_dir.name != tiny_run.run_dir.name
     (row,) = again.leaderboard
     assert row.features_cached is True
     first = next(r for r in tiny_run.leaderboard if r.backbone == "efficientnet_lite0")

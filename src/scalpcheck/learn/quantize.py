@@ -179,7 +179,7 @@ def _write_bundle(
     from scalpcheck.serve.model import LoadedModel
 
     stats, ood_info = ood.fit_gate(
-        int8["train"][1], int8["val"][1], int8["test"][1], card.ood.accept_rate_target
+        int8["train"][1], int8["val"][1], int8["test"][1], card.ood.accept_rate_target, leave_one_out=True
     )
     new_card = replace(
         card,

@@ -256,15 +256,21 @@ def _export(
     card, and the bundle."""
     plain = {name: best.gate_features.plain(idx) for name, idx in data.split.items()}
     _, refused = network_outputs(network, negatives.photos(), best.pre)
-    heldout, scores = plain["val"], None
+    heldout, scores, same_source = plain["val"], None, True
     name = f"{len(data.split['val'])} validation images"
     if calibration is not None:
-        heldout, name = calibration.embeddings, _source_name(calibration)
+        heldout, name, same_source = calibration.embeddings, _source_name(calibration), False
     elif out_of_style is not None:
-        scores = out_of_style[2]
+        scores, same_source = out_of_style[2], False
         name = f"{len(scores)} images, each scored by a leave-one-style-out fold without its style"
     stats, ood_info = ood.fit_gate(
-        plain["train"], heldout, plain["test"], negatives=refused, heldout_name=name, heldout_scores=scores
+        plain["train"],
+        heldout,
+        plain["test"],
+        negatives=refused,
+        heldout_name=name,
+        heldout_scores=scores,
+        leave_one_out=same_source,
     )
     card = make_card(
         task=data.catalog.task,
