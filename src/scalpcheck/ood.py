@@ -27,6 +27,7 @@ METHOD = "knn-cosine"
 NEIGHBOURS = 10
 ACCEPT_RATE = 0.99  # share of held-out in-distribution photos the threshold lets through
 MIN_HELDOUT_ACCEPT = 0.95  # the threshold never drops below this share of held-out photos for a negative
+MIN_LEAVE_ONE_OUT = 5 * NEIGHBOURS  # training photos needed before their leave-one-out scores count
 
 
 def normalise(embeddings: np.ndarray) -> np.ndarray:
@@ -109,14 +110,15 @@ def fit_gate(
     nearest of them as long as that still accepts MIN_HELDOUT_ACCEPT of the held-out photos; the card
     records how many of them it refuses either way. `heldout_scores`, when given, are the held-out photos'
     scores against references that did not contain them (leave-one-style-out folds), used as they are.
-    With `leave_one_out` (the held-out photos come from the training photos' source), the training photos'
-    own leave-one-out scores join them in choosing the threshold.
+    With `leave_one_out` (the held-out photos come from the training photos' source) and at least
+    MIN_LEAVE_ONE_OUT training photos, their own leave-one-out scores join them in choosing the threshold.
     """
     stats = fit(train)
     if heldout_scores is None:
         heldout_scores = score(stats, heldout)
     pool = heldout_scores
-    if leave_one_out:
+    # Leaving one out barely changes a reference many times larger than k; in a small one it does.
+    if leave_one_out and len(train) >= MIN_LEAVE_ONE_OUT:
         pool = np.concatenate([heldout_scores, training_scores(stats)])
         heldout_name += f" and the {len(train)} training images, each scored against the others"
     threshold = float(np.quantile(pool, accept_rate, method="higher"))
