@@ -256,12 +256,12 @@ def _export(
     card, and the bundle."""
     plain = {name: best.gate_features.plain(idx) for name, idx in data.split.items()}
     _, refused = network_outputs(network, negatives.photos(), best.pre)
-    heldout, scores, same_source = plain["val"], None, True
+    heldout, scores = plain["val"], None
     name = f"{len(data.split['val'])} validation images"
     if calibration is not None:
-        heldout, name, same_source = calibration.embeddings, _source_name(calibration), False
+        heldout, name = calibration.embeddings, _source_name(calibration)
     elif out_of_style is not None:
-        scores, same_source = out_of_style[2], False
+        scores = out_of_style[2]
         name = f"{len(scores)} images, each scored by a leave-one-style-out fold without its style"
     stats, ood_info = ood.fit_gate(
         plain["train"],
@@ -270,7 +270,7 @@ def _export(
         negatives=refused,
         heldout_name=name,
         heldout_scores=scores,
-        leave_one_out=same_source,
+        leave_one_out=calibration is None and out_of_style is None,  # held out from the training source
     )
     card = make_card(
         task=data.catalog.task,
