@@ -297,13 +297,14 @@ def paint_plaque(
     skin_lightness: float,
     ranges: LesionRanges,
     light: Light,
+    flaky: bool = False,
 ) -> list[Overlay]:
-    """Raised-looking red to pink skin covered with silvery-white scale.
+    """Raised-looking red to pink skin covered with silvery-white scale; `flaky` is the dermoscope's
+    plaque, dotted with red vessels in a regular pattern, its scale in polygonal flakes.
 
     Returns what of the plaque shows over the hair: the raised plaque reaches up among the strands (a
     red veil) and its scale clings to them (a silvery one); the strands stay visible through both.
     """
-    n = canvas.size
     share = _light_skin_share(skin_lightness)
     lab = skin.lab
     lab[..., 0] -= rng.uniform(2, 7) * mask
@@ -313,17 +314,43 @@ def paint_plaque(
     sigma = 2.5 * canvas.px
     gy, gx = np.gradient(blur(mask, sigma))
     lab[..., 0] += rng.uniform(3, 6) * sigma * 2.5 * _facing(gx, gy, light)
+    if flaky:
+        _dot_vessels(rng, canvas, mask, lab, share, ranges)
     red = Overlay(alpha=mask * rng.uniform(0.3, 0.5), rgb=lab_to_rgb(lab))
+    thickness, scale_lab, alpha = (_flakes if flaky else _plates)(rng, canvas, mask, lab, ranges, light)
+    lab += alpha[..., None] * (scale_lab - lab)
+    skin.texture *= 1 - alpha
+    # thick scale hides most of the hair under it; thin scale at the red rim lets it through
+    return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
 
-    # Silvery-white scale: plates about 10 px across, thickest in the middle of the plaque and thinning
-    # towards its red rim, broken by fine cracks, embossed by the same light as the plaque.
-    cells = int(rng.integers(int(ranges.scale_cells[0]), int(ranges.scale_cells[1]) + 1))
-    plates = smooth_field(rng, n, cells) + 0.4 * smooth_field(rng, n, 80)
-    # thickest where the plates rise and away from the rim; exactly `cover` of the plaque is scaled
-    rise = 0.5 * plates + 1.2 * blur(mask, 5 * canvas.px)
+
+def _scale_level(
+    rng: np.random.Generator, n: int, rise: np.ndarray, mask: np.ndarray, ranges: LesionRanges
+) -> float:
+    """The rise above which exactly a drawn `scale_cover` share of the plaque is scaled."""
     step = max(1, n // 256)
     sample = rise[::step, ::step][mask[::step, ::step] > 0.5]
-    level = np.quantile(sample, 1 - rng.uniform(*ranges.scale_cover)) if len(sample) else np.inf
+    return np.quantile(sample, 1 - rng.uniform(*ranges.scale_cover)) if len(sample) else np.inf
+
+
+def _plates(
+    rng: np.random.Generator,
+    canvas: Canvas,
+    mask: np.ndarray,
+    lab: np.ndarray,
+    ranges: LesionRanges,
+    light: Light,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Silvery-white scale in plates about 10 px across, thickest in the middle of the plaque and thinning
+    towards its red rim, broken by fine cracks, embossed by the same light as the plaque.
+
+    Returns its thickness, its Lab colour and its opacity."""
+    n = canvas.size
+    cells = int(rng.integers(int(ranges.scale_cells[0]), int(ranges.scale_cells[1]) + 1))
+    plates = smooth_field(rng, n, cells) + 0.4 * smooth_field(rng, n, 80)
+    # thickest where the plates rise and away from the rim
+    rise = 0.5 * plates + 1.2 * blur(mask, 5 * canvas.px)
+    level = _scale_level(rng, n, rise, mask, ranges)
     thickness = np.clip((rise - level) / 0.3 + 0.5, 0, 1) * mask
     cracks = np.clip(1 - np.abs(smooth_field(rng, n, int(rng.integers(30, 50)))) / 0.15, 0, 1)
     gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
@@ -334,37 +361,19 @@ def paint_plaque(
     )
     scale_lab[..., 1] = rng.uniform(-1, 1.5)
     scale_lab[..., 2] = rng.uniform(-3, 3)
-    alpha = thickness * rng.uniform(0.8, 0.97)
-    lab += alpha[..., None] * (scale_lab - lab)
-    skin.texture *= 1 - alpha
-    # thick scale hides most of the hair under it; thin scale at the red rim lets it through
-    return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
+    return thickness, scale_lab, thickness * rng.uniform(0.8, 0.97)
 
 
-def paint_flaky_plaque(
+def _dot_vessels(
     rng: np.random.Generator,
     canvas: Canvas,
-    skin: Skin,
     mask: np.ndarray,
-    skin_lightness: float,
+    lab: np.ndarray,
+    share: float,
     ranges: LesionRanges,
-    light: Light,
-) -> list[Overlay]:
-    """The dermoscope's plaque: red to pink skin dotted with red vessels in a regular pattern, under
-    silvery-white scale in polygonal flakes, thickest in the middle, cracked between the flakes.
-
-    Returns what shows over the hair, as paint_plaque does: a red veil and a silvery one.
-    """
+) -> None:
+    """Dotted vessels: red dots on a jittered grid, where the plaque is."""
     n = canvas.size
-    share = _light_skin_share(skin_lightness)
-    lab = skin.lab
-    lab[..., 0] -= rng.uniform(2, 7) * mask
-    lab[..., 1] += rng.uniform(*ranges.plaque_red) * (0.5 + 0.5 * share) * mask
-    lab[..., 2] -= rng.uniform(1, 6) * mask
-    sigma = 2.5 * canvas.px
-    gy, gx = np.gradient(blur(mask, sigma))
-    lab[..., 0] += rng.uniform(3, 6) * sigma * 2.5 * _facing(gx, gy, light)
-    # dotted vessels: red dots on a jittered grid, where the plaque is
     spacing = rng.uniform(*ranges.vessel_spacing) / 256
     k = int(1 / spacing)
     grid = (np.stack(np.meshgrid(np.arange(k), np.arange(k)), axis=-1).reshape(-1, 2) + 0.5) / k
@@ -377,8 +386,19 @@ def paint_flaky_plaque(
     dots = np.minimum(blur(impulses, radius), 1)
     lab[..., 1] += rng.uniform(12, 22) * (0.6 + 0.4 * share) * dots
     lab[..., 0] -= rng.uniform(5, 12) * dots
-    red = Overlay(alpha=mask * rng.uniform(0.3, 0.5), rgb=lab_to_rgb(lab))
 
+
+def _flakes(
+    rng: np.random.Generator,
+    canvas: Canvas,
+    mask: np.ndarray,
+    lab: np.ndarray,
+    ranges: LesionRanges,
+    light: Light,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Silvery-white scale in polygonal flakes, thickest in the middle, cracked between the flakes; it hides
+    the red under it. Returns its thickness, its Lab colour and its opacity."""
+    n = canvas.size
     flake_px = rng.uniform(*ranges.flake_size) * canvas.px
     flakes = cells(rng, n, flake_px)
     crack = 14 * min(1.0, flake_px / 8)  # cracks a pixel wide: fainter between small flakes
@@ -392,9 +412,7 @@ def paint_flaky_plaque(
     lift = rng.normal(0, 1, flakes.count).astype(np.float32)
     rise = (0.3 * lift + 0.5 * per_flake).astype(np.float32)[flakes.label] + 2 * blur(mask, 6 * canvas.px)
     lift = lift[flakes.label]
-    step = max(1, n // 256)
-    sample = rise[::step, ::step][mask[::step, ::step] > 0.5]
-    level = np.quantile(sample, 1 - rng.uniform(*ranges.scale_cover)) if len(sample) else np.inf
+    level = _scale_level(rng, n, rise, mask, ranges)
     thickness = np.clip((rise - level) / 0.12 + 0.5, 0, 1) * mask
     gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
     relief = _facing(gx, gy, light) * 12 * canvas.px
@@ -404,10 +422,7 @@ def paint_flaky_plaque(
     )
     scale_lab[..., 1] = rng.uniform(-1, 1.5)
     scale_lab[..., 2] = rng.uniform(-5, 2)
-    alpha = thickness * rng.uniform(0.88, 0.98)  # flakes hide the red under them
-    lab += alpha[..., None] * (scale_lab - lab)
-    skin.texture *= 1 - alpha
-    return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
+    return thickness, scale_lab, thickness * rng.uniform(0.88, 0.98)
 
 
 # --- folliculitis ---------------------------------------------------------------------------------------

@@ -139,12 +139,9 @@ def draw_scene(plan: Plan, rng: np.random.Generator, size: int, light: Light) ->
     kept = hair.ink_in_frame(grown, finest).sum() if look.patches else ink.kept  # patches cut strands
     density = float(kept / max(ink.full, 1e-9))
     overlays = []
-    if look.psoriasis and dermoscopy:
-        mask = lesions.blob_plaque_mask(rng, canvas, ranges)
-        overlays = lesions.paint_flaky_plaque(rng, canvas, skin, mask, nz.tone[0], ranges, light)
-    elif look.psoriasis:
-        mask = lesions.plaque_mask(rng, canvas, ranges)
-        overlays = lesions.paint_plaque(rng, canvas, skin, mask, nz.tone[0], ranges, light)
+    if look.psoriasis:
+        mask = (lesions.blob_plaque_mask if dermoscopy else lesions.plaque_mask)(rng, canvas, ranges)
+        overlays = lesions.paint_plaque(rng, canvas, skin, mask, nz.tone[0], ranges, light, flaky=dermoscopy)
     pustules = None
     if look.folliculitis:
         pustules = lesions.sample_pustules(rng, follicles, ranges)
