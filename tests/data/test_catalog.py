@@ -10,6 +10,7 @@ from PIL import Image
 from scalpcheck.data import catalog
 from scalpcheck.errors import UsageError
 from scalpcheck.tasks import SCALP
+from tests.helpers.datasets import BAD_FOLDERS
 
 
 def put(path, colour=(120, 90, 70)):
@@ -104,16 +105,7 @@ def test_split_folders_mixed_with_label_folders_are_refused(tmp_path):
         catalog.scan(root)
 
 
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda p: p, "no such folder"),
-        (lambda p: p.write_text("x") and p, "is a file"),
-        (lambda p: p.mkdir() or p, "no label folders"),
-        (lambda p: (p / "healthy").mkdir(parents=True) or p, "no images"),
-    ],
-    ids=["missing", "file", "empty", "no-images"],
-)
+@BAD_FOLDERS
 def test_bad_folders_are_one_line_usage_errors(tmp_path, make, message):
     path = make(tmp_path / "d")
     with pytest.raises(UsageError, match=message) as err:

@@ -15,6 +15,7 @@ from scalpcheck.cli import main
 from scalpcheck.data.catalog import file_sha256
 from scalpcheck.data.clean import KINDS, apply_quarantine, find_problems, fingerprints
 from scalpcheck.errors import UsageError
+from tests.helpers.datasets import BAD_FOLDERS
 
 SIDE = 200
 
@@ -277,16 +278,7 @@ def test_cli_report_json_and_apply(tmp_path, capsys):
     assert not (root / "healthy/zero.jpg").exists()
 
 
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda p: p, "no such folder"),
-        (lambda p: p.write_text("x") and p, "is a file"),
-        (lambda p: p.mkdir() or p, "no label folders"),
-        (lambda p: (p / "healthy").mkdir(parents=True) or p, "no images"),
-    ],
-    ids=["missing", "file", "empty", "no-images"],
-)
+@BAD_FOLDERS
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make, message):
     path = make(tmp_path / "data")
     before = listing(tmp_path)

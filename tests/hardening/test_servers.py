@@ -237,7 +237,7 @@ def test_a_worker_killed_mid_change_loses_nothing(gunicorn, random_models, tally
         os.kill(pid, signal.SIGKILL)
         thread.join(60)
         assert outcome and isinstance(outcome[0], OSError), f"the client got an answer: {outcome}"
-        _wait_for_new_workers(server, killed={pid})
+        server.wait_ready(2, timeout=60, replacing=frozenset({pid}))
         _wait_until_settled(server)
 
     def ids() -> set[int]:
@@ -285,7 +285,7 @@ def test_a_worker_killed_mid_change_loses_nothing(gunicorn, random_models, tally
         time.sleep(1)
         for pid in before:
             os.kill(pid, signal.SIGKILL)
-    _wait_for_new_workers(server, killed=before)
+    server.wait_ready(2, timeout=60, replacing=frozenset(before))
     _wait_until_settled(server)
     assert assert_consistent(server.app).rows == 2
     tally.tried("fault", "workers killed while an upload arrives")
@@ -309,22 +309,6 @@ def _wait_for_marker(markers: Path, point: str, timeout: float = 60) -> int:
             return int(marker.name.split("-", 1)[0])
         time.sleep(0.05)
     raise AssertionError(f"no worker paused at {point}")
-
-
-def _wait_for_new_workers(server, killed: set[int], timeout: float = 60) -> None:
-    """Until the master has replaced the killed workers (two live ones, none of them killed) and the app
-    answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        live = set(server.workers())
-        if len(live) == 2 and not live & killed:
-            try:
-                if server.request("GET", "/healthz", timeout=10).status == 200:
-                    return
-            except OSError:
-                pass
-        time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not replace its workers:\n{server.log_text()[-2000:]}")
 
 
 def _wait_until_settled(server, timeout: float = 30) -> None:

@@ -17,23 +17,11 @@ from PIL import Image
 
 from scalpcheck.errors import ERRORS
 from tests.helpers.http import CHANNELS, multipart, new_uploader
-from tests.helpers.photos import phantom, phantom_jpeg
+from tests.helpers.photos import STORE_AS, phantom, phantom_jpeg
 from tests.helpers.storage import assert_consistent, store_state
 from tests.helpers.uploads import ACCEPTED, POLYGLOT_PAYLOADS, UPLOADS
 
 pytestmark = pytest.mark.hardening
-
-# The transposition that stores an upright photo under each EXIF orientation (a viewer undoes it).
-STORED_AS = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
 
 
 def expected_on(channel: str, expected: tuple[int, str]) -> tuple[int, str | None]:
@@ -94,7 +82,7 @@ def test_bad_upload(upload_kind, app, client, uploader, check):
 
 
 def stored_with_orientation(upright: Image.Image, orientation: int, fmt: str) -> bytes:
-    transpose = STORED_AS[orientation]
+    transpose = STORE_AS[orientation]
     img = upright.transpose(transpose) if transpose is not None else upright
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -116,7 +104,7 @@ def test_exif_orientation_never_changes_the_prediction(published_models, make_ap
     tolerance = {"PNG": {"rel": 1e-5}, "JPEG": {"abs": 0.05}}
     for fmt in ("PNG", "JPEG"):
         reference = None
-        for orientation in STORED_AS:
+        for orientation in STORE_AS:
             data = stored_with_orientation(upright, orientation, fmt)
             for channel in CHANNELS:
                 name = f"exif-orientation-{orientation}"

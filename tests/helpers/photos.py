@@ -8,6 +8,19 @@ import io
 import numpy as np
 from PIL import Image
 
+# The transposition that stores an upright photo under each EXIF orientation (the inverse of the one a
+# viewer applies to show it upright).
+STORE_AS = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
 # Real photos scikit-image ships that pass the quality gate: animals, objects, faces, landscapes, text and
 # other medical images. A scalp model must refuse every one of them.
 NON_SCALP = (

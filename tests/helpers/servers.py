@@ -90,8 +90,9 @@ class Gunicorn:
     def request(self, method: str, path: str, **kwargs) -> Reply:
         return http_request(self.base_url, method, path, **kwargs)
 
-    def wait_ready(self, workers: int, timeout: float = 90) -> None:
-        """Until the master listens, `workers` workers run and the app answers /healthz."""
+    def wait_ready(self, workers: int, timeout: float = 90, replacing: frozenset[int] = frozenset()) -> None:
+        """Until the master listens, `workers` workers run (none of them one of `replacing`, the pids of
+        killed ones) and the app answers /healthz."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -99,7 +100,8 @@ class Gunicorn:
             if not self.base_url:
                 found = re.search(r"Listening at: (http://[\d.]+:\d+)", self.log_text())
                 self.base_url = found.group(1) if found else ""
-            if self.base_url and len(self.workers()) == workers:
+            live = set(self.workers())
+            if self.base_url and len(live) == workers and not live & replacing:
                 try:
                     if self.request("GET", "/healthz", timeout=10).status == 200:
                         return

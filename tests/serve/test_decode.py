@@ -11,21 +11,9 @@ from PIL import Image
 
 from scalpcheck.errors import ImageRejected
 from scalpcheck.serve.decode import decode
-from tests.helpers.photos import encode, scalp_photo
+from tests.helpers.photos import STORE_AS, encode, scalp_photo
 
 LIMITS = {"max_bytes": 20 * 2**20, "max_pixels": 64_000_000, "min_side": 224}
-# The transposition that stores an upright photo under each EXIF orientation (the inverse of the one a
-# viewer applies to show it upright).
-STORE_AS = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
 
 
 def rejected(data: bytes, **limits) -> str:
