@@ -90,3 +90,38 @@ def test_mismatched_lengths_are_refused():
         evaluate([0, 1], [RIGHT, RIGHT], LABELS, refused=[None])
     with pytest.raises(ValueError, match="values for 2 images"):
         evaluate([0, 1], [RIGHT, RIGHT], LABELS, groups={"g": ["only one"]})
+
+
+def test_density_scores_on_a_hand_made_set():
+    import scipy.stats
+
+    from scalpcheck.evaluation import density_scores
+
+    # three scalps, each photographed twice (ids a, b, c), and an image without a known density
+    truth = np.array([0.9, 0.9, 0.5, 0.5, 0.1, 0.1, np.nan])
+    estimate = np.array([0.85, 0.88, 0.55, 0.50, 0.20, 0.12, 0.4])
+    low, high = estimate - 0.06, estimate + 0.06
+    scores = density_scores(
+        estimate,
+        low,
+        high,
+        truth,
+        stage=[0, 0, 2, 2, 4, 4, 1],
+        scalps=["a", "a", "b", "b", "c", "c", "d"],
+        shots=[0, 1, 0, 1, 0, 1, 0],
+        sdc=0.06,
+        n_boot=200,
+    )
+    assert scores.n == 6
+    assert scores.mae == pytest.approx(np.mean([0.05, 0.02, 0.05, 0.0, 0.1, 0.02]))
+    assert scores.coverage == pytest.approx(5 / 6)  # only 0.20 for 0.1 misses by more than 0.06
+    assert scores.mean_width == pytest.approx(0.12)
+    expected = scipy.stats.spearmanr(estimate[:6], [0, 0, 2, 2, 4, 4]).statistic  # ties share ranks
+    assert scores.spearman_vs_stage == pytest.approx(expected) and expected < -0.9
+    assert scores.retest_pairs == 3
+    differences = np.array([0.85 - 0.88, 0.55 - 0.50, 0.20 - 0.12])
+    assert scores.smallest_detectable_change == pytest.approx(1.96 * np.std(differences, ddof=1))
+    assert scores.retest_within_sdc == pytest.approx(2 / 3)  # 0.08 apart is more than the SDC of 0.06
+    # first shots: a-b differ by 0.4, a-c by 0.8, b-c by 0.4 in truth, all beyond 2 x 0.06; all read rightly
+    assert scores.real_changes == 3 and scores.real_changes_detected == 1.0
+    assert scores.mae_interval[0] <= scores.mae <= scores.mae_interval[1]

@@ -7,6 +7,7 @@ A bundle is a folder:
               the gradient of a class score with respect to the embedding for Grad-CAM without torch
   ood.npz     the out-of-distribution reference (scalpcheck.ood)
   card.json   scalpcheck.card.Card
+  density.npz optional: the hair-density regression (scalpcheck.density), present when card.density is
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ CARD_FILE = "card.json"
 HEAD_FILE = "head.npz"
 OOD_FILE = "ood.npz"
 FILES = (MODEL_FILE, CARD_FILE, HEAD_FILE, OOD_FILE)
+DENSITY_FILE = "density.npz"
 INPUT = "image"
 OUTPUTS = ("logits", "embedding", "feature_map")
 REFERENCE = "reference"  # optional: the untuned backbone's embedding, for the out-of-distribution check
@@ -48,9 +50,14 @@ def read_card(bundle_dir: str | Path) -> Card:
     except (OSError, ValueError) as exc:
         raise BundleError(f"{bundle_dir / CARD_FILE} is not readable JSON: {exc}") from exc
     try:
-        return Card.from_dict(data)
+        card = Card.from_dict(data)
     except CardError as exc:
         raise BundleError(f"{bundle_dir}: {exc}") from exc
+    if card.density is not None and not (bundle_dir / DENSITY_FILE).is_file():
+        raise BundleError(
+            f"{bundle_dir}: its card describes a density measurement but it has no {DENSITY_FILE}"
+        )
+    return card
 
 
 def write(
@@ -60,6 +67,7 @@ def write(
     head: Mapping[str, np.ndarray],
     ood: Mapping[str, np.ndarray],
     check: Callable[[Path], object] = read_card,
+    density: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """Write the bundle folder `out_dir` atomically: built beside it, checked, then renamed into place.
 
@@ -75,6 +83,8 @@ def write(
         # numpy's stubs match ** against savez's allow_pickle flag
         np.savez(staging / HEAD_FILE, **head)  # type: ignore[arg-type]
         np.savez(staging / OOD_FILE, **ood)  # type: ignore[arg-type]
+        if density is not None:
+            np.savez(staging / DENSITY_FILE, **density)  # type: ignore[arg-type]
         (staging / CARD_FILE).write_text(json.dumps(card.to_dict(), indent=2) + "\n")
         check(staging)
         if out_dir.exists():

@@ -13,7 +13,7 @@ from typing import Any
 from scalpcheck import records
 from scalpcheck.evaluation import ChanceEce, CrossValidation, Evaluation, Intervals, Scores, ShiftReport
 from scalpcheck.preprocess import Preprocess
-from scalpcheck.tasks import Task
+from scalpcheck.tasks import TASKS, Task
 
 FORMAT_VERSION = 1
 
@@ -49,6 +49,22 @@ class OodInfo:
     threshold_from: str = ""
     negatives: int | None = None  # real photos that are not scalps, scored when the threshold was chosen
     negatives_refused: float | None = None  # the share of them it refuses
+
+
+@dataclass(frozen=True, kw_only=True)
+class DensityInfo:
+    """The hair-density measurement (scalpcheck.density): what it was fitted on and how well it measures."""
+
+    fitted_on: str
+    coverage_target: float = 0.9  # of the interval
+    half_width: float  # readings are estimate +- half_width, clipped to 0..1
+    interval_from: str  # the held-out images whose errors gave the half-width
+    mae: float | None = None  # on `measured_on`
+    coverage: float | None = None  # the share of `measured_on` whose truth lies in the interval
+    measured_on: str | None = None
+    smallest_detectable_change: float | None = None  # None: no re-shoots to measure it on
+    retest_pairs: int | None = None
+    change_from: str | None = None  # the re-shoots the smallest detectable change was measured on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +146,7 @@ class Card:
     synthetic_data: bool  # trained on phantoms: every screen and report then says so
     export: ExportInfo | None = None
     quantization: QuantizationInfo | None = None
+    density: DensityInfo | None = None  # None: the model has no density measurement
 
     @property
     def input_size(self) -> int:
@@ -147,6 +164,8 @@ class Card:
             labels=self.labels,
             display_names={c.label: c.display_name for c in self.classes},
             ordinal=self.ordinal,
+            measures_density=self.density is not None
+            or (self.task in TASKS and TASKS[self.task].measures_density),
         )
 
     def to_dict(self) -> dict[str, Any]:

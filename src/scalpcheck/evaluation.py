@@ -104,6 +104,24 @@ class GroupScores:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DensityScores:
+    """How well density readings (scalpcheck.density) measure the true densities of a set of images."""
+
+    n: int
+    mae: float
+    mae_interval: Interval
+    coverage: float  # the share whose truth lies in its reading's interval
+    coverage_interval: Interval
+    mean_width: float  # of the intervals
+    spearman_vs_stage: float | None = None  # ordinal tasks: the readings against the true stage
+    retest_pairs: int = 0  # pairs of shots of one scalp
+    smallest_detectable_change: float | None = None  # measured on these pairs
+    retest_within_sdc: float | None = None  # of the pairs, the share whose readings differ by <= the SDC used
+    real_changes: int = 0  # pairs of scalps whose true densities differ by more than twice that SDC
+    real_changes_detected: float | None = None  # of those, the share read as a change in the right direction
+
+
+@dataclass(frozen=True, kw_only=True)
 class GroupTable:
     """One attribute's groups, and the largest minus the smallest rate between them (0..1)."""
 
@@ -127,6 +145,7 @@ class Evaluation:
     confident_answers: int = 0  # assessed with at least CONFIDENT probability
     confident_errors: int = 0  # of those, wrong
     subgroups: dict[str, GroupTable] = field(default_factory=dict)
+    density: DensityScores | None = None
 
     @property
     def refusal_rate(self) -> float:
@@ -310,3 +329,70 @@ def _percentiles(draws: np.ndarray, confidence: float = 0.95) -> Interval:
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def density_scores(
+    estimate,
+    low,
+    high,
+    truth,
+    *,
+    stage=None,
+    scalps: Sequence[str] | None = None,
+    shots: Sequence[int] | None = None,
+    sdc: float | None = None,
+    n_boot: int = BOOTSTRAP_DRAWS,
+    seed: int = 0,
+) -> DensityScores:
+    """Density readings (`estimate` within [`low`, `high`]) against the true densities, over the images
+    whose truth is known. With each image's scalp and shot, re-shoot pairs give the test-retest figures,
+    judged against `sdc` (the model's smallest detectable change; else the one measured here)."""
+    from scalpcheck import density
+
+    estimate, low, high, truth = (np.asarray(a, np.float64) for a in (estimate, low, high, truth))
+    known = np.isfinite(truth) & np.isfinite(estimate)
+    e, t = estimate[known], truth[known]
+    if not len(e):
+        raise ValueError("no image has both a reading and a known density")
+    errors = np.abs(e - t)
+    inside = (low[known] <= t) & (t <= high[known])
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(e), (max(n_boot, 1), len(e)))
+    result = DensityScores(
+        n=int(len(e)),
+        mae=float(errors.mean()),
+        mae_interval=_percentiles(errors[draws].mean(axis=1)),
+        coverage=float(inside.mean()),
+        coverage_interval=_percentiles(inside[draws].mean(axis=1)),
+        mean_width=float((high[known] - low[known]).mean()),
+        spearman_vs_stage=metrics.spearman(e, np.asarray(stage)[known]) if stage is not None else None,
+    )
+    if scalps is None or shots is None:
+        return result
+    pairs = density.retest_pairs([s if k else "" for s, k in zip(scalps, known, strict=True)], list(shots))
+    measured = None
+    if len(pairs) >= 2:
+        first, second = (np.array(side) for side in zip(*pairs, strict=True))
+        measured = density.smallest_detectable_change(estimate[first], estimate[second])
+    threshold = sdc if sdc is not None else measured
+    if threshold is None:
+        return replace(result, retest_pairs=len(pairs))
+    within = None
+    if pairs:
+        first, second = (np.array(side) for side in zip(*pairs, strict=True))
+        within = float((np.abs(estimate[first] - estimate[second]) <= threshold).mean())
+    # Different scalps whose true densities differ by more than twice the SDC: read as changed, rightly?
+    firsts = np.flatnonzero(known & (np.asarray(shots) == 0))
+    i, j = np.triu_indices(len(firsts), 1)
+    a, b = firsts[i], firsts[j]
+    true_change, read_change = truth[b] - truth[a], estimate[b] - estimate[a]
+    real = np.abs(true_change) > 2 * threshold
+    detected = (np.abs(read_change) > threshold) & (np.sign(read_change) == np.sign(true_change))
+    return replace(
+        result,
+        retest_pairs=len(pairs),
+        smallest_detectable_change=measured,
+        retest_within_sdc=within,
+        real_changes=int(real.sum()),
+        real_changes_detected=float(detected[real].mean()) if real.any() else None,
+    )

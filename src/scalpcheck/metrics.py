@@ -167,3 +167,22 @@ def mean_ci(values, confidence: float = 0.95) -> dict[str, float]:
         return {"mean": mean, "low": mean, "high": mean, "n": int(len(v))}
     half = float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(len(v))}
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation (average ranks for ties); NaN when either side is constant."""
+    rx, ry = (_ranks(np.asarray(v, np.float64)) for v in (x, y))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), np.float64)
+    ranks[order] = np.arange(len(values), dtype=np.float64)
+    unique, inverse = np.unique(values, return_inverse=True)
+    # ties share the mean of their ranks
+    sums = np.bincount(inverse, ranks)
+    counts = np.bincount(inverse)
+    return (sums / counts)[inverse] if len(unique) < len(values) else ranks

@@ -16,6 +16,9 @@ class Task:
     labels: tuple[str, ...]
     display_names: dict[str, str]
     ordinal: bool  # labels are ordered stages: report stage MAE and quadratic weighted kappa
+    # Its models read hair density where the training data give it (scalp conditions are not a matter of
+    # how much hair there is, so their models never do)
+    measures_density: bool = True
 
     def display_name(self, label: str) -> str:
         return self.display_names.get(label) or short_name(label)
@@ -37,6 +40,7 @@ SCALP = Task(
         "psoriasis": "Scalp psoriasis",
     },
     ordinal=False,
+    measures_density=False,
 )
 
 HAIRLOSS = Task(

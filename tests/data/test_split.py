@@ -106,3 +106,52 @@ def test_manifests(tmp_path):
     assert len(rows) == 60
     assert Counter((r["repeat"], r["path"]) for r in rows).most_common(1)[0][1] == 1
     assert {r["fold"] for r in rows} == {"0", "1", "2", "3"}
+
+
+def with_reshoots(counts: dict[str, int]) -> Catalog:
+    """Every image of make_catalog(counts) and a re-shoot of each, the pair sharing the manifest's scalp_id."""
+    first = make_catalog(counts)
+    items, attributes = [], {}
+    for item in first.items:
+        again = Item(item.path.with_name(item.path.stem + "_shot1.jpg"), item.label, None)
+        items += [item, again]
+        for shot, one in enumerate((item, again)):
+            attributes[one.path.relative_to(ROOT).as_posix()] = {
+                "scalp_id": item.path.stem + item.label,
+                "shot": str(shot),
+            }
+    return Catalog(ROOT, "flat", first.task, sorted(items, key=lambda i: str(i.path)), attributes)
+
+
+def test_the_photos_of_one_scalp_stay_in_one_split():
+    catalog = with_reshoots({"a": 20, "b": 10})
+    splits = stratified_split(catalog, seed=4)
+    where = {str(i.path): name for name, items in splits.items() for i in items}
+    for item in catalog.items:
+        assert where[str(item.path)] == where[str(item.path).replace("_shot1", "")]
+    assert label_counts(splits["test"]) == {"a": 4, "b": 2}  # 10 % of the scalps, both photos of each
+
+
+def test_without_scalp_ids_the_split_is_the_one_image_by_image():
+    plain = make_catalog({"a": 20, "b": 10})
+    ids = Catalog(plain.root, plain.layout, plain.task, plain.items, {
+        i.path.relative_to(ROOT).as_posix(): {"scalp_id": f"s{k}"} for k, i in enumerate(plain.items)
+    })  # fmt: skip
+    assert stratified_split(plain, seed=2) == stratified_split(ids, seed=2)
+
+
+def test_cross_validation_holds_out_a_scalps_photos_together():
+    from scalpcheck.data.split import scalp_key
+
+    catalog = with_reshoots({"a": 10, "b": 10})
+    folds = repeated_kfold(catalog.items, 5, 2, seed=0, scalp_of=scalp_key(catalog))
+    assert len(folds) == 10
+    for fit, held_out in folds:
+        held = {str(i.path).replace("_shot1", "") for i in held_out}
+        assert not held & {str(i.path).replace("_shot1", "") for i in fit}
+        assert len(held_out) == 2 * len(held)
+
+
+def test_a_class_with_too_few_scalps_is_named_with_its_images():
+    with pytest.raises(UsageError, match="class b has 4 images of 2 scalps; at least 3 scalps needed"):
+        stratified_split(with_reshoots({"a": 10, "b": 2}))

@@ -166,3 +166,29 @@ def test_a_held_out_dataset_lists_its_style_and_field_of_view(tmp_path):
     assert len(rows) == 8 and all(r["style"] == "dermoscope" for r in rows)
     assert all(0.54 <= float(r["field_stop"]) <= 0.64 for r in rows)
     assert json.loads((out / "phantoms.json").read_text())["style"] == "dermoscope"
+
+
+def test_shots_write_reshoots_beside_the_same_first_photos(tmp_path):
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    write_dataset("hairloss", per_class=2, seed=4, out=once, size=SIZE, progress=False)
+    summary = write_dataset("hairloss", per_class=2, seed=4, out=twice, size=SIZE, progress=False, shots=2)
+    assert summary["counts"] == {label: 4 for label in TASKS["hairloss"].labels}
+    assert json.loads((twice / "phantoms.json").read_text())["shots"] == 2
+    for path in once.rglob("*.jpg"):  # the first shots are the dataset without re-shoots
+        assert (twice / path.relative_to(once)).read_bytes() == path.read_bytes()
+    rows = {r["path"]: r for r in manifest.read(twice / manifest.NAME)}
+    again = rows["stage_3/stage_3_0001_shot1.jpg"]
+    first = rows["stage_3/stage_3_0001.jpg"]
+    assert (first["shot"], again["shot"]) == ("0", "1")
+    assert {k: first[k] for k in SCENE_COLUMNS} == {k: again[k] for k in SCENE_COLUMNS}
+    assert (twice / "stage_3/stage_3_0001_shot1.jpg").read_bytes() != (twice / first["path"]).read_bytes()
+    assert len({r["scalp_id"] for r in rows.values()}) == len(rows) // 2
+
+
+def test_shots_outside_one_to_four_are_refused_before_writing(tmp_path):
+    from scalpcheck.errors import UsageError
+
+    for shots in (0, 5):
+        with pytest.raises(UsageError, match="--shots must be between 1 and 4"):
+            write_dataset("scalp", per_class=1, seed=0, out=tmp_path / "d", size=SIZE, shots=shots)
+    assert not (tmp_path / "d").exists()

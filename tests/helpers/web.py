@@ -1,6 +1,10 @@
-"""The web app under test: its test settings, and a user's actions through the pages."""
+"""The web app under test: its test settings, a user's actions through the pages, and a stand-in for an
+assessment row."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
 
 PASSWORD = "correct horse battery"
 TEST_CONFIG = {
@@ -39,3 +43,17 @@ class AuthActions:
 
     def logout(self):
         return self._client.post("/auth/logout")
+
+
+@dataclass
+class Row:
+    """What the chart and the change description read of an assessment row."""
+
+    task: str
+    label: str
+    confidence: float
+    created_at: datetime
+    low_confidence: bool = False
+    id: int = 1
+    density: float | None = None
+    density_sdc: float | None = None

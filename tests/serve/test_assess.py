@@ -95,7 +95,10 @@ def test_to_dict_is_the_documented_assessment_json(assessor):
         "alternatives",
         "advice",
         "model",
+        "density",  # hair-loss assessments only; null: this model has no density measurement
     }
+    assert payload["density"] is None
+    assert "density" not in assessor.assess(encode(scalp_photo()), "scalp").to_dict()
     assert payload["model"] == {
         "version": result.model.version,
         "backbone": "efficientnet_lite0",

@@ -156,6 +156,30 @@ def test_create_get_list_delete(client, token, stored):
     assert_error(client.get(body["links"]["self"], headers=bearer(tok)), 404, "not_found")
 
 
+def test_hair_loss_assessments_carry_density_and_every_assessment_its_change(client, token):
+    tok = token()
+    first = post_photo(client, tok, phantom_jpeg("hairloss", "stage_1", seed=1), task="hairloss").json
+    second = post_photo(client, tok, phantom_jpeg("hairloss", "stage_3", seed=2), task="hairloss").json
+    scalp = post_photo(client, tok, phantom_jpeg("scalp", "healthy", seed=22), task="scalp").json
+    for body in (first, second):
+        reading = body["density"]  # the tests' model learnt density from its phantoms' manifest
+        assert set(reading) == {"estimate", "low", "high"}
+        assert 0 <= reading["low"] <= reading["estimate"] <= reading["high"] <= 1
+    assert first["density"]["estimate"] > second["density"]["estimate"]
+    assert "density" not in scalp and scalp["change"] is None and first["change"] is None
+    change = second["change"]
+    assert set(change) == {"since", "density_delta", "beyond_noise", "smallest_detectable_change", "summary"}
+    assert change["since"] == first["id"] and isinstance(change["beyond_noise"], bool) and change["summary"]
+    assert change["density_delta"] == pytest.approx(
+        second["density"]["estimate"] - first["density"]["estimate"]
+    )
+    # its training data held no re-shoots: no smallest detectable change, so no change counts as beyond noise
+    assert change["smallest_detectable_change"] is None and change["beyond_noise"] is False
+    listed = client.get("/api/v1/assessments?task=hairloss", headers=bearer(tok)).json["items"]
+    assert [item["change"] for item in listed] == [change, None]
+    assert client.get(second["links"]["self"], headers=bearer(tok)).json == second
+
+
 def test_list_is_paginated_newest_first(client, token):
     tok = token()
     ids = [post_photo(client, tok, phantom_jpeg(seed=20 + i)).json["id"] for i in range(3)]

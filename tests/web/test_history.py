@@ -1,46 +1,18 @@
-"""The trend chart's layout and the words for what changed between two assessments."""
+"""The trend chart's layout."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scalpcheck.tasks import HAIRLOSS, SCALP, TASKS, custom_task
+from scalpcheck.tasks import HAIRLOSS, SCALP, custom_task
 from scalpcheck.web.history.chart import build_chart
-from scalpcheck.web.history.trend import describe_change
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
-@dataclass
-class Row:
-    task: str
-    label: str
-    confidence: float
-    created_at: datetime
-    low_confidence: bool = False
-
-
-@pytest.mark.parametrize(
-    ("task", "before", "after", "kind", "words"),
-    [
-        ("hairloss", "stage_2", "stage_1", "better", "Better since 01 Mar 2026: Stage 2 → Stage 1"),
-        ("hairloss", "stage_1", "stage_3", "worse", "Worse since 01 Mar 2026: Stage 1 → Stage 3"),
-        ("hairloss", "stage_2", "stage_2", "same", "Unchanged since 01 Mar 2026: still Stage 2"),
-        ("scalp", "psoriasis", "healthy", "better", "Better since 01 Mar 2026: Psoriasis → Healthy"),
-        ("scalp", "healthy", "folliculitis", "worse", "Worse since 01 Mar 2026: Healthy → Folliculitis"),
-        ("scalp", "alopecia", "psoriasis", "different", "Changed since 01 Mar 2026: Alopecia → Psoriasis"),
-        ("custom", "a", "b", "different", "Changed since 01 Mar 2026: A → B"),
-    ],
-)
-def test_describe_change(task, before, after, kind, words):
-    info = TASKS.get(task) or custom_task(task, [before, after])
-    previous, current = Row(task, before, 0.6, START), Row(task, after, 0.8, START + timedelta(days=30))
-    change = describe_change(info, previous, current)
-    assert change.kind == kind
-    assert change.text.startswith(words) and "confidence 60% → 80%" in change.text
+from tests.helpers.web import Row
 
 
 def test_ordinal_chart_draws_stages_in_order_with_a_line():

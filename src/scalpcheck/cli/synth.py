@@ -26,6 +26,11 @@ lesion models) is the held-out evaluation style: mix never draws it, so a model 
 never seen it; measure the shift on it, and never train or tune on it. A comma list (e.g.
 studio,phone) draws each image's style from just those styles.
 
+--shots N photographs every scalp N times (1 to 4; default 1): <label>_0000_shot1.jpg is the same
+scalp as <label>_0000.jpg, photographed again (framing, light, focus, noise, compression drawn anew), with
+the same scalp_id in the manifest. Training keeps the shots of a scalp in one split and measures from them
+how much a hair-density reading moves when the photo is simply taken again.
+
 --defects also plants every fault the cleaner looks for (at least two of each: zero-byte, truncated,
 non-image, exact and near duplicates, tiny, blurry, nearly black or white, the same picture under two
 labels) beside the clean images, listed in DIR/defects.json.
@@ -52,6 +57,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--defects", action="store_true", help="also plant faults and list them in DIR/defects.json"
     )
+    p.add_argument(
+        "--shots", type=int, default=1, metavar="N", help="photos of every scalp, 1 to 4 (default 1)"
+    )
     p.add_argument("--preview", type=Path, metavar="FILE.png", help="write a labelled contact sheet")
     p.add_argument(
         "--style",
@@ -74,12 +82,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is None and args.preview is None:
         raise UsageError("give --out DIR (a dataset), --preview FILE.png (a contact sheet), or both")
-    if args.out is None and (args.per_class is not None or args.defects):
-        raise UsageError("--per-class and --defects need --out DIR")
+    if args.out is None and (args.per_class is not None or args.defects or args.shots != 1):
+        raise UsageError("--per-class, --shots and --defects need --out DIR")
     if args.out is not None and args.per_class is None:
         raise UsageError("--per-class N is required with --out")
     # Everything is checked before anything is written: a bad --preview must not leave a dataset behind.
-    check_arguments(args.task, args.seed, args.size, args.per_class, style)
+    check_arguments(args.task, args.seed, args.size, args.per_class, style, args.shots)
     if args.out is not None:
         check_target(args.out)
     if args.preview is not None:
@@ -95,10 +103,12 @@ def run(args: argparse.Namespace) -> int:
             defects=args.defects,
             progress=True,
             style=style,
+            shots=args.shots,
         )
         total = sum(summary["counts"].values())
         print(
-            f"wrote {total} phantoms ({len(summary['counts'])} labels x {args.per_class}, {args.size} px, "
+            f"wrote {total} phantoms ({len(summary['counts'])} labels x {args.per_class}"
+            f"{f' x {args.shots} shots' if args.shots > 1 else ''}, {args.size} px, "
             f"style {style}, seed {args.seed}) to {args.out} in {summary['seconds']:.1f} s"
         )
         if args.defects:

@@ -48,3 +48,11 @@ def groups_of(attributes: Sequence[dict[str, str]]) -> dict[str, list[str]]:
     """{column: each image's value} for the subgroup columns that some image has a value for."""
     present = [c for c in GROUPS if any(a.get(c) for a in attributes)]
     return {c: [a.get(c) or UNKNOWN for a in attributes] for c in present}
+
+
+def number(text: str | None) -> float:
+    """A numeric attribute (the true density, a shot number) as a float; NaN when empty or not a number."""
+    try:
+        return float(text or "nan")
+    except ValueError:
+        return float("nan")

@@ -16,8 +16,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from scalpcheck.card import DataInfo
+from scalpcheck.data.attributes import number
 from scalpcheck.data.catalog import Catalog, Item, fingerprint, require_trainable, scan
-from scalpcheck.data.split import repeated_kfold, stratified_split
+from scalpcheck.data.split import repeated_kfold, scalp_key, stratified_split
 from scalpcheck.errors import UsageError
 
 SPLIT_FRACTIONS = (0.7, 0.2, 0.1)
@@ -50,14 +51,9 @@ class PreparedData:
     @property
     def density(self) -> np.ndarray:
         """Each item's true hair density from the manifest (0..1), NaN where it gives none: [N] float32."""
-        values = []
-        for item in self.items:
-            text = self.catalog.attributes_of(item).get("density", "")
-            try:
-                values.append(float(text))
-            except ValueError:
-                values.append(float("nan"))
-        return np.asarray(values, dtype=np.float32)
+        return np.asarray(
+            [number(self.catalog.attributes_of(item).get("density")) for item in self.items], dtype=np.float32
+        )
 
     def groups(self, indices: Sequence[int]) -> dict[str, list[str]]:
         """The subgroups (skin tone, style, ...) the dataset's manifest gives these items, for the reports."""
@@ -117,7 +113,7 @@ def prepare(data: Path, task: str, seed: int, cv: int = 0, progress: bool = Fals
         pool = splits["train"] + splits["val"]
         folds = [
             ([position[i.path] for i in fit], [position[i.path] for i in held_out])
-            for fit, held_out in repeated_kfold(pool, cv, CV_REPEATS, seed)
+            for fit, held_out in repeated_kfold(pool, cv, CV_REPEATS, seed, scalp_key(catalog))
         ]
     check_readable(catalog.items, catalog.root, progress)
     y = np.array([catalog.task.labels.index(i.label) for i in catalog.items], dtype=np.int64)

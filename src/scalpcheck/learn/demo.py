@@ -19,6 +19,7 @@ from pathlib import Path
 from scalpcheck.bundle import BundleError, publish, read_card
 from scalpcheck.data.catalog import SYNTHETIC_MARKER
 from scalpcheck.settings import Settings
+from scalpcheck.tasks import TASKS
 
 DEMO_TASKS = ("scalp", "hairloss")
 DEMO_SEED = 2024
@@ -32,6 +33,7 @@ class DemoData:
     per_class: int
     seed: int
     style: str
+    shots: int = 1  # photos of every scalp: re-shoots measure how far a density reading moves by chance
 
 
 def demo_data(task: str) -> tuple[DemoData, DemoData, DemoData]:
@@ -42,10 +44,11 @@ def demo_data(task: str) -> tuple[DemoData, DemoData, DemoData]:
     held_out = HELD_OUT_STYLES[0]
     # The hair-loss stages need more phantoms than the conditions to hold on the held-out style.
     per_class = {"scalp": 160, "hairloss": 240}[task]
+    shots = 2 if TASKS[task].measures_density else 1
     return (
         DemoData(f"demo-{task}", per_class, DEMO_SEED, MIX),
-        DemoData(f"demo-{task}-calibration", 80, DEMO_SEED + 1, held_out),
-        DemoData(f"demo-{task}-shift", 100, DEMO_SEED + 2, held_out),
+        DemoData(f"demo-{task}-calibration", 80, DEMO_SEED + 1, held_out, shots),
+        DemoData(f"demo-{task}-shift", 100, DEMO_SEED + 2, held_out, shots),
     )
 
 
@@ -77,7 +80,13 @@ def ensure_demo(settings: Settings, progress: bool = True) -> dict[str, Path]:
                 if not (folder / SYNTHETIC_MARKER).is_file():
                     _say(progress, f"writing {data.per_class} {data.style} phantoms a class to {folder}")
                     write_dataset(
-                        task, data.per_class, data.seed, folder, style=data.style, progress=progress
+                        task,
+                        data.per_class,
+                        data.seed,
+                        folder,
+                        style=data.style,
+                        progress=progress,
+                        shots=data.shots,
                     )
                 folders.append(folder)
             training, calibration, shift = folders

@@ -25,6 +25,7 @@ from scalpcheck.card import (
     CardMetrics,
     ClassInfo,
     DataInfo,
+    DensityInfo,
     ExportInfo,
     OodInfo,
 )
@@ -100,6 +101,7 @@ def make_card(
     data: DataInfo,
     synthetic: bool,
     created: datetime | None = None,
+    density: DensityInfo | None = None,
 ) -> Card:
     created = created or datetime.now(UTC)
     return Card(
@@ -118,6 +120,7 @@ def make_card(
         created_at=created.isoformat(timespec="seconds"),
         scalpcheck_version=__version__,
         synthetic_data=bool(synthetic),
+        density=density,
     )
 
 
@@ -127,6 +130,7 @@ def write_bundle(
     card: Card,
     ood_stats: dict[str, np.ndarray],
     check_images: torch.Tensor,
+    density: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Export the model and write its bundle `out_dir` (scalpcheck.bundle.write), checked as serving loads it.
 
@@ -140,7 +144,8 @@ def write_bundle(
     if difference > PARITY_TOLERANCE:
         raise ExportError(f"ONNX logits differ from torch by {difference:.2e} (> {PARITY_TOLERANCE})")
     card = replace(card, export=ExportInfo(opset=OPSET, parity_max_abs_logit_diff=difference))
-    return bundle.write(out_dir, card, graph, model.head.to_arrays(), ood_stats, check=LoadedModel.load)
+    head = model.head.to_arrays()
+    return bundle.write(out_dir, card, graph, head, ood_stats, check=LoadedModel.load, density=density)
 
 
 def untrained_bundle(

@@ -190,5 +190,9 @@ def _write_bundle(
     )
     with np.load(source / bundle.HEAD_FILE) as arrays:
         head = dict(arrays)
+    density = None
+    if card.density is not None:  # the regression reads the INT8 graph's embedding as it read the FP32 one's
+        with np.load(source / bundle.DENSITY_FILE) as arrays:
+            density = dict(arrays)
     model = int8_model.read_bytes()
-    return bundle.write(out_dir, new_card, model, head, stats, check=LoadedModel.load)
+    return bundle.write(out_dir, new_card, model, head, stats, check=LoadedModel.load, density=density)

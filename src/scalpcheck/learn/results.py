@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scalpcheck.card import Card, DataInfo
-from scalpcheck.evaluation import CrossValidation, Evaluation
+from scalpcheck.evaluation import CrossValidation, DensityScores, Evaluation
 from scalpcheck.learn.head import HeadParams
 
 
@@ -81,6 +81,7 @@ class RunSummary:
     bundle: Card
     leaderboard: list[BackboneSummary] = field(default_factory=list)  # best first, by the selection score
     seconds: float = 0.0
+    density: DensityScores | None = None  # the density measurement on the test split
 
     @property
     def best_summary(self) -> BackboneSummary:

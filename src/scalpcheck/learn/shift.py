@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from scalpcheck import ood
+from scalpcheck.data.attributes import number
 from scalpcheck.data.catalog import scan
 from scalpcheck.data.transforms import load_rgb
 from scalpcheck.errors import UsageError
@@ -42,22 +43,29 @@ class Source:
     root: Path
     y: np.ndarray  # class indices
     logits: np.ndarray  # [N, K]
-    embeddings: np.ndarray  # [N, D]
+    embeddings: np.ndarray  # [N, D] what the refusal gate scores
     groups: dict[str, list[str]]  # its manifest's subgroups
+    features: np.ndarray  # [N, D] the embedding the head reads (and the density regression)
+    density: np.ndarray  # [N] true densities from its manifest, NaN where unknown
+    scalps: list[str]  # the manifest's scalp_id ("" where none): re-shoots of one scalp share it
+    shots: list[int]
 
 
-def network_outputs(model: FeatureModel, images, pre: Preprocess) -> tuple[np.ndarray, np.ndarray]:
-    """Logits and the gate's embeddings (the reference output where the network has one) of PIL images'
-    plain views through the whole network, in batches."""
-    logits, embeddings = [], []
+def network_outputs(
+    model: FeatureModel, images, pre: Preprocess
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logits, the gate's embeddings (the reference output where the network has one) and the head's
+    embeddings of PIL images' plain views through the whole network, in batches."""
+    logits, gate, embeddings = [], [], []
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(images), BATCH):
             x = torch.from_numpy(np.stack([preprocess(img, pre) for img in images[start : start + BATCH]]))
             out = model(x)
             logits.append(out[0].numpy().astype(np.float64))
-            embeddings.append(out[-1].numpy() if len(out) == 4 else out[1].numpy())
-    return np.concatenate(logits), np.concatenate(embeddings)
+            gate.append(out[-1].numpy() if len(out) == 4 else out[1].numpy())
+            embeddings.append(out[1].numpy())
+    return np.concatenate(logits), np.concatenate(gate), np.concatenate(embeddings)
 
 
 def load_source(root: Path, data: PreparedData, model: FeatureModel, pre: Preprocess, what: str) -> Source:
@@ -68,9 +76,25 @@ def load_source(root: Path, data: PreparedData, model: FeatureModel, pre: Prepro
         raise UsageError(f"{what} {root}: label {unknown[0]!r} is not a class of the task")
     if catalog.root == data.catalog.root:
         raise UsageError(f"{what} {root} is the training data; give photos from another source")
-    logits, embeddings = network_outputs(model, [load_rgb(i.path) for i in catalog.items], pre)
+    logits, gate, features = network_outputs(model, [load_rgb(i.path) for i in catalog.items], pre)
     y = np.array([data.labels.index(i.label) for i in catalog.items], dtype=np.int64)
-    return Source(catalog.root, y, logits, embeddings, catalog.groups(catalog.items))
+    rows = [catalog.attributes_of(i) for i in catalog.items]
+    return Source(
+        catalog.root,
+        y,
+        logits,
+        gate,
+        catalog.groups(catalog.items),
+        features,
+        np.array([number(r.get("density")) for r in rows]),
+        [r.get("scalp_id", "") for r in rows],
+        [_shot(r) for r in rows],
+    )
+
+
+def _shot(row: dict[str, str]) -> int:
+    shot = number(row.get("shot"))
+    return int(shot) if shot == shot else 0  # NaN (no shot column): a first photo
 
 
 def check_source(root: Path | None, what: str) -> None:

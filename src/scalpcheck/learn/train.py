@@ -22,11 +22,12 @@ from scalpcheck.card import BackboneInfo, Card, CardMetrics, ShiftTest, Validati
 from scalpcheck.data.split import write_split_csv
 from scalpcheck.data.transforms import load_rgb
 from scalpcheck.errors import UsageError
-from scalpcheck.evaluation import ShiftReport
+from scalpcheck.evaluation import DensityScores, ShiftReport
 from scalpcheck.learn import defaults, negatives, plots, report
 from scalpcheck.learn.backbones import Backbone, FeatureModel, get
 from scalpcheck.learn.compare import Candidate, fit_backbone, score
 from scalpcheck.learn.dataset import PreparedData, prepare
+from scalpcheck.learn.density import fit_measurement
 from scalpcheck.learn.export import make_card, write_bundle
 from scalpcheck.learn.results import BackboneSummary, RunSummary
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
@@ -162,7 +163,9 @@ def _train_in(
         logits, y, _ = out_of_style
         score(best, data, calibration=(logits, y, f"{len(y)} leave-one-style-out predictions"))
     _say(options, f"best: {best.name}; exporting it to ONNX")
-    bundle_dir, card = _export(best, data, run_dir / "bundle", network, calibration, out_of_style, shift)
+    bundle_dir, card, density = _export(
+        best, data, run_dir / "bundle", network, calibration, out_of_style, shift
+    )
     if options.shift_test:
         _say(options, f"testing the bundle on {options.shift_test}")
         card = _test_on_other_source(bundle_dir, card, options.shift_test, settings)
@@ -181,6 +184,7 @@ def _train_in(
         bundle=card,
         leaderboard=[_backbone_summary(c) for c in board],
         seconds=time.perf_counter() - started,
+        density=density,
     )
     _write_run_files(run_dir, summary, candidates, best, data)
     result = TrainResult(run_dir, bundle_dir, best.name, summary)
@@ -250,12 +254,12 @@ def _export(
     calibration: Source | None,
     out_of_style: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     shift: ShiftReport | None,
-) -> tuple[Path, Card]:
+) -> tuple[Path, Card, DensityScores | None]:
     """The refusal gate (reference: the training images; threshold: the calibration source's images, else
     the leave-one-style-out scores, else the validation split's; lowered for real non-scalp photos), the
     card, and the bundle."""
     plain = {name: best.gate_features.plain(idx) for name, idx in data.split.items()}
-    _, refused = network_outputs(network, negatives.photos(), best.pre)
+    _, refused, _ = network_outputs(network, negatives.photos(), best.pre)
     heldout, scores = plain["val"], None
     name = f"{len(data.split['val'])} validation images"
     if calibration is not None:
@@ -272,6 +276,7 @@ def _export(
         heldout_scores=scores,
         leave_one_out=calibration is None and out_of_style is None,  # held out from the training source
     )
+    measured = fit_measurement(best, data, calibration) if data.catalog.task.measures_density else None
     card = make_card(
         task=data.catalog.task,
         pre=best.pre,
@@ -286,11 +291,13 @@ def _export(
         metrics=replace(_card_metrics(best), leave_one_style_out=shift),
         data=data.summary(),
         synthetic=data.synthetic,
+        density=measured.info if measured else None,
     )
     picks = data.split["test"][:PARITY_IMAGES]
     check = torch.from_numpy(np.stack([preprocess(load_rgb(data.items[i].path), best.pre) for i in picks]))
-    bundle_dir = write_bundle(out_dir, network, card, stats, check)
-    return bundle_dir, bundle.read_card(bundle_dir)
+    arrays = measured.model.to_arrays() if measured else None
+    bundle_dir = write_bundle(out_dir, network, card, stats, check, density=arrays)
+    return bundle_dir, bundle.read_card(bundle_dir), measured.test if measured else None
 
 
 def _test_on_other_source(bundle_dir: Path, card: Card, root: Path, settings: Settings) -> Card:

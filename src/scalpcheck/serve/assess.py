@@ -104,6 +104,8 @@ def interpret(
         heatmap=heatmap,
         image=photo.view,
         source=photo.source,
+        density=model.read_density(output),
+        measures_density=task.measures_density,
     )
 
 

@@ -7,17 +7,19 @@ included, so the figures are those users would get; refused images count apart, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from scalpcheck import records
 from scalpcheck.card import Card
+from scalpcheck.data.attributes import number
 from scalpcheck.data.catalog import Catalog, Item, fingerprint
 from scalpcheck.errors import ImageRejected
-from scalpcheck.evaluation import Evaluation, evaluate
+from scalpcheck.evaluation import DensityScores, Evaluation, density_scores, evaluate
 from scalpcheck.serve.assess import Assessor
+from scalpcheck.serve.model import LoadedModel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +62,7 @@ class DatasetReport:
             "confident_answers": e.confident_answers,
             "confident_errors": e.confident_errors,
             "subgroups": {name: records.to_dict(t) for name, t in e.subgroups.items()},
+            "density": records.to_dict(e.density) if e.density else None,
         }
 
 
@@ -79,7 +82,8 @@ def evaluate_dataset(
     y_true: list[int] = []
     proba: list[list[float]] = []
     refused: list[str | None] = []
-    for item in tqdm(items, desc="evaluating", unit="img", disable=not progress):
+    readings = np.full((len(items), 3), np.nan)  # estimate, low, high
+    for k, item in enumerate(tqdm(items, desc="evaluating", unit="img", disable=not progress)):
         y_true.append(labels.index(item.label))
         try:
             result = assessor.assess(read(item), task)
@@ -89,6 +93,8 @@ def evaluate_dataset(
             continue
         refused.append(None)
         proba.append([result.probabilities[label] for label in labels])
+        if result.density is not None:
+            readings[k] = (result.density.estimate, result.density.low, result.density.high)
     evaluation = evaluate(
         y_true,
         np.asarray(proba).reshape(len(items), len(labels)),
@@ -97,6 +103,7 @@ def evaluate_dataset(
         refused=refused,
         groups=catalog.groups(items),
     )
+    evaluation = replace(evaluation, density=_density(model, catalog, items, readings, y_true))
     data = DataSummary(
         root=str(catalog.root),
         layout=catalog.layout,
@@ -106,3 +113,25 @@ def evaluate_dataset(
         same_as_training=fingerprint(catalog) == model.card.data.fingerprint,
     )
     return DatasetReport(model.path, model.card, data, evaluation)
+
+
+def _density(
+    model: LoadedModel, catalog: Catalog, items: Sequence[Item], readings: np.ndarray, stage: list[int]
+) -> DensityScores | None:
+    """The density figures where the model reads densities and the dataset's manifest gives them."""
+    rows = [catalog.attributes_of(i) for i in items]
+    truth = np.array([number(r.get("density")) for r in rows])
+    known = np.isfinite(truth) & np.isfinite(readings[:, 0])
+    if model.card.density is None or not known.any():
+        return None
+    shots = [number(r.get("shot")) for r in rows]
+    return density_scores(
+        readings[:, 0],
+        readings[:, 1],
+        readings[:, 2],
+        truth,
+        stage=stage if model.task.ordinal else None,
+        scalps=[r.get("scalp_id", "") for r in rows],
+        shots=[int(s) if s == s else 0 for s in shots],
+        sdc=model.card.density.smallest_detectable_change,
+    )

@@ -15,6 +15,7 @@ import onnxruntime as ort
 
 from scalpcheck import onnx_session, ood
 from scalpcheck.bundle import (
+    DENSITY_FILE,
     HEAD_FILE,
     INPUT,
     MODEL_FILE,
@@ -25,6 +26,7 @@ from scalpcheck.bundle import (
     read_card,
 )
 from scalpcheck.card import Card
+from scalpcheck.density import DensityModel, Reading, read
 from scalpcheck.preprocess import Preprocess
 from scalpcheck.serve.head import Head
 from scalpcheck.tasks import Task
@@ -50,6 +52,7 @@ class LoadedModel:
     head: Head
     ood_stats: dict[str, np.ndarray]
     task: Task  # the task as the model knows it: labels in logit order, their display names
+    density: DensityModel | None = None  # present when card.density is
 
     @property
     def preprocess(self) -> Preprocess:
@@ -65,8 +68,12 @@ class LoadedModel:
                 head = Head.from_arrays(arrays)
             with np.load(path / OOD_FILE, allow_pickle=False) as arrays:
                 ood_stats = dict(arrays)
+            regression = None
+            if card.density is not None:
+                with np.load(path / DENSITY_FILE, allow_pickle=False) as arrays:
+                    regression = DensityModel.from_arrays(arrays)
             session = onnx_session.create(path / MODEL_FILE)
-            model = cls(path, card, session, head, ood_stats, card.task_info())
+            model = cls(path, card, session, head, ood_stats, card.task_info(), regression)
             problem = model._problem()
         # ONNX Runtime's errors share no base class but Exception; any of them, like a malformed card or
         # array file, means this bundle cannot serve.
@@ -111,12 +118,21 @@ class LoadedModel:
                 f"the graph gave logits {out.logits.shape}, embedding {out.embedding.shape} and "
                 f"feature map {out.feature_map.shape} for {k} classes"
             )
-        if self.head.in_features != out.embedding.shape[0]:
-            inputs, dims = self.head.in_features, out.embedding.shape[0]
+        dims = out.embedding.shape[0]
+        if self.head.in_features != dims:
+            inputs = self.head.in_features
             return f"{HEAD_FILE} takes {inputs} inputs, the graph's embedding has {dims}"
         if not np.allclose(
             self.head.logits(out.embedding), out.logits, atol=_HEAD_TOLERANCE, rtol=_HEAD_TOLERANCE
         ):
             return f"{HEAD_FILE} does not compute the logits of {MODEL_FILE}"
         self.ood_score(out)  # raises when the statistics do not fit the embedding
+        if self.density is not None and self.density.weights.shape != out.embedding.shape:
+            return f"{DENSITY_FILE} reads {self.density.weights.shape[0]} inputs, the embedding has {dims}"
         return None
+
+    def read_density(self, output: ModelOutput) -> Reading | None:
+        """The photo's hair density with its interval; None when the model has no density measurement."""
+        if self.density is None or self.card.density is None:
+            return None
+        return read(self.density, self.card.density.half_width, output.embedding)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image
 
+from scalpcheck.density import Reading
 from scalpcheck.serve.advice import Advice
 
 
@@ -48,6 +49,8 @@ class AssessmentResult:
     heatmap: np.ndarray  # float32 [h, w] in 0..1, Grad-CAM at feature-map resolution, over `image`
     image: Image.Image  # the centred square of the upright, downscaled photo: exactly what the model saw
     source: Source
+    density: Reading | None = None  # hair density with its interval, from models that measure it
+    measures_density: bool = False  # the task reads density: its JSON has a `density`, null without one
 
     def to_dict(self) -> dict:
         """The assessment's JSON fields that need no database row, plus the alternatives."""
@@ -61,4 +64,5 @@ class AssessmentResult:
             "alternatives": [asdict(a) for a in self.alternatives],
             "advice": {**asdict(self.advice), "recommendations": list(self.advice.recommendations)},
             "model": asdict(self.model),
+            **({"density": asdict(self.density) if self.density else None} if self.measures_density else {}),
         }

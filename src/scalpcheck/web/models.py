@@ -15,7 +15,9 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from scalpcheck.density import Reading
 from scalpcheck.serve.result import AssessmentResult
+from scalpcheck.tasks import TASKS
 from scalpcheck.web.extensions import Model, db, login_manager
 
 
@@ -86,12 +88,27 @@ class Assessment(Model):
     synthetic_data: Mapped[bool]
     image_key: Mapped[str] = mapped_column(String(32), unique=True)
     image_type: Mapped[str] = mapped_column(String(32))  # media type of the stored photo
+    # Hair density with its interval, and the model's smallest detectable change; empty without them
+    density: Mapped[float | None] = mapped_column(Float)
+    density_low: Mapped[float | None] = mapped_column(Float)
+    density_high: Mapped[float | None] = mapped_column(Float)
+    density_sdc: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(back_populates="assessments")
 
+    @property
+    def reading(self) -> Reading | None:
+        if self.density is None or self.density_low is None or self.density_high is None:
+            return None
+        return Reading(self.density, self.density_low, self.density_high)
+
     @classmethod
-    def from_result(cls, user: User, result: AssessmentResult, image_key: str, image_type: str) -> Assessment:
-        """A row for a result of the serving side whose images are stored under `image_key`."""
+    def from_result(
+        cls, user: User, result: AssessmentResult, image_key: str, image_type: str, sdc: float | None = None
+    ) -> Assessment:
+        """A row for a result of the serving side whose images are stored under `image_key`; `sdc` is the
+        model's smallest detectable change of density."""
+        reading = result.density
         return cls(
             user_id=user.id,
             task=result.task,
@@ -107,6 +124,10 @@ class Assessment(Model):
             synthetic_data=result.model.synthetic_data,
             image_key=image_key,
             image_type=image_type,
+            density=reading.estimate if reading else None,
+            density_low=reading.low if reading else None,
+            density_high=reading.high if reading else None,
+            density_sdc=sdc if reading else None,
         )
 
     def to_dict(self) -> dict:
@@ -127,10 +148,21 @@ class Assessment(Model):
                 "backbone": self.model_backbone,
                 "synthetic_data": self.synthetic_data,
             },
+            **({"density": _reading_dict(self.reading)} if self.measures_density else {}),
         }
+
+    @property
+    def measures_density(self) -> bool:
+        """Hair-loss assessments carry a density (null from a model without the measurement)."""
+        task = TASKS.get(self.task)
+        return self.density is not None or (task is not None and task.measures_density)
 
     def __repr__(self) -> str:
         return f"<Assessment {self.id} {self.task}:{self.label}>"
+
+
+def _reading_dict(reading: Reading | None) -> dict[str, float] | None:
+    return None if reading is None else asdict(reading)
 
 
 class ApiToken(Model):

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Response, abort, send_file
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage, MultiDict
 
@@ -48,7 +48,9 @@ def pick_upload(files: MultiDict[str, FileStorage]) -> bytes:
 
 def create_assessment(user: User, task: str, data: bytes) -> Assessment:
     """Assess the photo and keep it with its result; raises ImageRejected or TaskUnavailable."""
-    result = get_assessor().assess(data, task)
+    assessor = get_assessor()
+    result = assessor.assess(data, task)
+    measurement = assessor.model(task).card.density
     try:
         photo, media_type = clean_photo(data, result.source.format, result.source.orientation)
     except ValueError as exc:
@@ -57,7 +59,8 @@ def create_assessment(user: User, task: str, data: bytes) -> Assessment:
     with store.adding(
         photo, media_type, preview=result.image, overlay=overlay(result.image, result.heatmap)
     ) as key:
-        row = Assessment.from_result(user, result, key, media_type)
+        sdc = measurement.smallest_detectable_change if measurement else None
+        row = Assessment.from_result(user, result, key, media_type, sdc)
         db.session.add(row)
         _commit()
     recover_images()  # cheap when, as nearly always, no dead worker left anything
@@ -90,6 +93,29 @@ def previous_assessment(row: Assessment) -> Assessment | None:
         .order_by(Assessment.created_at.desc(), Assessment.id.desc())
         .limit(1)
     )
+
+
+def previous_assessments(user: User, rows: list[Assessment]) -> dict[int, Assessment | None]:
+    """{row id: the user's assessment of the same task just before it}, in two queries for a whole page."""
+    if not rows:
+        return {}
+    earlier = (
+        func.lag(Assessment.id)
+        .over(partition_by=Assessment.task, order_by=(Assessment.created_at, Assessment.id))
+        .label("earlier")
+    )
+    ordered = select(Assessment.id, earlier).where(Assessment.user_id == user.id).subquery()
+    ids = [row.id for row in rows]
+    pairs = dict(
+        db.session.execute(select(ordered.c.id, ordered.c.earlier).where(ordered.c.id.in_(ids))).all()
+    )
+    found = {
+        a.id: a
+        for a in db.session.scalars(
+            select(Assessment).where(Assessment.id.in_([p for p in pairs.values() if p]))
+        )
+    }
+    return {i: found.get(pairs[i]) if pairs.get(i) else None for i in ids}
 
 
 def send_stored_image(row: Assessment, kind: str) -> Response:

@@ -29,14 +29,16 @@ MARKER = "phantoms.json"  # tells training (and its reports) that the data are s
 DEFECTS = "defects.json"
 MAX_PER_CLASS = 20000
 MAX_SEED = 2**32 - 1
+MAX_SHOTS = 4
 
 
-def image_name(label: str, index: int) -> str:
-    return f"{label}_{index:04d}.jpg"
+def image_name(label: str, index: int, shot: int = 0) -> str:
+    """label_0007.jpg for a scalp's first photo; label_0007_shot1.jpg for its re-shoot number 1."""
+    return f"{label}_{index:04d}.jpg" if shot == 0 else f"{label}_{index:04d}_shot{shot}.jpg"
 
 
 def check_arguments(
-    task: str, seed: int, size: int, per_class: int | None = None, style: str = DEFAULT_STYLE
+    task: str, seed: int, size: int, per_class: int | None = None, style: str = DEFAULT_STYLE, shots: int = 1
 ) -> None:
     """UsageError, naming the argument, for anything write_dataset or write_preview cannot honour."""
     try:
@@ -51,6 +53,8 @@ def check_arguments(
         raise UsageError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} px, got {size}")
     if per_class is not None and (not isinstance(per_class, int) or not 1 <= per_class <= MAX_PER_CLASS):
         raise UsageError(f"--per-class must be between 1 and {MAX_PER_CLASS}, got {per_class}")
+    if not isinstance(shots, int) or not 1 <= shots <= MAX_SHOTS:
+        raise UsageError(f"--shots must be between 1 and {MAX_SHOTS}, got {shots}")
 
 
 def check_target(out: Path) -> None:
@@ -69,18 +73,22 @@ def write_dataset(
     defects: bool = False,
     progress: bool = True,
     style: str = DEFAULT_STYLE,
+    shots: int = 1,
 ) -> dict:
     """Render per_class phantoms of every label of task into out; returns a summary.
 
     style: one of styles.STYLE_NAMES, `mix` (each image's style drawn from the training styles) or a
     comma list of names (drawn from just those). Same arguments, same bytes.
+    shots > 1 photographs every scalp again (re-shoots: new framing, light, focus, noise and compression,
+    the same hair and lesions); they share the manifest's scalp_id, and the first shots are the same
+    images as with shots=1.
     Every clean image has its row in out/manifest.csv. With defects, also plants every fault kind of
     defects.py and lists them in out/defects.json (the clean images are the same as without; planted
     files have no manifest row). Bad arguments, or an out that is a file or a folder with something in
     it, raise UsageError before anything is written.
     """
     out = Path(out)
-    check_arguments(task, seed, size, per_class, style)
+    check_arguments(task, seed, size, per_class, style, shots)
     labels = TASKS[task].labels
     if defects and per_class < defect_faults.originals_needed(len(labels)):
         need = defect_faults.originals_needed(len(labels))
@@ -94,16 +102,17 @@ def write_dataset(
     tmp.mkdir()  # unlike mkdtemp's 0700, the umask's permissions, which the dataset keeps
     try:
         with tqdm(
-            total=per_class * len(labels), desc=f"synth {task}", unit="img", disable=not progress
+            total=per_class * len(labels) * shots, desc=f"synth {task}", unit="img", disable=not progress
         ) as bar:
             rows = []
             for label in labels:
                 (tmp / label).mkdir()
                 for i in range(per_class):
-                    photo = photograph(task, label, image_rng(seed, task, label, i), size, style)
-                    (tmp / label / image_name(label, i)).write_bytes(photo.jpeg())
-                    rows.append(manifest.record(photo, f"{label}/{image_name(label, i)}"))
-                    bar.update()
+                    for shot in range(shots):
+                        photo = photograph(task, label, image_rng(seed, task, label, i), size, style, shot)
+                        (tmp / label / image_name(label, i, shot)).write_bytes(photo.jpeg())
+                        rows.append(manifest.record(photo, f"{label}/{image_name(label, i, shot)}", shot))
+                        bar.update()
         (tmp / manifest.NAME).write_text(manifest.to_csv(rows))
         faults = defect_faults.plant(tmp, task, labels, seed, size, per_class, style) if defects else []
         if defects:
@@ -118,6 +127,7 @@ def write_dataset(
             "size": size,
             "style": style,
             "defects": defects,
+            "shots": shots,
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         check_target(out)  # nothing appeared there while we rendered
@@ -136,7 +146,7 @@ def write_dataset(
         "size": size,
         "style": style,
         "out": str(out),
-        "counts": {label: per_class for label in labels},
+        "counts": {label: per_class * shots for label in labels},
         "faults": counts,
         "seconds": round(time.perf_counter() - started, 2),
     }

@@ -3,7 +3,7 @@
 Scene columns (the same for every shot of a scalp):
   path          the image, relative to DIR, forward slashes
   label, style  its label and the style it was drawn in
-  scalp_id      the rendered scalp (unique per image; a re-shoot would share it)
+  scalp_id      the rendered scalp (every shot of it shares it; training keeps them in one split)
   skin_L, skin_a, skin_b   CIELAB of the base skin tone
   skin_ita      Individual Typology Angle of that tone, degrees
   skin_group    its ITA category (skintone.py): very_light, light, intermediate, tan, brown, dark
@@ -14,6 +14,7 @@ Scene columns (the same for every shot of a scalp):
   lesion_count  alopecia patches, psoriasis plaques or folliculitis pustules (0 for the others)
   lesion_area   the share of the scene they cover
 Photograph columns (drawn per shot):
+  shot          0 for a scalp's first photo, 1.. for its re-shoots
   blur, motion_blur   defocus sigma and motion streak length, as shares of the image width
   noise         sensor noise (standard deviation at mid-grey, 0..1 scale)
   resolution    the sensor's side over the image's (below 1: upscaled)
@@ -36,7 +37,7 @@ from scalpcheck.data.synth.skintone import group, ita, third
 
 NAME = "manifest.csv"
 COLUMNS = (
-    "path", "label", "style", "scalp_id", "skin_L", "skin_a", "skin_b", "skin_ita", "skin_group",
+    "path", "label", "style", "scalp_id", "shot", "skin_L", "skin_a", "skin_b", "skin_ita", "skin_group",
     "skin_third", "hair_colour", "hair_curl", "hair_width", "density", "lesion_count", "lesion_area",
     "blur", "motion_blur", "noise", "resolution", "field_stop", "jpeg_quality",
 )  # fmt: skip
@@ -57,7 +58,7 @@ def _lesions(photo: Photo) -> tuple[int, float]:
     return plaques, float(binary.mean())
 
 
-def record(photo: Photo, path: str) -> dict[str, str]:
+def record(photo: Photo, path: str, shot: int = 0) -> dict[str, str]:
     """The manifest row of one phantom written at `path` (relative to the dataset)."""
     nz, cam, size = photo.plan.nuisance, photo.camera, photo.pixels.shape[0]
     lightness, a, b = nz.tone
@@ -69,6 +70,7 @@ def record(photo: Photo, path: str) -> dict[str, str]:
         "label": photo.plan.label,
         "style": photo.plan.style,
         "scalp_id": photo.scalp_id,
+        "shot": str(shot),
         "skin_L": f"{lightness:.2f}",
         "skin_a": f"{a:.2f}",
         "skin_b": f"{b:.2f}",

@@ -109,6 +109,15 @@ SCHEMAS = {
             },
             "advice": _ref("Advice"),
             "model": _ref("ModelInfo"),
+            "density": {
+                "description": "Hair-loss assessments only: hair density as a share of a full head, with its "
+                "90 % interval; null when the model has no density measurement.",
+                "oneOf": [_ref("Density"), {"type": "null"}],
+            },
+            "change": {
+                "description": "Since the user's previous assessment of the task; null for the first.",
+                "oneOf": [_ref("Change"), {"type": "null"}],
+            },
             "links": {
                 "type": "object",
                 "properties": {
@@ -117,6 +126,28 @@ SCHEMAS = {
                     "heatmap": {"type": "string", "description": "The Grad-CAM overlay (JPEG)."},
                 },
             },
+        },
+    },
+    "Density": {
+        "type": "object",
+        "required": ["estimate", "low", "high"],
+        "properties": {
+            name: {"type": "number", "minimum": 0, "maximum": 1} for name in ("estimate", "low", "high")
+        },
+    },
+    "Change": {
+        "type": "object",
+        "required": ["since", "density_delta", "beyond_noise", "smallest_detectable_change", "summary"],
+        "properties": {
+            "since": {"type": "integer", "description": "The id of the earlier assessment."},
+            "density_delta": {"type": ["number", "null"], "description": "Later minus earlier density."},
+            "beyond_noise": {
+                "type": "boolean",
+                "description": "True only for a change larger than re-taking the photo gives: a density "
+                "change beyond the smallest detectable change, or a change between two confident labels.",
+            },
+            "smallest_detectable_change": {"type": ["number", "null"]},
+            "summary": {"type": "string"},
         },
     },
     "AssessmentPage": {

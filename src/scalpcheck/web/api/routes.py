@@ -20,9 +20,13 @@ from scalpcheck.web.service import (
     delete_assessment,
     owned_assessment,
     pick_upload,
+    previous_assessment,
+    previous_assessments,
     send_stored_image,
     task_catalog,
+    task_named,
 )
+from scalpcheck.web.trend import describe_change
 
 
 @bp.route("/tokens", methods=["POST"])
@@ -60,7 +64,7 @@ def create():
     except AssessmentError as exc:
         return error_response(exc.code, exc.message)
     return (
-        jsonify(_assessment_json(row)),
+        jsonify(_assessment_json(row, previous_assessment(row))),
         201,
         {"Location": url_for("api.get_assessment", assessment_id=row.id)},
     )
@@ -95,8 +99,9 @@ def list_assessments():
     def link(p: int) -> str:
         return url_for("api.list_assessments", page=p, per_page=per_page, task=task)
 
+    earlier = previous_assessments(g.api_user, list(rows))
     return jsonify(
-        items=[_assessment_json(row) for row in rows],
+        items=[_assessment_json(row, earlier[row.id]) for row in rows],
         page=page,
         per_page=per_page,
         total=total,
@@ -114,7 +119,8 @@ def list_assessments():
 @bp.route("/assessments/<int:assessment_id>", methods=["GET"])
 @token_required
 def get_assessment(assessment_id: int):
-    return jsonify(_assessment_json(owned_assessment(g.api_user, assessment_id)))
+    row = owned_assessment(g.api_user, assessment_id)
+    return jsonify(_assessment_json(row, previous_assessment(row)))
 
 
 @bp.route("/assessments/<int:assessment_id>", methods=["DELETE"])
@@ -146,9 +152,11 @@ def openapi():
     return jsonify(openapi_document())
 
 
-def _assessment_json(row: Assessment) -> dict:
+def _assessment_json(row: Assessment, previous: Assessment | None) -> dict:
+    change = describe_change(task_named(row.task), previous, row) if previous is not None else None
     return {
         **row.to_dict(),
+        "change": change.to_dict() if change else None,
         "links": {
             "self": url_for("api.get_assessment", assessment_id=row.id),
             "image": url_for("api.image", assessment_id=row.id),

@@ -10,7 +10,6 @@ from scalpcheck.errors import AssessmentError
 from scalpcheck.web.assess import bp
 from scalpcheck.web.errors import http_error, upload_too_large
 from scalpcheck.web.extensions import get_settings
-from scalpcheck.web.history.trend import describe_change
 from scalpcheck.web.service import (
     create_assessment,
     delete_assessment,
@@ -21,6 +20,7 @@ from scalpcheck.web.service import (
     task_catalog,
     task_named,
 )
+from scalpcheck.web.trend import describe_change
 
 
 @bp.route("/assess/<task>", methods=["GET", "POST"])

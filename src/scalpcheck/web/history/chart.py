@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scalpcheck.tasks import Task, short_name
-from scalpcheck.web.history.trend import HEALTHY
+from scalpcheck.web.trend import HEALTHY
 
 # In SVG user units; the chart scales to its container, so a phone shows it at about 0.7x.
 WIDTH = 480

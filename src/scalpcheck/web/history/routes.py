@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from scalpcheck.web.extensions import db
 from scalpcheck.web.history import bp
 from scalpcheck.web.history.chart import build_chart
-from scalpcheck.web.history.trend import describe_change
 from scalpcheck.web.models import Assessment
 from scalpcheck.web.service import task_catalog, task_named
+from scalpcheck.web.trend import describe_change
 
 PER_PAGE = 20
 CHART_MAX_POINTS = 100
