@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scalpcheck.evaluation import GroupTable, Interval
+from scalpcheck.evaluation import DensityScores, GroupTable, Interval
 
 GROUP_HEADER = [
     "group",
@@ -66,3 +66,37 @@ def plain(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[
         indent + "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
         for r in [header, *rows]
     ]
+
+
+def _n(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def density_sentence(scores: DensityScores, where: str) -> str:
+    """How well density was measured on a set of images, in a few sentences."""
+    lines = [
+        f"On {scores.n} {where} with a known density: mean absolute error {_n(scores.mae)} (95 % interval "
+        f"{_n(scores.mae_interval[0])} to {_n(scores.mae_interval[1])}); the interval held the truth for "
+        f"{pct(scores.coverage)} ({span(scores.coverage_interval)}), mean width {_n(scores.mean_width)}."
+    ]
+    if scores.spearman_vs_stage is not None:
+        lines.append(f"Spearman correlation of the readings with the stage: {_n(scores.spearman_vs_stage)}.")
+    if scores.retest_pairs:
+        measured = scores.smallest_detectable_change
+        lines.append(
+            f"{scores.retest_pairs} re-shoot pairs (the same scalp photographed again)"
+            + (f": smallest detectable change measured on them {_n(measured)}" if measured else "")
+            + (
+                f"; {pct(scores.retest_within_sdc)} read as no change"
+                if scores.retest_within_sdc is not None
+                else ""
+            )
+            + "."
+        )
+    if scores.real_changes_detected is not None:
+        lines.append(
+            f"Of {scores.real_changes} pairs of scalps whose true densities differ by more than twice the "
+            f"smallest detectable change, {pct(scores.real_changes_detected)} are read as a change in the "
+            "right direction."
+        )
+    return " ".join(lines)

@@ -127,4 +127,6 @@ def _text(report) -> str:
         lines += ["", f"By {table.attribute} (95 % intervals over images):"]
         lines += tables.plain(tables.GROUP_HEADER, tables.group_rows(table))
         lines.append("  " + tables.gap_sentence(table))
+    if e.density is not None:
+        lines += ["", "Hair density: " + tables.density_sentence(e.density, "assessed images")]
     return "\n".join(lines)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from scalpcheck import tables
-from scalpcheck.evaluation import ChanceEce, DensityScores, Interval
+from scalpcheck.evaluation import ChanceEce, Interval
 from scalpcheck.learn.dataset import CV_REPEATS, SPLIT_FRACTIONS
 from scalpcheck.learn.results import BackboneSummary, RunSummary
-from scalpcheck.tables import markdown, pct
+from scalpcheck.tables import density_sentence, markdown, pct
 
 GAP_LIMIT_POINTS = 5.0
 
@@ -382,38 +382,6 @@ def _shift_section(s: RunSummary) -> list[str]:
     return lines
 
 
-def density_sentences(scores: DensityScores, where: str) -> list[str]:
-    """How well density was measured on a set of images, in a few sentences (the report, `evaluate`)."""
-    lines = [
-        f"On {scores.n} {where} with a known density: mean absolute error {_num(scores.mae)} "
-        f"({_ci(scores.mae_interval, False)}); the interval held the truth for {pct(scores.coverage)} "
-        f"({_ci(scores.coverage_interval, True)}), mean width {_num(scores.mean_width)}."
-    ]
-    if scores.spearman_vs_stage is not None:
-        lines.append(
-            f"Spearman correlation of the readings with the stage: {_num(scores.spearman_vs_stage)}."
-        )
-    if scores.retest_pairs:
-        measured = scores.smallest_detectable_change
-        lines.append(
-            f"{scores.retest_pairs} re-shoot pairs (the same scalp photographed again)"
-            + (f": smallest detectable change measured on them {_num(measured)}" if measured else "")
-            + (
-                f"; {pct(scores.retest_within_sdc)} read as no change"
-                if scores.retest_within_sdc is not None
-                else ""
-            )
-            + "."
-        )
-    if scores.real_changes_detected is not None:
-        lines.append(
-            f"Of {scores.real_changes} pairs of scalps whose true densities differ by more than twice the "
-            f"smallest detectable change, {pct(scores.real_changes_detected)} are read as a change in the "
-            "right direction."
-        )
-    return [" ".join(lines), ""]
-
-
 def _density_section(s: RunSummary) -> list[str]:
     info = s.bundle.density
     if info is None:
@@ -433,11 +401,11 @@ def _density_section(s: RunSummary) -> list[str]:
         f"{info.fitted_on}. Its {pct(info.coverage_target)} interval is +- {_num(info.half_width)} "
         f"(split conformal, from {info.interval_from}). {sdc}",
         "",
-        *(density_sentences(s.density, "test images") if s.density else []),
+        *([density_sentence(s.density, "test images"), ""] if s.density else []),
     ]
     shift = s.bundle.metrics.shift
     if shift is not None and shift.evaluation.density is not None:
-        lines += density_sentences(shift.evaluation.density, f"images of `{shift.source}`")
+        lines += [density_sentence(shift.evaluation.density, f"images of `{shift.source}`"), ""]
     return lines
 
 
