@@ -109,7 +109,7 @@ def test_manifests(tmp_path):
 
 
 def with_reshoots(counts: dict[str, int]) -> Catalog:
-    """Every image of make_catalog(counts) and a re-shoot of each, the pair sharing the manifest's scalp_id."""
+    """Every image of make_catalog(counts) and a re-shoot of each; a pair shares the manifest's scalp_id."""
     first = make_catalog(counts)
     items, attributes = [], {}
     for item in first.items:

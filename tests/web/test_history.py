@@ -8,11 +8,9 @@ import pytest
 
 from scalpcheck.tasks import HAIRLOSS, SCALP, custom_task
 from scalpcheck.web.history.chart import build_chart
+from tests.helpers.web import Row
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-
-
-from tests.helpers.web import Row
 
 
 def test_ordinal_chart_draws_stages_in_order_with_a_line():
