@@ -73,6 +73,14 @@ def test_assess_shows_the_whole_result(app, client, auth, task):
         for display_name in (row.display_name, *(a["display_name"] for a in row.alternatives)):
             assert display_name in html
         assert f"{row.confidence:.0%}" in html
+        # hair loss: the density with its interval; the scalp condition has none
+        assert (row.reading is not None) == (task == "hairloss")
+        if row.reading is not None:
+            r = row.reading
+            assert f"Hair density <strong>{r.estimate:.0%}</strong>" in html
+            assert f"90 % interval {r.low:.0%} to {r.high:.0%}" in html
+        else:
+            assert "Hair density" not in html
     assert (
         f'src="/assessments/{assessment_id}/heatmap"' in html
         and f'src="/assessments/{assessment_id}/image"' in html
@@ -141,7 +149,10 @@ def test_history_shows_chart_thumbnails_and_changes(app, client, auth):
         rows = db.session.scalars(
             select(Assessment).where(Assessment.task == "hairloss").order_by(Assessment.id)
         ).all()
-    if rows[1].label != rows[0].label:
+    if rows[1].density is not None:  # the tests' hair-loss model reads density: the change is told by it
+        assert f"hair density {rows[0].density:.0%} → {rows[1].density:.0%}" in page
+        assert f"density {rows[1].density:.0%} (" in page  # each row's reading, with its interval
+    elif rows[1].label != rows[0].label:
         assert (
             f"{rows[0].label.replace('_', ' ').capitalize()} → {rows[1].label.replace('_', ' ').capitalize()}"
             in page
