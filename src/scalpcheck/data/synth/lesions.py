@@ -317,11 +317,22 @@ def paint_plaque(
     if flaky:
         _dot_vessels(rng, canvas, mask, lab, share, ranges)
     red = Overlay(alpha=mask * rng.uniform(0.3, 0.5), rgb=lab_to_rgb(lab))
-    thickness, scale_lab, alpha = (_flakes if flaky else _plates)(rng, canvas, mask, lab, ranges, light)
+    plaque = _Plaque(canvas, mask, ranges, light)
+    thickness, scale_lab, alpha = (_flakes if flaky else _plates)(rng, plaque)
     lab += alpha[..., None] * (scale_lab - lab)
     skin.texture *= 1 - alpha
     # thick scale hides most of the hair under it; thin scale at the red rim lets it through
     return [red, Overlay(alpha=thickness**0.6 * rng.uniform(0.5, 0.8), rgb=lab_to_rgb(scale_lab))]
+
+
+@dataclass(frozen=True)
+class _Plaque:
+    """Where a plaque's scale is drawn: the frame, the plaque's mask, the style's ranges and the light."""
+
+    canvas: Canvas
+    mask: np.ndarray
+    ranges: LesionRanges
+    light: Light
 
 
 def _scale_level(
@@ -333,18 +344,12 @@ def _scale_level(
     return np.quantile(sample, 1 - rng.uniform(*ranges.scale_cover)) if len(sample) else np.inf
 
 
-def _plates(
-    rng: np.random.Generator,
-    canvas: Canvas,
-    mask: np.ndarray,
-    lab: np.ndarray,
-    ranges: LesionRanges,
-    light: Light,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _plates(rng: np.random.Generator, plaque: _Plaque) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Silvery-white scale in plates about 10 px across, thickest in the middle of the plaque and thinning
     towards its red rim, broken by fine cracks, embossed by the same light as the plaque.
 
     Returns its thickness, its Lab colour and its opacity."""
+    canvas, mask, ranges, light = plaque.canvas, plaque.mask, plaque.ranges, plaque.light
     n = canvas.size
     cells = int(rng.integers(int(ranges.scale_cells[0]), int(ranges.scale_cells[1]) + 1))
     plates = smooth_field(rng, n, cells) + 0.4 * smooth_field(rng, n, 80)
@@ -355,7 +360,7 @@ def _plates(
     cracks = np.clip(1 - np.abs(smooth_field(rng, n, int(rng.integers(30, 50)))) / 0.15, 0, 1)
     gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
     relief = _facing(gx, gy, light) * 12 * canvas.px
-    scale_lab = np.empty_like(lab)
+    scale_lab = np.empty((*mask.shape, 3), np.float32)
     scale_lab[..., 0] = (
         rng.uniform(*ranges.scale_lightness) + 2 * plates + 6 * relief - 18 * cracks * thickness
     )
@@ -388,16 +393,10 @@ def _dot_vessels(
     lab[..., 0] -= rng.uniform(5, 12) * dots
 
 
-def _flakes(
-    rng: np.random.Generator,
-    canvas: Canvas,
-    mask: np.ndarray,
-    lab: np.ndarray,
-    ranges: LesionRanges,
-    light: Light,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _flakes(rng: np.random.Generator, plaque: _Plaque) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Silvery-white scale in polygonal flakes, thickest in the middle, cracked between the flakes; it hides
     the red under it. Returns its thickness, its Lab colour and its opacity."""
+    canvas, mask, ranges, light = plaque.canvas, plaque.mask, plaque.ranges, plaque.light
     n = canvas.size
     flake_px = rng.uniform(*ranges.flake_size) * canvas.px
     flakes = cells(rng, n, flake_px)
@@ -416,7 +415,7 @@ def _flakes(
     thickness = np.clip((rise - level) / 0.12 + 0.5, 0, 1) * mask
     gy, gx = np.gradient(blur(thickness, 0.8 * canvas.px))
     relief = _facing(gx, gy, light) * 12 * canvas.px
-    scale_lab = np.empty_like(lab)
+    scale_lab = np.empty((*mask.shape, 3), np.float32)
     scale_lab[..., 0] = (
         rng.uniform(*ranges.scale_lightness) + 1.5 * lift + 6 * relief - crack * flakes.edge * thickness
     )
