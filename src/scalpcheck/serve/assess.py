@@ -106,6 +106,7 @@ def interpret(
         source=photo.source,
         density=model.read_density(output),
         measures_density=task.measures_density,
+        density_sdc=model.card.density.smallest_detectable_change if model.card.density else None,
     )
 
 

@@ -51,6 +51,7 @@ class AssessmentResult:
     source: Source
     density: Reading | None = None  # hair density with its interval, from models that measure it
     measures_density: bool = False  # the task reads density: its JSON has a `density`, null without one
+    density_sdc: float | None = None  # the model's smallest detectable change of density, where measured
 
     def to_dict(self) -> dict:
         """The assessment's JSON fields that need no database row, plus the alternatives."""

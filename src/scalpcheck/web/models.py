@@ -103,11 +103,8 @@ class Assessment(Model):
         return Reading(self.density, self.density_low, self.density_high)
 
     @classmethod
-    def from_result(
-        cls, user: User, result: AssessmentResult, image_key: str, image_type: str, sdc: float | None = None
-    ) -> Assessment:
-        """A row for a result of the serving side whose images are stored under `image_key`; `sdc` is the
-        model's smallest detectable change of density."""
+    def from_result(cls, user: User, result: AssessmentResult, image_key: str, image_type: str) -> Assessment:
+        """A row for a result of the serving side whose images are stored under `image_key`."""
         reading = result.density
         return cls(
             user_id=user.id,
@@ -127,7 +124,7 @@ class Assessment(Model):
             density=reading.estimate if reading else None,
             density_low=reading.low if reading else None,
             density_high=reading.high if reading else None,
-            density_sdc=sdc if reading else None,
+            density_sdc=result.density_sdc if reading else None,
         )
 
     def to_dict(self) -> dict:

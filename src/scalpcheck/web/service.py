@@ -48,9 +48,7 @@ def pick_upload(files: MultiDict[str, FileStorage]) -> bytes:
 
 def create_assessment(user: User, task: str, data: bytes) -> Assessment:
     """Assess the photo and keep it with its result; raises ImageRejected or TaskUnavailable."""
-    assessor = get_assessor()
-    result = assessor.assess(data, task)
-    measurement = assessor.model(task).card.density
+    result = get_assessor().assess(data, task)
     try:
         photo, media_type = clean_photo(data, result.source.format, result.source.orientation)
     except ValueError as exc:
@@ -59,8 +57,7 @@ def create_assessment(user: User, task: str, data: bytes) -> Assessment:
     with store.adding(
         photo, media_type, preview=result.image, overlay=overlay(result.image, result.heatmap)
     ) as key:
-        sdc = measurement.smallest_detectable_change if measurement else None
-        row = Assessment.from_result(user, result, key, media_type, sdc)
+        row = Assessment.from_result(user, result, key, media_type)
         db.session.add(row)
         _commit()
     recover_images()  # cheap when, as nearly always, no dead worker left anything
