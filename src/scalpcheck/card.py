@@ -52,6 +52,16 @@ class OodInfo:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConfidenceMap:
+    """After temperature scaling, the top class's probability x maps to y (piecewise linear between the
+    knots, clamped at the ends): the share of such answers that were right on `fitted_on`."""
+
+    x: tuple[float, ...]  # increasing
+    y: tuple[float, ...]  # non-decreasing, in 0..1
+    fitted_on: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DensityInfo:
     """The hair-density measurement (scalpcheck.density): what it was fitted on and how well it measures."""
 
@@ -138,6 +148,7 @@ class Card:
     preprocess: Preprocess
     backbone: BackboneInfo
     temperature: float  # calibrated probabilities are softmax(logits / temperature)
+    confidence_map: ConfidenceMap | None = None  # then mapped so (scalpcheck.confidence)
     ood: OodInfo
     metrics: CardMetrics
     data: DataInfo
@@ -191,6 +202,11 @@ class Card:
             return f"classes must be two or more different labels, got {list(labels)}"
         if not (math.isfinite(self.temperature) and self.temperature > 0):
             return f"temperature must be a positive number, got {self.temperature}"
+        m = self.confidence_map
+        if m is not None and (
+            len(m.x) != len(m.y) or not m.x or any(b < a for a, b in zip(m.x, m.x[1:], strict=False))
+        ):
+            return "confidence_map needs as many y as x values, x increasing"
         if not math.isfinite(self.ood.threshold):
             return f"ood.threshold must be a number, got {self.ood.threshold}"
         return None

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from scalpcheck import metrics, records
+from scalpcheck import confidence, metrics, records
+from scalpcheck.card import ConfidenceMap
 from scalpcheck.evaluation import CrossValidation, evaluate, mean_interval
 from scalpcheck.learn.backbones import Backbone, FeatureModel
-from scalpcheck.learn.calibrate import fit_temperature
+from scalpcheck.learn.calibrate import fit_confidence_map, fit_temperature
 from scalpcheck.learn.dataset import CV_REPEATS, PreparedData
 from scalpcheck.learn.features import Features, cache_key, cached_extract, extract, view_plan
 from scalpcheck.learn.head import TrainedHead, predict_logits, train_head
@@ -42,6 +43,7 @@ class Candidate:
     # After fine-tuning: the backbone, its tail as ImageNet trained it and the untuned features, for the gate
     reference: tuple[Backbone, nn.Module, Features] | None = None
     temperature: float = 1.0
+    confidence_map: ConfidenceMap | None = None
     logits: dict[str, np.ndarray] = field(default_factory=dict)  # split -> plain-view logits
     figures: Figures | None = None
     cv: CrossValidation | None = None  # of the frozen backbone
@@ -68,6 +70,10 @@ class Candidate:
         """The network the bundle ships: backbone and head, and the untuned tail when fine-tuned."""
         reference = (self.reference[0], self.reference[1]) if self.reference else None
         return FeatureModel(self.network, self.trained.head, reference)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities, as the exported bundle will give them."""
+        return confidence.probabilities(logits, self.temperature, self.confidence_map)
 
     @property
     def gate_features(self) -> Features:
@@ -109,19 +115,22 @@ def score(
         candidate.logits[name] = predict_logits(head, candidate.features.plain(idx))
     y = {name: data.y[idx] for name, idx in data.split.items()}
     if calibration is None:
-        t, fitted_on = fit_temperature(candidate.logits["val"], y["val"]), "the validation split"
+        logits, labels, fitted_on = candidate.logits["val"], y["val"], "the validation split"
     else:
-        t, fitted_on = fit_temperature(calibration[0], calibration[1]), calibration[2]
+        logits, labels, fitted_on = calibration
+    t = fit_temperature(logits, labels)
     candidate.temperature = t
+    candidate.confidence_map = fit_confidence_map(metrics.softmax(logits, t), labels, fitted_on)
 
-    def evaluated(name: str, temperature: float, n_boot: int = 0, groups: bool = False):
-        proba = metrics.softmax(candidate.logits[name], temperature)
+    def evaluated(name: str, calibrated: bool, n_boot: int = 0, groups: bool = False):
+        logits = candidate.logits[name]
+        proba = candidate.probabilities(logits) if calibrated else metrics.softmax(logits)
         by = data.groups(data.split[name]) if groups else None
         return evaluate(y[name], proba, task.labels, ordinal=task.ordinal, n_boot=n_boot, groups=by)
 
-    val, test = evaluated("val", t), evaluated("test", t, n_boot=2000, groups=True)
-    val_raw, test_raw = evaluated("val", 1.0).assessed_scores, evaluated("test", 1.0).assessed_scores
-    train_accuracy = evaluated("train", 1.0).assessed_scores.accuracy
+    val, test = evaluated("val", True), evaluated("test", True, n_boot=2000, groups=True)
+    val_raw, test_raw = evaluated("val", False).assessed_scores, evaluated("test", False).assessed_scores
+    train_accuracy = evaluated("train", False).assessed_scores.accuracy
     candidate.figures = Figures(
         val=val,
         test=test,

@@ -192,9 +192,21 @@ def _calibration_section(s: RunSummary) -> list[str]:
         f"{_num(val.ece)} after; test {_num(c.test_ece_before)} before, {_num(test.ece)} after "
         f"(test log loss {_num(c.test_log_loss_before)} before, {_num(test.log_loss)} after).",
         *_chance_ece(f.test.chance_ece, test.ece),
+        *_confidence_map(s),
         "",
         "![calibration](calibration.png)",
         "",
+    ]
+
+
+def _confidence_map(s: RunSummary) -> list[str]:
+    m = s.bundle.confidence_map
+    if m is None:
+        return []
+    return [
+        "",
+        f"Then the top class's probability is mapped to the share of such answers that were right on "
+        f"{m.fitted_on} (isotonic, {len(m.x)} knots, at most {max(m.y):.0%}); the figures \"after\" include it.",
     ]
 
 

@@ -287,6 +287,7 @@ def _export(
             fine_tuned=bool(best.fine_tuned and best.fine_tuned.kept),
         ),
         temperature=best.temperature,
+        confidence_map=best.confidence_map,
         ood=ood_info,
         metrics=replace(_card_metrics(best), leave_one_style_out=shift),
         data=data.summary(),
@@ -388,7 +389,7 @@ def _write_run_files(
     plots.calibration(
         data.y[data.split["test"]],
         softmax(best.logits["test"], 1.0),
-        softmax(best.logits["test"], best.temperature),
+        best.probabilities(best.logits["test"]),
         best.temperature,
         run_dir / "calibration.png",
     )

@@ -19,7 +19,7 @@ from PIL import Image
 
 from scalpcheck.bundle import BundleError
 from scalpcheck.errors import ImageRejected, TaskUnavailable
-from scalpcheck.metrics import softmax
+from scalpcheck.confidence import probabilities as calibrated
 from scalpcheck.preprocess import center_square, preprocess
 from scalpcheck.serve import gate
 from scalpcheck.serve.advice import advice_for
@@ -66,7 +66,7 @@ def interpret(
     if model.ood_score(output) > model.card.ood.threshold:
         raise ImageRejected("not_a_scalp_image")
     task = model.task
-    probabilities = softmax(output.logits, model.card.temperature)
+    probabilities = calibrated(output.logits, model.card.temperature, model.card.confidence_map)
     order = np.argsort(-probabilities, kind="stable")
     top, runner_up = int(order[0]), int(order[1])
     low_confidence = bool(
