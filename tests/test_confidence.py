@@ -7,10 +7,10 @@ import pytest
 
 from scalpcheck import bundle, confidence
 from scalpcheck.card import Card, CardError, ConfidenceMap
-from scalpcheck.learn.export import untrained_bundle
-from scalpcheck.tasks import SCALP
 from scalpcheck.learn.calibrate import MAX_CONFIDENCE, MIN_MAP_IMAGES, fit_confidence_map
+from scalpcheck.learn.export import untrained_bundle
 from scalpcheck.metrics import expected_calibration_error, softmax
+from scalpcheck.tasks import SCALP
 
 
 def overconfident(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

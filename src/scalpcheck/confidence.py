@@ -31,8 +31,10 @@ def remap(proba: np.ndarray, confidence_map: ConfidenceMap) -> np.ndarray:
     confidence = p[rows, top]
     mapped = np.interp(confidence, confidence_map.x, confidence_map.y)
     runner_up = np.partition(p, p.shape[1] - 2, axis=1)[:, -2] if p.shape[1] > 1 else np.zeros(len(p))
-    # the least the top probability may become and still be at least the runner-up's, once rescaled
-    mapped = np.maximum(mapped, runner_up / np.maximum(1 - confidence + runner_up, 1e-12))
+    # a hair above the least the top probability may become and still beat the runner-up's, once rescaled
+    mapped = np.minimum(
+        np.maximum(mapped, runner_up / np.maximum(1 - confidence + runner_up, 1e-12) + 1e-9), 1
+    )
     rest = np.maximum(1 - confidence, 1e-12)
     out = p * ((1 - mapped) / rest)[:, None]
     out[rows, top] = mapped

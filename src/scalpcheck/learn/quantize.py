@@ -23,9 +23,9 @@ import yaml
 
 from scalpcheck import bundle, onnx_session, ood
 from scalpcheck.card import Card, CardMetrics, QuantizationInfo, ValidationScores
+from scalpcheck.confidence import probabilities
 from scalpcheck.errors import UsageError
 from scalpcheck.evaluation import Scores, chance_ece, evaluate
-from scalpcheck.confidence import probabilities
 from scalpcheck.metrics import softmax
 from scalpcheck.preprocess import preprocess
 
@@ -69,7 +69,11 @@ def quantize_run(run_dir: str | Path, out_dir: str | Path) -> QuantizeResult:
 
         def scores(outputs: Outputs, split: str = "test", calibrated: bool = True) -> Scores:
             logits = outputs[split][0]
-            proba = probabilities(logits, card.temperature, card.confidence_map) if calibrated else softmax(logits)
+            proba = (
+                probabilities(logits, card.temperature, card.confidence_map)
+                if calibrated
+                else softmax(logits)
+            )
             return evaluate(truth[split], proba, card.labels, ordinal=card.ordinal, n_boot=0).assessed_scores
 
         fp32_test, int8_test = scores(fp32), scores(int8)
@@ -83,7 +87,9 @@ def quantize_run(run_dir: str | Path, out_dir: str | Path) -> QuantizeResult:
                 **vars(int8_test),
                 ci95=None,  # the bootstrap intervals were the float model's
                 ece_uncalibrated=scores(int8, calibrated=False).ece,
-                ece_if_calibrated=chance_ece(probabilities(int8["test"][0], card.temperature, card.confidence_map)),
+                ece_if_calibrated=chance_ece(
+                    probabilities(int8["test"][0], card.temperature, card.confidence_map)
+                ),
                 validation=ValidationScores(
                     accuracy=val.accuracy, f1_macro=val.f1_macro, log_loss=val.log_loss, ece=val.ece
                 ),

@@ -206,7 +206,8 @@ def _confidence_map(s: RunSummary) -> list[str]:
     return [
         "",
         f"Then the top class's probability is mapped to the share of such answers that were right on "
-        f"{m.fitted_on} (isotonic, {len(m.x)} knots, at most {max(m.y):.0%}); the figures \"after\" include it.",
+        f"{m.fitted_on} (isotonic, {len(m.x)} knots, at most {max(m.y):.0%}); the figures after "
+        "calibration include it.",
     ]
 
 

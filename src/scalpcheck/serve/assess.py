@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 
 from scalpcheck.bundle import BundleError
-from scalpcheck.errors import ImageRejected, TaskUnavailable
 from scalpcheck.confidence import probabilities as calibrated
+from scalpcheck.errors import ImageRejected, TaskUnavailable
 from scalpcheck.preprocess import center_square, preprocess
 from scalpcheck.serve import gate
 from scalpcheck.serve.advice import advice_for
