@@ -167,8 +167,8 @@ def fine_tune(
         from scalpcheck.learn.compare import score
 
         score(candidate, data)  # cross-validation figures stay those of the frozen backbone
-    else:
-        candidate.figures = replace(candidate.scored, fine_tuned=outcome)
+    elif candidate.figures is not None:  # a leave-one-style-out fold has no figures of its own
+        candidate.figures = replace(candidate.figures, fine_tuned=outcome)
     return outcome
 
 
