@@ -56,3 +56,9 @@ def number(text: str | None) -> float:
         return float(text or "nan")
     except ValueError:
         return float("nan")
+
+
+def shot(row: dict[str, str]) -> int:
+    """A manifest row's shot number: 0 (a scalp's first photo) where it gives none."""
+    value = number(row.get("shot"))
+    return int(value) if value == value else 0  # NaN: no shot column

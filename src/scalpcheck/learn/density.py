@@ -16,7 +16,7 @@ import numpy as np
 
 from scalpcheck import density
 from scalpcheck.card import DensityInfo
-from scalpcheck.data.attributes import number
+from scalpcheck.data.attributes import shot
 from scalpcheck.evaluation import DensityScores, density_scores
 from scalpcheck.learn.compare import Candidate
 from scalpcheck.learn.dataset import PreparedData
@@ -32,8 +32,7 @@ class Measurement:
 
 def _scalps_and_shots(data: PreparedData, idx: list[int]) -> tuple[list[str], list[int]]:
     rows = [data.catalog.attributes_of(data.items[i]) for i in idx]
-    shots = [number(r.get("shot")) for r in rows]
-    return [r.get("scalp_id", "") for r in rows], [int(s) if s == s else 0 for s in shots]
+    return [r.get("scalp_id", "") for r in rows], [shot(r) for r in rows]
 
 
 def _known(truth: np.ndarray, idx: list[int]) -> list[int]:

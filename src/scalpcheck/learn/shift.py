@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from scalpcheck import ood
-from scalpcheck.data.attributes import number
+from scalpcheck.data.attributes import number, shot
 from scalpcheck.data.catalog import scan
 from scalpcheck.data.transforms import load_rgb
 from scalpcheck.errors import UsageError
@@ -88,13 +88,8 @@ def load_source(root: Path, data: PreparedData, model: FeatureModel, pre: Prepro
         features,
         np.array([number(r.get("density")) for r in rows]),
         [r.get("scalp_id", "") for r in rows],
-        [_shot(r) for r in rows],
+        [shot(r) for r in rows],
     )
-
-
-def _shot(row: dict[str, str]) -> int:
-    shot = number(row.get("shot"))
-    return int(shot) if shot == shot else 0  # NaN (no shot column): a first photo
 
 
 def check_source(root: Path | None, what: str) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from scalpcheck import records
 from scalpcheck.card import Card
-from scalpcheck.data.attributes import number
+from scalpcheck.data.attributes import number, shot
 from scalpcheck.data.catalog import Catalog, Item, fingerprint
 from scalpcheck.errors import ImageRejected
 from scalpcheck.evaluation import DensityScores, Evaluation, density_scores, evaluate
@@ -124,7 +124,6 @@ def _density(
     known = np.isfinite(truth) & np.isfinite(readings[:, 0])
     if model.card.density is None or not known.any():
         return None
-    shots = [number(r.get("shot")) for r in rows]
     return density_scores(
         readings[:, 0],
         readings[:, 1],
@@ -132,6 +131,6 @@ def _density(
         truth,
         stage=stage if model.task.ordinal else None,
         scalps=[r.get("scalp_id", "") for r in rows],
-        shots=[int(s) if s == s else 0 for s in shots],
+        shots=[shot(r) for r in rows],
         sdc=model.card.density.smallest_detectable_change,
     )
