@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast bench lint typecheck chromium clean-venv
+.PHONY: run test test-fast bench lint typecheck chromium poppler clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,13 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
-test: $(TEST_STAMP) chromium
+# Debian's poppler-utils: the report tests render the PDF with pdftoppm and read its text with pdftotext.
+poppler:
+	@command -v pdftoppm >/dev/null || { echo "installing Debian's poppler-utils for the report tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+	  || echo "warning: could not install poppler-utils; the report tests will fail"; }
+
+test: $(TEST_STAMP) chromium poppler
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: $(TEST_STAMP)

@@ -78,12 +78,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     # Imported here, as microblog does: the blueprints import the extensions above.
-    from scalpcheck.web import account, api, assess, auth, history, main, service
+    from scalpcheck.web import account, api, assess, auth, history, main, service, visits
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(assess.bp)
     app.register_blueprint(history.bp)
+    app.register_blueprint(visits.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
     errors.register(app)

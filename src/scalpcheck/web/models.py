@@ -1,4 +1,4 @@
-"""The database: users, their assessments, and their API tokens (SQLAlchemy 2, typed).
+"""The database: users, their assessments and visits, and their API tokens (SQLAlchemy 2, typed).
 
 The schema is built by the Alembic migrations in web/migrations, never by create_all; a test checks that
 these models and the migrations agree.
@@ -60,14 +60,43 @@ class User(UserMixin, Model):
 
     # The database deletes a user's rows (ON DELETE CASCADE); the ORM never loads them to do so.
     assessments: WriteOnlyMapped[Assessment] = relationship(back_populates="user", passive_deletes=True)
+    visits: WriteOnlyMapped[Visit] = relationship(back_populates="user", passive_deletes=True)
     api_tokens: WriteOnlyMapped[ApiToken] = relationship(back_populates="user", passive_deletes=True)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"
 
 
+class Visit(Model):
+    """One to four photos of one task taken together; each photo is an assessment of the visit."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_user_task_created", "user_id", "task", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    task: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="visits")
+    # Loaded with the visit (a visit is always shown with its photos); deleted with it.
+    photos: Mapped[list[Assessment]] = relationship(
+        back_populates="visit",
+        order_by="Assessment.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Visit {self.id} {self.task}: {len(self.photos)} photos>"
+
+
 class Assessment(Model):
-    """One assessed photo: the result as shown on the day (advice included), and where its images are."""
+    """One assessed photo: the result as shown on the day (advice included), and where its images are.
+
+    A photo of a visit has the visit's id and the region it shows; a single-photo assessment has neither.
+    """
 
     __tablename__ = "assessments"
     __table_args__ = (Index("ix_assessments_user_task_created", "user_id", "task", "created_at"),)
@@ -93,8 +122,11 @@ class Assessment(Model):
     density_low: Mapped[float | None] = mapped_column(Float)
     density_high: Mapped[float | None] = mapped_column(Float)
     density_sdc: Mapped[float | None] = mapped_column(Float)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    region: Mapped[str | None] = mapped_column(String(16))
 
     user: Mapped[User] = relationship(back_populates="assessments")
+    visit: Mapped[Visit | None] = relationship(back_populates="photos")
 
     @property
     def reading(self) -> Reading | None:
@@ -145,7 +177,9 @@ class Assessment(Model):
                 "backbone": self.model_backbone,
                 "synthetic_data": self.synthetic_data,
             },
-            **({"density": _reading_dict(self.reading)} if self.measures_density else {}),
+            **({"density": reading_dict(self.reading)} if self.measures_density else {}),
+            "visit": self.visit_id,
+            "region": self.region,
         }
 
     @property
@@ -158,7 +192,7 @@ class Assessment(Model):
         return f"<Assessment {self.id} {self.task}:{self.label}>"
 
 
-def _reading_dict(reading: Reading | None) -> dict[str, float] | None:
+def reading_dict(reading: Reading | None) -> dict[str, float] | None:
     return None if reading is None else asdict(reading)
 
 

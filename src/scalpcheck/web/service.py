@@ -1,4 +1,4 @@
-"""Making, finding and deleting assessments: the one code path behind the web pages and the JSON API.
+"""Making, finding and deleting assessments and visits: the one code path behind the web pages and the API.
 
 Two stores change together, the image folder and the database: each change of images is staged by the
 image store around the database commit that decides it (scalpcheck.web.storage), so no row points to
@@ -9,6 +9,7 @@ nothing at all.
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from flask import Response, abort, send_file
@@ -18,12 +19,15 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from scalpcheck import records
 from scalpcheck.card import CardMetrics, ClassInfo
-from scalpcheck.errors import ImageRejected
+from scalpcheck.errors import AssessmentError, ImageRejected
 from scalpcheck.serve.explain import overlay
+from scalpcheck.serve.result import AssessmentResult
 from scalpcheck.tasks import TASKS, Task, custom_task
+from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS, Entry, assessment_entry, visit_entry
 from scalpcheck.web.extensions import db, get_assessor, get_store
 from scalpcheck.web.metadata import clean_photo
-from scalpcheck.web.models import Assessment, User
+from scalpcheck.web.models import Assessment, User, Visit
+from scalpcheck.web.trend import Change, describe_change
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +52,128 @@ def pick_upload(files: MultiDict[str, FileStorage]) -> bytes:
 
 def create_assessment(user: User, task: str, data: bytes) -> Assessment:
     """Assess the photo and keep it with its result; raises ImageRejected or TaskUnavailable."""
+    return _store_assessed(user, [_assess(task, data)])[0]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One photo of a visit as sent: its bytes and the region it shows (None: not said)."""
+
+    data: bytes
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A photo of a visit that was refused, and why; the visit keeps the others."""
+
+    index: int  # 1 for the first photo sent
+    region: str | None
+    code: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "region": self.region,
+            "error": {"code": self.code, "message": self.message},
+        }
+
+
+def pick_uploads(files: MultiDict[str, FileStorage], regions: list[str]) -> list[Upload]:
+    """The photos of a visit from the form's `image` fields, each with the `region` field of its place.
+
+    A web form sends a region for every photo slot and an empty file for an unused slot: such a slot is
+    skipped with its region. Raises ImageRejected("missing_image") without a photo, AssessmentError for more
+    than four photos or a region that is not one of REGIONS.
+    """
+    uploads = []
+    for i, upload in enumerate(files.getlist(IMAGE_FIELD)):
+        data = upload.stream.read()
+        region = (regions[i] if i < len(regions) else "").strip().lower() or None
+        if region is not None and region not in REGIONS:
+            raise AssessmentError(
+                "bad_request", f"A region is one of {', '.join(REGIONS)}; got {region[:20]!r}."
+            )
+        if data or upload.filename:
+            uploads.append(Upload(data, region))
+    if len(regions) > len(files.getlist(IMAGE_FIELD)):
+        raise AssessmentError("bad_request", "Send at most one `region` field for each `image` field.")
+    if not uploads:
+        raise ImageRejected("missing_image", "No photo was sent. Choose or take one to four photos.")
+    if len(uploads) > MAX_VISIT_PHOTOS:
+        raise AssessmentError(
+            "bad_request", f"A visit holds one to {MAX_VISIT_PHOTOS} photos; {len(uploads)} were sent."
+        )
+    return uploads
+
+
+def create_visit(user: User, task: str, uploads: list[Upload]) -> tuple[Visit, list[Refusal]]:
+    """Assess each photo on its own terms and keep the usable ones as one visit, with the refusals.
+
+    When no photo is usable nothing is stored and the first photo's refusal is raised, naming them all.
+    A missing model (TaskUnavailable) is raised as it is.
+    """
+    assessed, refusals = [], []
+    for index, upload in enumerate(uploads, start=1):
+        try:
+            assessed.append(_assess(task, upload.data, upload.region))
+        except ImageRejected as exc:
+            refusals.append(Refusal(index, upload.region, exc.code, exc.message))
+    if not assessed:
+        first = refusals[0]
+        if len(refusals) == 1:
+            raise ImageRejected(first.code, first.message)
+        reasons = " ".join(f"Photo {r.index}: {r.message}" for r in refusals)
+        raise ImageRejected(first.code, f"None of the {len(refusals)} photos could be assessed. {reasons}")
+    visit = Visit(user_id=user.id, task=task)
+    _store_assessed(user, assessed, visit)
+    return visit, refusals
+
+
+@dataclass(frozen=True)
+class _Assessed:
+    result: AssessmentResult
+    photo: bytes
+    media_type: str
+    region: str | None
+
+
+def _assess(task: str, data: bytes, region: str | None = None) -> _Assessed:
     result = get_assessor().assess(data, task)
     try:
         photo, media_type = clean_photo(data, result.source.format, result.source.orientation)
     except ValueError as exc:
         raise ImageRejected("unsupported_image", DAMAGED_PHOTO) from exc
+    return _Assessed(result, photo, media_type, region)
+
+
+def _store_assessed(user: User, assessed: list[_Assessed], visit: Visit | None = None) -> list[Assessment]:
+    """Keep the photos' images and rows (and the visit's row) in one commit: all of them or nothing."""
     store = get_store()
-    with store.adding(
-        photo, media_type, preview=result.image, overlay=overlay(result.image, result.heatmap)
-    ) as key:
-        row = Assessment.from_result(user, result, key, media_type)
-        db.session.add(row)
+    rows = []
+    with ExitStack() as staged:
+        for item in assessed:
+            result = item.result
+            key = staged.enter_context(
+                store.adding(
+                    item.photo,
+                    item.media_type,
+                    preview=result.image,
+                    overlay=overlay(result.image, result.heatmap),
+                )
+            )
+            row = Assessment.from_result(user, result, key, item.media_type)
+            row.region = item.region
+            rows.append(row)
+        if visit is not None:
+            visit.photos = rows
+            db.session.add(visit)
+        else:
+            db.session.add_all(rows)
         _commit()
     recover_images()  # cheap when, as nearly always, no dead worker left anything
-    return row
+    return rows
 
 
 def owned_assessment(user: User, assessment_id: int) -> Assessment:
@@ -77,42 +189,94 @@ def owned_assessment(user: User, assessment_id: int) -> Assessment:
     )
 
 
+def owned_visit(user: User, visit_id: int) -> Visit:
+    """The user's visit, or 404 for one that does not exist and for another user's alike."""
+    if not 0 < visit_id <= MAX_ROW_ID:
+        abort(404)
+    return db.first_or_404(select(Visit).where(Visit.id == visit_id, Visit.user_id == user.id))
+
+
+# A change is told between two single-photo assessments, or between two visits; a visit's own photos are
+# compared as the visit.
 def previous_assessment(row: Assessment) -> Assessment | None:
-    """The same user's assessment of the same task just before this one (for "what changed")."""
-    return db.session.scalar(
-        select(Assessment)
+    """The same user's single-photo assessment of the same task just before this one (for "what changed")."""
+    if row.visit_id is not None:
+        return None
+    return db.session.scalar(_earlier(Assessment, row).where(Assessment.visit_id.is_(None)))
+
+
+def previous_visit(visit: Visit) -> Visit | None:
+    return db.session.scalar(_earlier(Visit, visit))
+
+
+def _earlier(model, row):
+    return (
+        select(model)
         .where(
-            Assessment.user_id == row.user_id,
-            Assessment.task == row.task,
-            (Assessment.created_at < row.created_at)
-            | ((Assessment.created_at == row.created_at) & (Assessment.id < row.id)),
+            model.user_id == row.user_id,
+            model.task == row.task,
+            (model.created_at < row.created_at)
+            | ((model.created_at == row.created_at) & (model.id < row.id)),
         )
-        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        .order_by(model.created_at.desc(), model.id.desc())
         .limit(1)
     )
 
 
 def previous_assessments(user: User, rows: list[Assessment]) -> dict[int, Assessment | None]:
-    """{row id: the user's assessment of the same task just before it}, in two queries for a whole page."""
+    """{row id: the user's single-photo assessment of the same task just before it}, for a whole page."""
+    return _previous_by_lag(Assessment, user, rows, Assessment.visit_id.is_(None))
+
+
+def previous_visits(user: User, visits: list[Visit]) -> dict[int, Visit | None]:
+    return _previous_by_lag(Visit, user, visits)
+
+
+def _previous_by_lag(model, user: User, rows: list, *where) -> dict:
+    """{row id: the row of the same task just before it}, in two queries (a window function) for a page."""
     if not rows:
         return {}
     earlier = (
-        func.lag(Assessment.id)
-        .over(partition_by=Assessment.task, order_by=(Assessment.created_at, Assessment.id))
+        func.lag(model.id)
+        .over(partition_by=model.task, order_by=(model.created_at, model.id))
         .label("earlier")
     )
-    ordered = select(Assessment.id, earlier).where(Assessment.user_id == user.id).subquery()
+    ordered = select(model.id, earlier).where(model.user_id == user.id, *where).subquery()
     ids = [row.id for row in rows]
     pairs = dict(
         db.session.execute(select(ordered.c.id, ordered.c.earlier).where(ordered.c.id.in_(ids))).all()
     )
     found = {
-        a.id: a
-        for a in db.session.scalars(
-            select(Assessment).where(Assessment.id.in_([p for p in pairs.values() if p]))
-        )
+        r.id: r
+        for r in db.session.scalars(select(model).where(model.id.in_([p for p in pairs.values() if p])))
     }
     return {i: found.get(pairs[i]) if pairs.get(i) else None for i in ids}
+
+
+def timeline(user: User, task: str, latest: int | None = None) -> list[tuple[Entry, Change | None]]:
+    """The user's single-photo assessments and visits of `task`, oldest first (only the `latest` ones when
+    given), each with what changed since the one of its kind before it."""
+    info = task_named(task)
+    singles = select(Assessment).where(
+        Assessment.user_id == user.id, Assessment.task == task, Assessment.visit_id.is_(None)
+    )
+    visits = select(Visit).where(Visit.user_id == user.id, Visit.task == task)
+    if latest is not None:  # the newest `latest` + 1 of each kind: the newest of both, and what came before
+        singles = singles.order_by(Assessment.created_at.desc(), Assessment.id.desc()).limit(latest + 1)
+        visits = visits.order_by(Visit.created_at.desc(), Visit.id.desc()).limit(latest + 1)
+    kinds = (
+        [assessment_entry(row) for row in db.session.scalars(singles)],
+        [visit_entry(info, visit) for visit in db.session.scalars(visits)],
+    )
+    items: list[tuple[Entry, Change | None]] = []
+    for entries in kinds:
+        entries.sort(key=lambda e: (e.created_at, e.id))
+        items += [
+            (entry, describe_change(info, before, entry) if before is not None else None)
+            for before, entry in zip([None, *entries], entries, strict=False)
+        ]
+    items.sort(key=lambda item: (item[0].created_at, item[0].kind, item[0].id))
+    return items if latest is None else items[-latest:]
 
 
 def send_stored_image(row: Assessment, kind: str) -> Response:
@@ -135,8 +299,19 @@ def send_stored_image(row: Assessment, kind: str) -> Response:
 
 
 def delete_assessment(row: Assessment) -> None:
+    """Delete the assessment and its images; the last photo of a visit takes the visit with it."""
+    visit = row.visit
+    if visit is not None and len(visit.photos) == 1:
+        delete_visit(visit)
+        return
     with get_store().removing([row.image_key]):
         db.session.delete(row)
+        _commit()
+
+
+def delete_visit(visit: Visit) -> None:
+    with get_store().removing([photo.image_key for photo in visit.photos]):
+        db.session.delete(visit)
         _commit()
 
 

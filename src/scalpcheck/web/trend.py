@@ -10,7 +10,9 @@ any other change of label is just different.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from scalpcheck.tasks import Task, short_name
@@ -39,8 +41,8 @@ class Change:
 
 
 def describe_change(task: Task, previous, current) -> Change:
-    """Compare two assessments (rows with id, label, confidence, low_confidence, created_at, density and
-    density_sdc) of one user and `task`."""
+    """Compare two assessments or two visits (anything with id, label, confidence, low_confidence,
+    created_at, density and density_sdc: a row, an entry) of one user and `task`."""
     since = f"since {previous.created_at:%d %b %Y}"
     if previous.density is not None and current.density is not None:
         return _density_change(previous, current, since)
@@ -59,7 +61,7 @@ def describe_change(task: Task, previous, current) -> Change:
 
 def _density_change(previous, current, since: str) -> Change:
     delta = float(current.density - previous.density)
-    sdc = current.density_sdc if current.density_sdc is not None else previous.density_sdc
+    sdc = _pooled_sdc(previous.density_sdc, current.density_sdc)
     readings = f"hair density {_pct(previous.density)} → {_pct(current.density)}"
     stage = "" if previous.label == current.label else f"; the stage reads {short_name(previous.label)} → "
     stage += f"{short_name(current.label)}" if stage else ""
@@ -84,6 +86,14 @@ def _density_change(previous, current, since: str) -> Change:
     return Change(kind, text, previous.id, True, delta, sdc)
 
 
+def _pooled_sdc(before: float | None, after: float | None) -> float | None:
+    """The SDC of the difference of two readings with their own SDCs (equal for two single photos of one
+    model; a visit's mean has a smaller one)."""
+    if before is None or after is None:
+        return after if before is None else before
+    return math.sqrt((before**2 + after**2) / 2)
+
+
 def _pct(share: float) -> str:
     return f"{share:.0%}"
 
@@ -96,3 +106,15 @@ def _direction(task: Task, before: str, after: str) -> str:
     if before == HEALTHY:
         return "worse"
     return "different"
+
+
+def x_positions(times: list[datetime], left: float, right: float) -> list[float]:
+    """x of each time: proportional to time, or evenly spread when they all fall within a minute."""
+    if len(times) < 2:
+        return [(left + right) / 2] * len(times)
+    start = times[0]
+    span = (times[-1] - start).total_seconds()
+    if span < 60:
+        step = (right - left) / (len(times) - 1)
+        return [left + i * step for i in range(len(times))]
+    return [left + (t - start).total_seconds() / span * (right - left) for t in times]

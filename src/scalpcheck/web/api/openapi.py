@@ -6,6 +6,7 @@ from functools import cache
 
 from scalpcheck import __version__
 from scalpcheck.errors import ERRORS
+from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
 
 
 def _ref(name: str) -> dict:
@@ -20,6 +21,27 @@ def _error(description: str) -> dict:
     return _json(_ref("Error"), description)
 
 
+def _page_of(item: str) -> dict:
+    return {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total", "pages", "links"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(item)},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+            "pages": {"type": "integer"},
+            "links": {
+                "type": "object",
+                "properties": {
+                    name: {"type": ["string", "null"]} for name in ("self", "first", "last", "next", "prev")
+                },
+            },
+        },
+    }
+
+
+VISIT_ID = {"name": "visit_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 ASSESSMENT_ID = {
     "name": "assessment_id",
     "in": "path",
@@ -31,6 +53,16 @@ COMMON_ERRORS = {
     "429": _error("Too many requests (`rate_limited`); see Retry-After."),
     "503": _error("The database is briefly unreachable (`service_unavailable`); see Retry-After."),
 }
+PAGE_PARAMETERS = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
+    {"name": "task", "in": "query", "schema": {"type": "string"}, "description": "Only this task."},
+]
+VISIT_NOT_FOUND = {"404": _error("No such visit of yours (`not_found`); another user's reads the same.")}
 NOT_FOUND = {"404": _error("No such assessment of yours (`not_found`); another user's reads the same.")}
 
 SCHEMAS = {
@@ -118,6 +150,8 @@ SCHEMAS = {
                 "description": "Since the user's previous assessment of the task; null for the first.",
                 "oneOf": [_ref("Change"), {"type": "null"}],
             },
+            "visit": {"type": ["integer", "null"], "description": "The visit the photo belongs to."},
+            "region": {"type": ["string", "null"], "enum": [*REGIONS, None]},
             "links": {
                 "type": "object",
                 "properties": {
@@ -150,23 +184,74 @@ SCHEMAS = {
             "summary": {"type": "string"},
         },
     },
-    "AssessmentPage": {
+    "AssessmentPage": _page_of("Assessment"),
+    "Visit": {
         "type": "object",
-        "required": ["items", "page", "per_page", "total", "pages", "links"],
+        "required": ["id", "task", "created_at", "assessments", "result", "change"],
         "properties": {
-            "items": {"type": "array", "items": _ref("Assessment")},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-            "pages": {"type": "integer"},
+            "id": {"type": "integer"},
+            "task": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "assessments": {
+                "type": "array",
+                "description": "The visit's photos, each an assessment with its `region` (their `change` is "
+                "null: a visit is compared as a whole).",
+                "items": _ref("Assessment"),
+            },
+            "result": _ref("VisitResult"),
+            "change": {
+                "description": "Since the user's previous visit of the task; null for the first.",
+                "oneOf": [_ref("Change"), {"type": "null"}],
+            },
+            "refused": {
+                "type": "array",
+                "description": "POST only: the photos that were refused, each with its error; the visit "
+                "keeps the others.",
+                "items": _ref("Refusal"),
+            },
             "links": {
                 "type": "object",
-                "properties": {
-                    name: {"type": ["string", "null"]} for name in ("self", "first", "last", "next", "prev")
-                },
+                "properties": {"self": {"type": "string"}, "report": {"type": "string"}},
             },
         },
     },
+    "VisitResult": {
+        "type": "object",
+        "required": ["label", "display_name", "confidence", "low_confidence", "region", "photos"],
+        "properties": {
+            "label": {"type": "string", "description": "The most serious finding of the photos."},
+            "display_name": {"type": "string"},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "low_confidence": {"type": "boolean"},
+            "region": {
+                "type": ["string", "null"],
+                "enum": [*REGIONS, None],
+                "description": "Where it was seen.",
+            },
+            "assessment_id": {"type": ["integer", "null"], "description": "The photo it was seen on."},
+            "photos": {"type": "integer", "minimum": 1, "maximum": MAX_VISIT_PHOTOS},
+            "density": {
+                "description": "Hair-loss visits only: the mean of the photos' densities and of their "
+                "interval "
+                "bounds; null when the model has no density measurement.",
+                "oneOf": [_ref("Density"), {"type": "null"}],
+            },
+            "smallest_detectable_change": {
+                "type": ["number", "null"],
+                "description": "Of the visit's mean: one photo's SDC over the root of the photos' number.",
+            },
+        },
+    },
+    "Refusal": {
+        "type": "object",
+        "required": ["index", "region", "error"],
+        "properties": {
+            "index": {"type": "integer", "minimum": 1, "description": "1 for the first photo sent."},
+            "region": {"type": ["string", "null"]},
+            "error": {"$ref": "#/components/schemas/Error/properties/error"},
+        },
+    },
+    "VisitPage": _page_of("Visit"),
     "Task": {
         "type": "object",
         "required": ["name", "title", "available", "classes", "model"],
@@ -252,20 +337,7 @@ PATHS = {
         },
         "get": {
             "summary": "Your assessments, newest first",
-            "parameters": [
-                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-                {
-                    "name": "per_page",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                },
-                {
-                    "name": "task",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "description": "Only this task.",
-                },
-            ],
+            "parameters": PAGE_PARAMETERS,
             "responses": {
                 "200": _json(_ref("AssessmentPage"), "One page."),
                 "400": _error("Bad page or per_page (`bad_request`)."),
@@ -306,6 +378,106 @@ PATHS = {
         "get": {
             "summary": "The Grad-CAM overlay: where the model looked",
             "responses": {"200": IMAGE_RESPONSE, **NOT_FOUND, **COMMON_ERRORS},
+        },
+    },
+    "/visits": {
+        "post": {
+            "summary": "Assess a visit: one to four photos of one task taken together",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["image", "task"],
+                            "properties": {
+                                "image": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "maxItems": MAX_VISIT_PHOTOS,
+                                    "items": {
+                                        "type": "string",
+                                        "contentMediaType": "application/octet-stream",
+                                    },
+                                    "description": "One to four JPEG, PNG or WebP photos (repeat the field).",
+                                },
+                                "region": {
+                                    "type": "array",
+                                    "items": {"type": "string", "enum": [*REGIONS, ""]},
+                                    "description": "Optional: the region of each photo, in the same order.",
+                                },
+                                "task": {"type": "string", "description": "A task name from GET /tasks."},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(
+                    _ref("Visit"),
+                    "The usable photos assessed and stored as one visit; `refused` "
+                    "lists the others. Location names it.",
+                ),
+                "400": _error(
+                    "No photo (`missing_image`); more than four photos, an unknown region or more regions "
+                    "than "
+                    "photos (`bad_request`)."
+                ),
+                "404": _error("No such task (`unknown_task`)."),
+                "413": _error("The photos together have too many bytes (`image_too_large`)."),
+                "415": _error(
+                    "No photo could be used, the first not being a JPEG, PNG or WebP (`unsupported_image`)."
+                ),
+                "422": _error(
+                    "No photo could be used; the first one's reason (`not_a_scalp_image`, "
+                    "`image_too_blurry`, "
+                    "...), the message naming every photo's. Nothing is stored."
+                ),
+                **COMMON_ERRORS,
+                "503": _error(
+                    "The task's model is not installed (`model_unavailable`), or `service_unavailable`."
+                ),
+            },
+        },
+        "get": {
+            "summary": "Your visits, newest first",
+            "parameters": PAGE_PARAMETERS,
+            "responses": {
+                "200": _json(_ref("VisitPage"), "One page."),
+                "400": _error("Bad page or per_page (`bad_request`)."),
+                **COMMON_ERRORS,
+            },
+        },
+    },
+    "/visits/{visit_id}": {
+        "parameters": [VISIT_ID],
+        "get": {
+            "summary": "One of your visits",
+            "responses": {"200": _json(_ref("Visit"), "The visit."), **VISIT_NOT_FOUND, **COMMON_ERRORS},
+        },
+        "delete": {
+            "summary": "Delete one of your visits, its photos and their images",
+            "responses": {"204": {"description": "Deleted."}, **VISIT_NOT_FOUND, **COMMON_ERRORS},
+        },
+    },
+    "/reports/{task}.pdf": {
+        "parameters": [{"name": "task", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "get": {
+            "summary": "Your history of one task as a PDF report for a doctor",
+            "responses": {
+                "200": {
+                    "description": "Each visit and assessment with its date, thumbnails, result, density "
+                    "with "
+                    "its interval and change, the trend chart, the models and the disclaimers.",
+                    "content": {
+                        "application/pdf": {
+                            "schema": {"type": "string", "contentMediaType": "application/pdf"}
+                        }
+                    },
+                },
+                "404": _error("No such task (`unknown_task`)."),
+                **COMMON_ERRORS,
+            },
         },
     },
     "/tasks": {

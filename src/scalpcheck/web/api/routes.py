@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scalpcheck.errors import AssessmentError, TaskUnavailable
 from scalpcheck.web.api import bp
 from scalpcheck.web.api.errors import unauthorized
 from scalpcheck.web.api.openapi import openapi_document
+from scalpcheck.web.api.paging import page_of
 from scalpcheck.web.api.tokens import issue_token, token_required
 from scalpcheck.web.auth.forms import PASSWORD_MAX, normalise_username
 from scalpcheck.web.auth.passwords import check_password
@@ -59,12 +60,12 @@ def create():
         # how to send one, whatever else it lacks.
         data = pick_upload(request.files)
         if not task:
-            raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {_task_names()}.")
+            raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {task_names()}.")
         row = create_assessment(g.api_user, task, data)
     except AssessmentError as exc:
         return error_response(exc.code, exc.message)
     return (
-        jsonify(_assessment_json(row, previous_assessment(row))),
+        jsonify(assessment_json(row, previous_assessment(row))),
         201,
         {"Location": url_for("api.get_assessment", assessment_id=row.id)},
     )
@@ -73,54 +74,18 @@ def create():
 @bp.route("/assessments", methods=["GET"])
 @token_required
 def list_assessments():
-    page = request.args.get("page", 1, type=int)
-    per_page = request.args.get("per_page", 20, type=int)
-    task = request.args.get("task") or None
-    max_per_page = current_app.config["API_PAGE_SIZE_MAX"]
-    if page < 1 or not 1 <= per_page <= max_per_page:
-        return error_response("bad_request", f"page must be >= 1 and per_page between 1 and {max_per_page}.")
-    where = [Assessment.user_id == g.api_user.id] + ([Assessment.task == task] if task else [])
-    total = db.session.scalar(select(func.count()).select_from(Assessment).where(*where)) or 0
-    offset = (page - 1) * per_page
-    # A page past the end is empty; asking the database would overflow its OFFSET for a huge page number.
-    rows = (
-        db.session.scalars(
-            select(Assessment)
-            .where(*where)
-            .order_by(Assessment.created_at.desc(), Assessment.id.desc())
-            .offset(offset)
-            .limit(per_page)
-        ).all()
-        if offset < total
-        else []
-    )
-    pages = max(1, -(-total // per_page))
+    def to_json(rows: list[Assessment]) -> list[dict]:
+        earlier = previous_assessments(g.api_user, rows)
+        return [assessment_json(row, earlier[row.id]) for row in rows]
 
-    def link(p: int) -> str:
-        return url_for("api.list_assessments", page=p, per_page=per_page, task=task)
-
-    earlier = previous_assessments(g.api_user, list(rows))
-    return jsonify(
-        items=[_assessment_json(row, earlier[row.id]) for row in rows],
-        page=page,
-        per_page=per_page,
-        total=total,
-        pages=pages,
-        links={
-            "self": link(page),
-            "first": link(1),
-            "last": link(pages),
-            "next": link(page + 1) if page < pages else None,
-            "prev": link(page - 1) if page > 1 else None,
-        },
-    )
+    return page_of(Assessment, [Assessment.user_id == g.api_user.id], "api.list_assessments", to_json)
 
 
 @bp.route("/assessments/<int:assessment_id>", methods=["GET"])
 @token_required
 def get_assessment(assessment_id: int):
     row = owned_assessment(g.api_user, assessment_id)
-    return jsonify(_assessment_json(row, previous_assessment(row)))
+    return jsonify(assessment_json(row, previous_assessment(row)))
 
 
 @bp.route("/assessments/<int:assessment_id>", methods=["DELETE"])
@@ -152,7 +117,8 @@ def openapi():
     return jsonify(openapi_document())
 
 
-def _assessment_json(row: Assessment, previous: Assessment | None) -> dict:
+def assessment_json(row: Assessment, previous: Assessment | None) -> dict:
+    """An assessment in the API, with what changed since `previous`."""
     change = describe_change(task_named(row.task), previous, row) if previous is not None else None
     return {
         **row.to_dict(),
@@ -165,5 +131,5 @@ def _assessment_json(row: Assessment, previous: Assessment | None) -> dict:
     }
 
 
-def _task_names() -> str:
+def task_names() -> str:
     return ", ".join(sorted(task_catalog()))

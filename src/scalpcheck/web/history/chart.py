@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from scalpcheck.tasks import Task, short_name
-from scalpcheck.web.trend import HEALTHY
+from scalpcheck.web.trend import HEALTHY, x_positions
 
 # In SVG user units; the chart scales to its container, so a phone shows it at about 0.7x.
 WIDTH = 480
@@ -43,10 +42,27 @@ class Chart:
     line: str  # SVG polyline points, "" when the classes have no order
     title: str
     description: str
+    band: str = ""  # SVG polygon points of the density's 90 % interval
+    shades: tuple[Shade, ...] = ()  # the stage read at each point, behind the density
+
+
+@dataclass(frozen=True)
+class Shade:
+    x: float
+    width: float
+    opacity: float
+    title: str
 
 
 def build_chart(task: Task, assessments: Sequence) -> Chart:
-    """`assessments`: rows (created_at, label, confidence), oldest first."""
+    """`assessments`: rows or entries (created_at, label, confidence, reading), oldest first.
+
+    Hair density, where the readings have it, is drawn on a 0 to 100 % axis with its interval band and
+    the stage behind each point; otherwise the vertical axis is the class.
+    """
+    measured = [row for row in assessments if getattr(row, "reading", None) is not None]
+    if measured and task.ordinal:
+        return _density_chart(task, measured)
     ordinal, labels = task.ordinal, task.labels
     order = list(labels) if ordinal else sorted(labels, key=lambda label: label != HEALTHY)
     for row in assessments:  # a label the current model no longer has still gets its row
@@ -54,7 +70,7 @@ def build_chart(task: Task, assessments: Sequence) -> Chart:
             order.append(row.label)
     height = TOP + BOTTOM + ROW_HEIGHT * max(len(order) - 1, 1)
     row_y = {label: height - BOTTOM - i * ROW_HEIGHT for i, label in enumerate(order)}
-    xs = _x_positions([row.created_at for row in assessments], LEFT + 8, WIDTH - RIGHT - 8)
+    xs = x_positions([row.created_at for row in assessments], LEFT + 8, WIDTH - RIGHT - 8)
     points = [
         Point(
             x=x,
@@ -81,16 +97,60 @@ def build_chart(task: Task, assessments: Sequence) -> Chart:
     )
 
 
-def _x_positions(times: list[datetime], left: float, right: float) -> list[float]:
-    """x of each time: proportional to time, or evenly spread when they all fall within a minute."""
-    if len(times) < 2:
-        return [(left + right) / 2] * len(times)
-    start = times[0]
-    span = (times[-1] - start).total_seconds()
-    if span < 60:
-        step = (right - left) / (len(times) - 1)
-        return [left + i * step for i in range(len(times))]
-    return [left + (t - start).total_seconds() / span * (right - left) for t in times]
+DENSITY_HEIGHT = TOP + BOTTOM + 4 * ROW_HEIGHT
+
+
+def _density_chart(task: Task, rows: Sequence) -> Chart:
+    height = DENSITY_HEIGHT
+    plot = height - TOP - BOTTOM
+
+    def y(share: float) -> float:
+        return height - BOTTOM - share * plot
+
+    xs = x_positions([row.created_at for row in rows], LEFT + 8, WIDTH - RIGHT - 8)
+    points = [
+        Point(
+            x=x,
+            y=y(row.reading.estimate),
+            opacity=1.0,
+            hollow=bool(row.low_confidence),
+            title=(
+                f"{row.created_at:%d %b %Y %H:%M}: hair density {row.reading.estimate:.0%} "
+                f"({row.reading.low:.0%} to {row.reading.high:.0%}); {short_name(row.label)}"
+            ),
+        )
+        for row, x in zip(rows, xs, strict=True)
+    ]
+    edges = [LEFT, *[(a + b) / 2 for a, b in zip(xs, xs[1:], strict=False)], WIDTH - RIGHT]
+    shades = tuple(
+        Shade(
+            x=edges[i],
+            width=edges[i + 1] - edges[i],
+            opacity=round(0.04 + 0.08 * (task.labels.index(row.label) if row.label in task.labels else 0), 2),
+            title=short_name(row.label),
+        )
+        for i, row in enumerate(rows)
+    )
+    upper = [f"{x:.1f},{y(row.reading.high):.1f}" for row, x in zip(rows, xs, strict=True)]
+    lower = [f"{x:.1f},{y(row.reading.low):.1f}" for row, x in zip(rows, xs, strict=True)]
+    latest = rows[-1]
+    return Chart(
+        width=WIDTH,
+        height=height,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        rows=[(y(share), f"{share:.0%}") for share in (0, 0.25, 0.5, 0.75, 1)],
+        ticks=_ticks(rows, xs),
+        points=points,
+        line=" ".join(f"{p.x:.1f},{p.y:.1f}" for p in points) if len(points) > 1 else "",
+        title=f"Hair density over time ({task.title.lower()})",
+        description=(
+            f"{_describe(rows)} Hair density {latest.reading.estimate:.0%} "
+            f"(90 % interval {latest.reading.low:.0%} to {latest.reading.high:.0%})."
+        ),
+        band=" ".join(upper + lower[::-1]) if len(rows) > 1 else "",
+        shades=shades,
+    )
 
 
 def _ticks(assessments: Sequence, xs: list[float]) -> list[tuple[float, str]]:

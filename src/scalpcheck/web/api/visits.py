@@ -1,0 +1,105 @@
+"""The API's visits (one to four photos taken together) and the doctor's report; described in openapi.py."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request, url_for
+
+from scalpcheck.errors import AssessmentError, TaskUnavailable
+from scalpcheck.web.api import bp
+from scalpcheck.web.api.paging import page_of
+from scalpcheck.web.api.routes import assessment_json, task_names
+from scalpcheck.web.api.tokens import token_required
+from scalpcheck.web.entries import visit_entry
+from scalpcheck.web.errors import error_response
+from scalpcheck.web.models import Visit
+from scalpcheck.web.report import REPORT_TYPE, report_filename, report_for
+from scalpcheck.web.service import (
+    Refusal,
+    create_visit,
+    delete_visit,
+    owned_visit,
+    pick_uploads,
+    previous_visit,
+    previous_visits,
+    task_catalog,
+    task_named,
+)
+from scalpcheck.web.trend import describe_change
+
+REGION_FIELD = "region"
+
+
+@bp.route("/visits", methods=["POST"])
+@token_required
+def create_visit_():
+    task = request.form.get("task", "").strip()
+    try:
+        uploads = pick_uploads(request.files, request.form.getlist(REGION_FIELD))
+        if not task:
+            raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {task_names()}.")
+        visit, refusals = create_visit(g.api_user, task, uploads)
+    except AssessmentError as exc:
+        return error_response(exc.code, exc.message)
+    return (
+        jsonify(visit_json(visit, previous_visit(visit), refusals)),
+        201,
+        {"Location": url_for("api.get_visit", visit_id=visit.id)},
+    )
+
+
+@bp.route("/visits", methods=["GET"])
+@token_required
+def list_visits():
+    def to_json(visits: list[Visit]) -> list[dict]:
+        earlier = previous_visits(g.api_user, visits)
+        return [visit_json(visit, earlier[visit.id]) for visit in visits]
+
+    return page_of(Visit, [Visit.user_id == g.api_user.id], "api.list_visits", to_json)
+
+
+@bp.route("/visits/<int:visit_id>", methods=["GET"])
+@token_required
+def get_visit(visit_id: int):
+    visit = owned_visit(g.api_user, visit_id)
+    return jsonify(visit_json(visit, previous_visit(visit)))
+
+
+@bp.route("/visits/<int:visit_id>", methods=["DELETE"])
+@token_required
+def delete_visit_(visit_id: int):
+    delete_visit(owned_visit(g.api_user, visit_id))
+    return "", 204
+
+
+@bp.route("/reports/<task>.pdf", methods=["GET"])
+@token_required
+def report(task: str):
+    if task not in task_catalog():
+        return error_response("unknown_task")
+    return Response(
+        report_for(g.api_user, task),
+        mimetype=REPORT_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{report_filename(task)}"'},
+    )
+
+
+def visit_json(visit: Visit, previous: Visit | None, refusals: list[Refusal] | None = None) -> dict:
+    """A visit in the API: its photos' assessments, the combined result, and what changed since `previous`."""
+    task = task_named(visit.task)
+    entry = visit_entry(task, visit)
+    change = describe_change(task, visit_entry(task, previous), entry) if previous is not None else None
+    body = {
+        "id": visit.id,
+        "task": visit.task,
+        "created_at": visit.created_at.isoformat(timespec="seconds"),
+        "assessments": [assessment_json(photo, None) for photo in visit.photos],
+        "result": entry.result_dict(task.measures_density or entry.reading is not None),
+        "change": change.to_dict() if change else None,
+        "links": {
+            "self": url_for("api.get_visit", visit_id=visit.id),
+            "report": url_for("api.report", task=visit.task),
+        },
+    }
+    if refusals is not None:
+        body["refused"] = [r.to_dict() for r in refusals]
+    return body

@@ -1,0 +1,84 @@
+"""The visit form, the visit's page and its deletion; the owner only, everyone else 404."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from scalpcheck.errors import AssessmentError
+from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS, visit_entry
+from scalpcheck.web.errors import http_error, upload_too_large
+from scalpcheck.web.extensions import get_settings
+from scalpcheck.web.service import (
+    create_visit,
+    delete_visit,
+    owned_visit,
+    pick_uploads,
+    previous_visit,
+    task_catalog,
+    task_named,
+)
+from scalpcheck.web.trend import describe_change
+from scalpcheck.web.visits import bp
+
+
+@bp.route("/visit/<task>", methods=["GET", "POST"])
+@login_required
+def new(task: str):
+    if task not in task_catalog():
+        abort(404)
+    if request.method == "POST":
+        try:
+            uploads = pick_uploads(request.files, request.form.getlist("region"))
+            visit, refusals = create_visit(current_user, task, uploads)
+        except AssessmentError as exc:  # nothing usable: the form again, with each photo's reason
+            return render_form(task, error=exc)
+        for refusal in refusals:
+            flash(f"Photo {refusal.index} was not used: {refusal.message}", "warning")
+        return redirect(url_for("visits.show", visit_id=visit.id), 303)
+    return render_form(task)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge):
+    rejected = upload_too_large()
+    task = (request.view_args or {}).get("task")
+    if rejected is None or request.endpoint != "visits.new" or task not in task_catalog():
+        return http_error(exc)
+    return render_form(task, error=rejected)
+
+
+def render_form(task: str, error: AssessmentError | None = None):
+    info = task_catalog()[task]
+    status = error.status if error is not None else (200 if info.available else 503)
+    page = render_template(
+        "visits/new.html",
+        task=info,
+        error=error,
+        regions=REGIONS,
+        slots=MAX_VISIT_PHOTOS,
+        max_upload_mb=get_settings().max_upload_mb,
+    )
+    return page, status
+
+
+@bp.route("/visits/<int:visit_id>")
+@login_required
+def show(visit_id: int):
+    visit = owned_visit(current_user, visit_id)
+    task = task_named(visit.task)
+    entry = visit_entry(task, visit)
+    previous = previous_visit(visit)
+    change = describe_change(task, visit_entry(task, previous), entry) if previous is not None else None
+    return render_template("visits/show.html", visit=visit, entry=entry, previous=previous, change=change)
+
+
+@bp.route("/visits/<int:visit_id>/delete", methods=["POST"])
+@login_required
+def delete(visit_id: int):
+    visit = owned_visit(current_user, visit_id)
+    task = visit.task
+    delete_visit(visit)
+    flash("The visit and its photos are deleted.", "success")
+    return redirect(url_for("history.index", task=task), 303)
