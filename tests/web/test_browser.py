@@ -1,6 +1,7 @@
 """End to end in a real browser: Playwright drives Debian's Chromium through the whole path of a user.
 
-register -> log in -> choose an assessment -> upload a phantom -> result with overlay -> history -> log out,
+register -> log in -> choose an assessment -> upload a phantom -> result with overlay -> history -> a visit of
+two photos -> the side-by-side comparison -> log out,
 on a desktop window and on a phone-sized one, with a screenshot of every page kept under
 test-artifacts/browser/. The console must stay free of errors (a CSP violation would show there).
 """
@@ -144,12 +145,39 @@ def test_a_user_goes_the_whole_way(database, live_server, browser, tmp_path, dev
     assert page.eval_on_selector(".history-item img", "img => img.naturalWidth") > 0
     shot("6-history")
 
+    # a visit of two photos of named regions, then the comparison of it with the single photo
+    page.click("a:has-text('New visit')")
+    page.wait_for_url(re.compile(r".*/visit/hairloss$"))
+    second = tmp_path / "front.jpg"
+    phantom("hairloss", "stage_3", seed=8, size=512).save(second, quality=90)
+    page.set_input_files("#visit-image-1", str(photo))
+    page.set_input_files("#visit-image-2", str(second))
+    assert page.input_value("#visit-region-1") == "crown" and page.input_value("#visit-region-2") == "front"
+    shot("7-visit-form")
+    page.click("button:has-text('Assess the visit')")
+    page.wait_for_url(re.compile(r".*/visits/\d+$"))
+    assert page.locator(".visit-photos li").count() == 2 and "Hair density" in page.content()
+    shot("8-visit")
+    page.click("a:has-text('History')")
+    page.wait_for_url(re.compile(r".*/history(\?.*)?$"))
+    assert page.locator("svg.chart polygon.density-band").count() == 1
+    page.click("button:has-text('Compare side by side')")
+    page.wait_for_url(re.compile(r".*/history/compare\?.*"))
+    page.wait_for_load_state("networkidle")
+    assert page.locator("figure.compare-photo img[src$='/image']").count() == 3  # 1 photo against 2
+    assert page.locator("#compare-change").inner_text()
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1]  # side by side without scrolling sideways, phone included
+    zoom = page.eval_on_selector(".compare-photo .zoom", "el => getComputedStyle(el).touchAction")
+    assert "pinch-zoom" in zoom or zoom in ("auto", "manipulation")  # the photo can be pinched to zoom
+    shot("9-compare")
+
     page.click("button:has-text('Log out')")
     page.wait_for_url(re.compile(r".*/auth/login$"))
     assert "You are logged out." in page.content()
-    shot("7-logged-out")
+    shot("10-logged-out")
     page.goto(live_server + "/history")
     assert "/auth/login" in page.url
     context.close()
     assert problems == []
-    assert len(list(ARTIFACTS.glob(f"{device}-*.png"))) >= 7
+    assert len(list(ARTIFACTS.glob(f"{device}-*.png"))) >= 10
