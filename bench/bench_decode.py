@@ -28,11 +28,12 @@ PHONE_SIZE = (4032, 3024)
 INPUT_SIZE = 224
 
 
-def phone_jpeg() -> bytes:
+def phone_jpeg(task: str = "scalp", label: str = "psoriasis", seed: int = 0) -> bytes:
+    """A 12 MP phone photo of a phantom, with GPS and a rotation in its EXIF."""
     from scalpcheck.data.synth import render_phantom
 
-    rng = np.random.default_rng(0)
-    phantom = render_phantom("scalp", "psoriasis", rng, size=512)
+    rng = np.random.default_rng(seed)
+    phantom = render_phantom(task, label, rng, size=512)
     pixels = np.asarray(phantom.resize(PHONE_SIZE, Image.Resampling.BICUBIC), np.int16)
     pixels += rng.integers(-6, 7, size=pixels.shape, dtype=np.int16)  # sensor noise: JPEG cost is realistic
     photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")

@@ -203,12 +203,18 @@ def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes
 
 
 def assessment_load(
-    server: Server, token: str, body_file: Path, content_type: str, concurrency: int, requests: int
+    server: Server,
+    token: str,
+    body_file: Path,
+    content_type: str,
+    concurrency: int,
+    requests: int,
+    path: str = "/api/v1/assessments",
 ) -> dict:
-    """POST /api/v1/assessments from bench.loadgen in its own process; its result (see that module)."""
+    """POST `path` from bench.loadgen in its own process; its result (see that module)."""
     job = {
         "port": server.port,
-        "path": "/api/v1/assessments",
+        "path": path,
         "headers": {"Authorization": f"Bearer {token}", "Content-Type": content_type},
         "body_file": str(body_file),
         "concurrency": concurrency,
