@@ -103,6 +103,40 @@ def test_no_route_reaches_another_users_assessment(app, client, auth, tally):
             assert client.get(url, headers=alice.headers if api else {}).status_code == 200, url
 
 
+def test_no_route_reaches_another_users_visit(app, client, auth, tally):
+    def visit(uploader: Uploader, seed: int) -> int:
+        photo = (io.BytesIO(phantom_jpeg(seed=seed)), "p.jpg")
+        form = {"task": "scalp", "image": [photo], "region": ["crown"]}
+        response = client.post("/api/v1/visits", data=form, headers=uploader.headers)
+        assert response.status_code == 201, response.data[:300]
+        return response.json["id"]
+
+    target = visit(new_uploader(client, "alice"), 1)
+    auth.logout()
+    mallory = new_uploader(client, "mallory")
+    own = visit(mallory, 2)
+    before = store_state(app)
+    routes = routes_with(app, "visit_id")
+    assert {e for e, _ in routes} >= {"visits.show", "visits.delete", "api.get_visit", "api.delete_visit_"}
+    anonymous = app.test_client()
+    for endpoint, method in routes:
+        api = endpoint.startswith("api.")
+        answers = {}
+        for visit_id in (target, own + 1_000, *HUGE_IDS):
+            url = build_url(app, endpoint, method, visit_id=visit_id)
+            response = client.open(url, method=method, headers=mallory.headers if api else {})
+            tally.tried("attack", f"other-users-data {method} {endpoint}")
+            assert response.status_code == 404, (method, url)
+            answers[visit_id] = re.sub(rb'name="csrf_token" value="[^"]*"', b"", response.data)
+            assert anonymous.open(url, method=method).status_code == (401 if api else 302), (method, url)
+        assert answers[target] == answers[own + 1_000], (method, endpoint)
+    for first, second in ((f"v{target}", f"v{own}"), (f"v{own}", f"v{target}"), (f"v{target}", f"v{target}")):
+        assert client.get(f"/history/compare?first={first}&second={second}").status_code == 404
+    assert [item["id"] for item in mallory.get("/api/v1/visits").json["items"]] == [own]
+    assert store_state(app) == before
+    tally.checked_storage()
+
+
 # --------------------------------------------------------------------------------------------- CSRF
 def csrf_token(html: bytes) -> str:
     return re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', html).group(1).decode()
@@ -138,7 +172,7 @@ def test_every_form_refuses_a_request_without_its_csrf_token(random_models, make
     }  # fmt: skip
     before = store_state(app)
     for endpoint in forms:
-        url = build_url(app, endpoint, "POST", task="scalp", assessment_id=target)
+        url = build_url(app, endpoint, "POST", task="scalp", assessment_id=target, visit_id=1)
         for variant, extra in {
             "no token": {},
             "forged token": {"csrf_token": "forged-" + token[7:]},
@@ -171,7 +205,7 @@ def test_the_api_ignores_the_session_cookie(app, client, tally):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if not rule.endpoint.startswith("api.") or (rule.endpoint, method) in public:
                 continue
-            url = build_url(app, rule.endpoint, method, assessment_id=target)
+            url = build_url(app, rule.endpoint, method, assessment_id=target, visit_id=1, task="scalp")
             response = client.open(url, method=method, data={"task": "scalp"})
             tally.tried("attack", f"cookie-only {method} {rule.endpoint}")
             assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized", url
