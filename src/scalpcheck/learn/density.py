@@ -1,10 +1,10 @@
 """Training's side of the hair-density measurement (scalpcheck.density).
 
 The regression is fitted on the embeddings the exported head reads (the fine-tuned ones after
-`--fine-tune`) of the training images whose density the manifest gives; its penalty is chosen on the
-validation split. The interval's half-width and the smallest detectable change come from the calibration
-source when it gives densities (photos of another source, like those the model will meet), else from the
-validation split; the test split measures both. A dataset without densities gets no measurement: its
+`--fine-tune`) of the training images whose density the manifest gives. Its penalty, the interval's
+half-width and the smallest detectable change come from the calibration source when it gives densities
+(photos of another source, like those the model will meet), else from the validation split; the test
+split measures them. A dataset without densities gets no measurement: its
 model says so rather than inventing one.
 """
 
@@ -46,15 +46,20 @@ def fit_measurement(best: Candidate, data: PreparedData, calibration: Source | N
     if len(train) < density.MIN_IMAGES or not val or not test:
         return None
     features = best.features
-    model, _ = density.fit(features.plain(train), truth[train], features.plain(val), truth[val])
     given = calibration is not None and np.isfinite(calibration.density).sum() >= density.MIN_IMAGES
     if calibration is not None and given:
         known = np.isfinite(calibration.density)
+        # The penalty is chosen on photos like those the model will meet: on another style, the
+        # validation split's choice regularises too little (a larger error and re-shoot noise).
+        model, _ = density.fit(
+            features.plain(train), truth[train], calibration.features[known], calibration.density[known]
+        )
         readings = model.predict(calibration.features)
         half = density.half_width(readings[known], calibration.density[known])
         source = f"{int(known.sum())} images of {calibration.root.name}"
         scalps, shots = calibration.scalps, calibration.shots
     else:
+        model, _ = density.fit(features.plain(train), truth[train], features.plain(val), truth[val])
         readings = model.predict(features.plain(val))
         half = density.half_width(readings, truth[val])
         source = f"{len(val)} validation images"

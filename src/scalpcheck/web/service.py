@@ -9,6 +9,8 @@ nothing at all.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from scalpcheck import records
 from scalpcheck.card import CardMetrics, ClassInfo
 from scalpcheck.errors import AssessmentError, ImageRejected
+from scalpcheck.serve import Assessor
 from scalpcheck.serve.explain import overlay
 from scalpcheck.serve.result import AssessmentResult
 from scalpcheck.tasks import TASKS, Task, custom_task
@@ -114,12 +117,24 @@ def create_visit(user: User, task: str, uploads: list[Upload]) -> tuple[Visit, l
     When no photo is usable nothing is stored and the first photo's refusal is raised, naming them all.
     A missing model (TaskUnavailable) is raised as it is.
     """
-    assessed, refusals = [], []
-    for index, upload in enumerate(uploads, start=1):
+    assessor = get_assessor()
+
+    def attempt(upload: Upload) -> _Assessed | ImageRejected:
         try:
-            assessed.append(_assess(task, upload.data, upload.region))
+            return _assess(task, upload.data, upload.region, assessor)
         except ImageRejected as exc:
-            refusals.append(Refusal(index, upload.region, exc.code, exc.message))
+            return exc
+
+    # The photos are independent, and decoding and the model release the GIL: a visit of four photos on an
+    # idle server uses the idle cores instead of taking four times as long.
+    with ThreadPoolExecutor(min(len(uploads), os.cpu_count() or 1)) as pool:
+        outcomes = list(pool.map(attempt, uploads))
+    assessed = [o for o in outcomes if isinstance(o, _Assessed)]
+    refusals = [
+        Refusal(index, upload.region, o.code, o.message)
+        for index, (upload, o) in enumerate(zip(uploads, outcomes, strict=True), start=1)
+        if isinstance(o, ImageRejected)
+    ]
     if not assessed:
         first = refusals[0]
         if len(refusals) == 1:
@@ -139,8 +154,8 @@ class _Assessed:
     region: str | None
 
 
-def _assess(task: str, data: bytes, region: str | None = None) -> _Assessed:
-    result = get_assessor().assess(data, task)
+def _assess(task: str, data: bytes, region: str | None = None, assessor: Assessor | None = None) -> _Assessed:
+    result = (assessor or get_assessor()).assess(data, task)
     try:
         photo, media_type = clean_photo(data, result.source.format, result.source.orientation)
     except ValueError as exc:

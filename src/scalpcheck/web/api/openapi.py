@@ -147,7 +147,8 @@ SCHEMAS = {
                 "oneOf": [_ref("Density"), {"type": "null"}],
             },
             "change": {
-                "description": "Since the user's previous assessment of the task; null for the first.",
+                "description": "Since the user's previous single-photo assessment of the task; null for the "
+                "first, and for a visit's photo (the visit has the change).",
                 "oneOf": [_ref("Change"), {"type": "null"}],
             },
             "visit": {"type": ["integer", "null"], "description": "The visit the photo belongs to."},
