@@ -12,6 +12,7 @@ import io
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from flask import Response
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -25,7 +26,7 @@ from scalpcheck.web.entries import Entry
 from scalpcheck.web.extensions import get_store
 from scalpcheck.web.models import User
 from scalpcheck.web.service import task_named, timeline
-from scalpcheck.web.trend import Change, x_positions
+from scalpcheck.web.trend import Change, label_order, x_positions
 
 REPORT_TYPE = "application/pdf"
 THUMB = 16 * mm
@@ -34,8 +35,13 @@ INK, BAND, GRID = colors.HexColor("#1d4ed8"), colors.HexColor("#bfdbfe"), colors
 _LATIN1 = str.maketrans({"→": "->", "−": "-", "–": "-", "≥": ">=", "≤": "<="})
 
 
-def report_filename(task: str) -> str:
-    return f"scalpcheck-{task}-report.pdf"
+def report_response(user: User, task: str) -> Response:
+    """The report as a download, for the history page's link and the API alike."""
+    return Response(
+        report_for(user, task),
+        mimetype=REPORT_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="scalpcheck-{task}-report.pdf"'},
+    )
 
 
 def report_for(user: User, task: str) -> bytes:
@@ -209,8 +215,7 @@ def _chart(task: Task, entries: list[Entry]) -> Drawing:
         for x, _, r in measured:
             d.add(Circle(x, y(r.estimate), 2.2, fillColor=INK, strokeColor=INK))
         return d
-    order = list(task.labels) if task.ordinal else sorted(task.labels, key=lambda label: label != "healthy")
-    order += [e.label for e in entries if e.label not in order]
+    order = label_order(task, [e.label for e in entries])
     step = (top - bottom) / max(len(order) - 1, 1)
     rows = {label: bottom + i * step for i, label in enumerate(order)}
     for label, row_y in rows.items():

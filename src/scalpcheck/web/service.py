@@ -224,6 +224,13 @@ def previous_visit(visit: Visit) -> Visit | None:
     return db.session.scalar(_earlier(Visit, visit))
 
 
+def visit_reading(visit: Visit, previous: Visit | None) -> tuple[Entry, Change | None]:
+    """The visit's combined result and what changed since `previous` (its previous visit, or None)."""
+    task = task_named(visit.task)
+    entry = visit_entry(task, visit)
+    return entry, describe_change(task, visit_entry(task, previous), entry) if previous is not None else None
+
+
 def _earlier(model, row):
     return (
         select(model)

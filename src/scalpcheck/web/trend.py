@@ -118,3 +118,13 @@ def x_positions(times: list[datetime], left: float, right: float) -> list[float]
         step = (right - left) / (len(times) - 1)
         return [left + i * step for i in range(len(times))]
     return [left + (t - start).total_seconds() / span * (right - left) for t in times]
+
+
+def label_order(task: Task, labels_seen) -> list[str]:
+    """The rows of a chart by class, bottom up: the stages in order, or "healthy" first; then any label the
+    current model no longer has."""
+    order = list(task.labels) if task.ordinal else sorted(task.labels, key=lambda label: label != HEALTHY)
+    for label in labels_seen:
+        if label not in order:
+            order.append(label)
+    return order

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 
 from scalpcheck.errors import AssessmentError, TaskUnavailable
 from scalpcheck.web.api import bp
 from scalpcheck.web.api.paging import page_of
 from scalpcheck.web.api.routes import assessment_json, task_names
 from scalpcheck.web.api.tokens import token_required
-from scalpcheck.web.entries import visit_entry
 from scalpcheck.web.errors import error_response
 from scalpcheck.web.models import Visit
-from scalpcheck.web.report import REPORT_TYPE, report_filename, report_for
+from scalpcheck.web.report import report_response
 from scalpcheck.web.service import (
     Refusal,
     create_visit,
@@ -23,8 +22,8 @@ from scalpcheck.web.service import (
     previous_visits,
     task_catalog,
     task_named,
+    visit_reading,
 )
-from scalpcheck.web.trend import describe_change
 
 REGION_FIELD = "region"
 
@@ -76,18 +75,13 @@ def delete_visit_(visit_id: int):
 def report(task: str):
     if task not in task_catalog():
         return error_response("unknown_task")
-    return Response(
-        report_for(g.api_user, task),
-        mimetype=REPORT_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{report_filename(task)}"'},
-    )
+    return report_response(g.api_user, task)
 
 
 def visit_json(visit: Visit, previous: Visit | None, refusals: list[Refusal] | None = None) -> dict:
     """A visit in the API: its photos' assessments, the combined result, and what changed since `previous`."""
+    entry, change = visit_reading(visit, previous)
     task = task_named(visit.task)
-    entry = visit_entry(task, visit)
-    change = describe_change(task, visit_entry(task, previous), entry) if previous is not None else None
     body = {
         "id": visit.id,
         "task": visit.task,

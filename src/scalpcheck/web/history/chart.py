@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scalpcheck.tasks import Task, short_name
-from scalpcheck.web.trend import HEALTHY, x_positions
+from scalpcheck.web.trend import label_order, x_positions
 
 # In SVG user units; the chart scales to its container, so a phone shows it at about 0.7x.
 WIDTH = 480
@@ -63,11 +63,8 @@ def build_chart(task: Task, assessments: Sequence) -> Chart:
     measured = [row for row in assessments if getattr(row, "reading", None) is not None]
     if measured and task.ordinal:
         return _density_chart(task, measured)
-    ordinal, labels = task.ordinal, task.labels
-    order = list(labels) if ordinal else sorted(labels, key=lambda label: label != HEALTHY)
-    for row in assessments:  # a label the current model no longer has still gets its row
-        if row.label not in order:
-            order.append(row.label)
+    ordinal = task.ordinal
+    order = label_order(task, [row.label for row in assessments])
     height = TOP + BOTTOM + ROW_HEIGHT * max(len(order) - 1, 1)
     row_y = {label: height - BOTTOM - i * ROW_HEIGHT for i, label in enumerate(order)}
     xs = x_positions([row.created_at for row in assessments], LEFT + 8, WIDTH - RIGHT - 8)

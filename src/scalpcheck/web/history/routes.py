@@ -3,7 +3,7 @@ side-by-side comparison of two of them, and the doctor's report."""
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -12,7 +12,7 @@ from scalpcheck.web.extensions import db
 from scalpcheck.web.history import bp
 from scalpcheck.web.history.chart import build_chart
 from scalpcheck.web.models import Assessment, Visit
-from scalpcheck.web.report import REPORT_TYPE, report_filename, report_for
+from scalpcheck.web.report import report_response
 from scalpcheck.web.service import owned_assessment, owned_visit, task_catalog, task_named, timeline
 from scalpcheck.web.trend import describe_change
 
@@ -93,11 +93,7 @@ def compare():
 def report(task: str):
     if task not in task_catalog():
         abort(404)
-    return Response(
-        report_for(current_user, task),
-        mimetype=REPORT_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{report_filename(task)}"'},
-    )
+    return report_response(current_user, task)
 
 
 def _entry(ref: str) -> Entry:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scalpcheck.errors import AssessmentError
-from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS, visit_entry
+from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
 from scalpcheck.web.errors import http_error, upload_too_large
 from scalpcheck.web.extensions import get_settings
 from scalpcheck.web.service import (
@@ -17,9 +17,8 @@ from scalpcheck.web.service import (
     pick_uploads,
     previous_visit,
     task_catalog,
-    task_named,
+    visit_reading,
 )
-from scalpcheck.web.trend import describe_change
 from scalpcheck.web.visits import bp
 
 
@@ -67,10 +66,8 @@ def render_form(task: str, error: AssessmentError | None = None):
 @login_required
 def show(visit_id: int):
     visit = owned_visit(current_user, visit_id)
-    task = task_named(visit.task)
-    entry = visit_entry(task, visit)
     previous = previous_visit(visit)
-    change = describe_change(task, visit_entry(task, previous), entry) if previous is not None else None
+    entry, change = visit_reading(visit, previous)
     return render_template("visits/show.html", visit=visit, entry=entry, previous=previous, change=change)
 
 
