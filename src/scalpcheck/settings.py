@@ -10,6 +10,9 @@ from pathlib import Path
 
 from scalpcheck.errors import UsageError
 
+# Below this a resized photo would lose detail the quality gate and the model look at.
+MIN_LONG_SIDE = 512
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -21,6 +24,9 @@ class Settings:
     # ONNX Runtime intra-op threads per session; None: every core this process may use. Several serving
     # workers sharing the cores want fewer each (scalpcheck.gunicorn_conf divides the cores among them).
     ort_threads: int | None = None
+    # The longest side, in pixels, that the upload pages scale a photo down to in the browser before it
+    # goes up (0: send the original). The model looks at a few hundred pixels; a phone's photo is megabytes.
+    upload_long_side: int = 1024
 
     @property
     def models_dir(self) -> Path:
@@ -79,6 +85,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_upload_mb=float(env.get("MAX_UPLOAD_MB") or 25),
         secret_key_env=env.get("SECRET_KEY") or None,
         ort_threads=_positive_int(env, "SCALPCHECK_ORT_THREADS"),
+        upload_long_side=_long_side(env, "UPLOAD_LONG_SIDE", default=1024),
     )
 
 
@@ -96,4 +103,15 @@ def _positive_int(env: Mapping[str, str], name: str) -> int | None:
         return None
     if not text.strip().isdigit() or int(text) < 1:
         raise UsageError(f"{name} must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _long_side(env: Mapping[str, str], name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or 0 < int(text) < MIN_LONG_SIDE:
+        raise UsageError(
+            f"{name} must be 0 (no resizing) or a whole number of at least {MIN_LONG_SIDE}, got {text!r}"
+        )
     return int(text)

@@ -1,4 +1,5 @@
-"""Fixtures of the web tests only: what is stored, rows made by hand, and a real bad file for each refusal.
+"""Fixtures of the web tests only: what is stored, rows made by hand, a real bad file for each refusal, and
+the app served over HTTP to a real browser.
 
 The app itself (`database`, `make_app`, `app`, `client`, `auth`, `user_id`) comes from tests/conftest.py,
 because the hardening tests use it too.
@@ -7,14 +8,17 @@ because the hardening tests use it too.
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from PIL import Image, ImageFilter
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from scalpcheck.bundle import read_card
 from scalpcheck.web.extensions import app_state, db
 from scalpcheck.web.models import Assessment, User
+from tests.helpers.browser import launch
 from tests.helpers.photos import jpeg_bytes, phantom
 
 
@@ -121,3 +125,47 @@ def bad_photo(request):
         return code, status, build()
 
     return make
+
+
+class LiveServer:
+    """The app served over HTTP on a loopback port, in a thread. stop() takes it off the network as a lost
+    connection would (what a browser still shows then came from one of its caches); start() brings it back
+    on the same port."""
+
+    def __init__(self, app) -> None:
+        self.app, self.port = app, 0
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+@pytest.fixture
+def live_server(published_models, make_app):
+    server = LiveServer(make_app())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

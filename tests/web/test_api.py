@@ -148,7 +148,7 @@ def test_create_get_list_delete(client, token, stored):
     ):
         image = client.get(link, headers=bearer(tok))
         assert image.status_code == 200 and image.mimetype == media_type
-        assert "private" in image.headers["Cache-Control"]
+        assert image.headers["Cache-Control"] == "private, no-store"
 
     assert stored() == (1, 3)
     assert client.delete(body["links"]["self"], headers=bearer(tok)).status_code == 204

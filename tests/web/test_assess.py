@@ -90,16 +90,14 @@ def test_assess_shows_the_whole_result(app, client, auth, task):
     assert html.count('class="bar-fill"') == len(row.probabilities)
 
 
-def test_images_go_to_their_owner_with_private_caching(client, auth):
+def test_images_go_to_their_owner_and_into_no_cache(client, auth):
     auth.signup()
     assessment_id = assess(client, phantom_jpeg(seed=4))
     for kind, media_type in (("image", "image/jpeg"), ("heatmap", "image/jpeg"), ("thumbnail", "image/jpeg")):
         response = client.get(f"/assessments/{assessment_id}/{kind}")
         assert response.status_code == 200 and response.mimetype == media_type
-        assert (
-            "private" in response.headers["Cache-Control"]
-            and "public" not in response.headers["Cache-Control"]
-        )
+        # Not even the browser's own cache: it would show the photo offline, or after logout.
+        assert response.headers["Cache-Control"] == "private, no-store"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         Image.open(io.BytesIO(response.data)).verify()
 

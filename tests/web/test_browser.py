@@ -9,34 +9,14 @@ test-artifacts/browser/. The console must stay free of errors (a CSP violation w
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.helpers.browser import CHROMIUM, VIEWPORTS
 from tests.helpers.photos import phantom
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,29 +25,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="no /usr/bin/chromium: run `make chromium` to install it"
     ),
 ]
-
-
-@pytest.fixture
-def live_server(published_models, make_app):
-    """The app served over HTTP on a free loopback port, in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, make_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("device", list(VIEWPORTS))
@@ -102,7 +59,7 @@ def test_a_user_goes_the_whole_way(database, live_server, browser, tmp_path, dev
         page.screenshot(path=path)
         page.set_viewport_size(size)
 
-    page.goto(live_server + "/")
+    page.goto(live_server.url + "/")
     assert "/auth/login?next=" in page.url
     page.click("text=Create an account")
     page.fill("#username", "Browser.User")
@@ -120,7 +77,7 @@ def test_a_user_goes_the_whole_way(database, live_server, browser, tmp_path, dev
     page.fill("#password", "a long enough password")
     shot("2-login")
     page.click("input[value='Log in']")
-    page.wait_for_url(live_server + "/")
+    page.wait_for_url(live_server.url + "/")
     shot("3-home")
 
     page.click("a[href='/assess/hairloss']")
@@ -176,7 +133,7 @@ def test_a_user_goes_the_whole_way(database, live_server, browser, tmp_path, dev
     page.wait_for_url(re.compile(r".*/auth/login$"))
     assert "You are logged out." in page.content()
     shot("10-logged-out")
-    page.goto(live_server + "/history")
+    page.goto(live_server.url + "/history")
     assert "/auth/login" in page.url
     context.close()
     assert problems == []

@@ -78,9 +78,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     # Imported here, as microblog does: the blueprints import the extensions above.
-    from scalpcheck.web import account, api, assess, auth, history, main, service, visits
+    from scalpcheck.web import account, api, assess, auth, history, install, main, service, visits
 
     app.register_blueprint(main.bp)
+    app.register_blueprint(install.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(assess.bp)
     app.register_blueprint(history.bp)
@@ -89,6 +90,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     errors.register(app)
     security.register(app)
+
+    @app.context_processor
+    def upload_limits() -> dict:
+        # Every upload page announces both: the browser checks the size and scales the photo down first.
+        return {"max_upload_mb": settings.max_upload_mb, "upload_long_side": settings.upload_long_side}
+
     with app.app_context():
         service.recover_images()  # what a worker killed mid-upload left behind
     return app

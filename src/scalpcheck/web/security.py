@@ -9,6 +9,7 @@ development server turns it off) are Flask settings, set in create_app.
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.wrappers import Response as BaseResponse
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -43,3 +44,12 @@ def register(app: Flask) -> None:
         if "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def forget_cached_pages(response: BaseResponse) -> BaseResponse:
+    """The response that ends a session: the browser drops its HTTP cache of this site (Clear-Site-Data).
+
+    Pages and photos are already sent no-store; this also drops anything an older version let it keep.
+    """
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response

@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 IMAGE_FIELD = "image"
 DAMAGED_PHOTO = "This photo's file is damaged. Please take or export the photo again and upload it."
-IMAGE_MAX_AGE = 3600  # seconds a browser may reuse an image without asking again
 MAX_ROW_ID = 2**31 - 1  # the largest id an Integer primary key holds on every backend (PostgreSQL's int4)
 
 
@@ -304,7 +303,8 @@ def timeline(user: User, task: str, latest: int | None = None) -> list[tuple[Ent
 def send_stored_image(row: Assessment, kind: str) -> Response:
     """One of the assessment's images ("photo", "overlay" or "thumbnail") for its owner's browser only.
 
-    Callers have checked ownership; `private` keeps shared caches from keeping a copy.
+    Callers have checked ownership. `no-store`: no cache, the browser's own included, keeps a copy that
+    would load with the network off, or for the next person at a shared computer after logout.
     """
     store = get_store()
     path, media_type = {
@@ -314,9 +314,8 @@ def send_stored_image(row: Assessment, kind: str) -> Response:
     }[kind]
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=media_type, max_age=IMAGE_MAX_AGE, conditional=True)
-    response.cache_control.public = False
-    response.cache_control.private = True
+    response = send_file(path, mimetype=media_type, conditional=True)
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

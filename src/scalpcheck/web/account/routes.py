@@ -11,6 +11,7 @@ from scalpcheck.web.account.forms import DeleteAccountForm
 from scalpcheck.web.auth.passwords import check_password
 from scalpcheck.web.extensions import db
 from scalpcheck.web.models import Assessment
+from scalpcheck.web.security import forget_cached_pages
 from scalpcheck.web.service import delete_account
 
 
@@ -31,7 +32,7 @@ def delete():
             count = delete_account(user)
             session.clear()
             flash(f"Your account and {count} assessment(s) with their photos are deleted.", "success")
-            return redirect(url_for("auth.register"), 303)
+            return forget_cached_pages(redirect(url_for("auth.register"), 303))
         form.password.errors.append("That is not your password.")
     return _render(form, status=422)
 

@@ -273,7 +273,7 @@ SCHEMAS = {
 }
 
 IMAGE_RESPONSE = {
-    "description": "The image; `Cache-Control: private`.",
+    "description": "The image; `Cache-Control: private, no-store`.",
     "content": {"image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}}},
 }
 
@@ -363,7 +363,7 @@ PATHS = {
             "summary": "The stored photo (JPEG or PNG), upright, without identifying metadata",
             "responses": {
                 "200": {
-                    "description": "The photo; `Cache-Control: private`.",
+                    "description": "The photo; `Cache-Control: private, no-store`.",
                     "content": {
                         media: {"schema": {"type": "string", "contentMediaType": media}}
                         for media in ("image/jpeg", "image/png")
@@ -487,8 +487,25 @@ PATHS = {
             "security": [],
             "responses": {
                 "200": _json(
-                    {"type": "object", "properties": {"tasks": {"type": "array", "items": _ref("Task")}}},
-                    "Every task; `available` says whether it can be assessed now.",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "tasks": {"type": "array", "items": _ref("Task")},
+                            "upload": {
+                                "type": "object",
+                                "properties": {
+                                    "max_bytes": {"type": "integer", "description": "The largest photo."},
+                                    "long_side": {
+                                        "type": "integer",
+                                        "description": "The longest side, in pixels, a client may scale a "
+                                        "photo down to before upload without changing its result (0: send "
+                                        "the original). Full-size photos are accepted too.",
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "Every task (`available`: it can be assessed now) and what a photo may be.",
                 ),
                 "429": COMMON_ERRORS["429"],
             },

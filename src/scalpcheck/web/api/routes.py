@@ -14,7 +14,7 @@ from scalpcheck.web.api.tokens import issue_token, token_required
 from scalpcheck.web.auth.forms import PASSWORD_MAX, normalise_username
 from scalpcheck.web.auth.passwords import check_password
 from scalpcheck.web.errors import error_response
-from scalpcheck.web.extensions import db, limiter
+from scalpcheck.web.extensions import db, get_settings, limiter
 from scalpcheck.web.models import Assessment, User
 from scalpcheck.web.service import (
     create_assessment,
@@ -109,7 +109,9 @@ def heatmap(assessment_id: int):
 
 @bp.route("/tasks", methods=["GET"])
 def tasks():
-    return jsonify(tasks=[entry.to_dict() for entry in task_catalog().values()])
+    settings = get_settings()
+    upload = {"max_bytes": settings.max_upload_bytes, "long_side": settings.upload_long_side}
+    return jsonify(tasks=[entry.to_dict() for entry in task_catalog().values()], upload=upload)
 
 
 @bp.route("/openapi.json", methods=["GET"])

@@ -9,7 +9,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from scalpcheck.errors import AssessmentError
 from scalpcheck.web.assess import bp
 from scalpcheck.web.errors import http_error, upload_too_large
-from scalpcheck.web.extensions import get_settings
 from scalpcheck.web.service import (
     create_assessment,
     delete_assessment,
@@ -52,9 +51,7 @@ def render_upload(task: str, error: AssessmentError | None = None):
     info = task_catalog()[task]
     status = error.status if error is not None else (200 if info.available else 503)
     return (
-        render_template(
-            "assess/upload.html", task=info, error=error, max_upload_mb=get_settings().max_upload_mb
-        ),
+        render_template("assess/upload.html", task=info, error=error),
         status,
     )
 

@@ -20,6 +20,7 @@ from scalpcheck.web.auth.forms import LoginForm, RegisterForm
 from scalpcheck.web.auth.passwords import check_password, hash_password
 from scalpcheck.web.extensions import db, limiter
 from scalpcheck.web.models import SESSION_EPOCH, User
+from scalpcheck.web.security import forget_cached_pages
 
 WRONG_CREDENTIALS = "Wrong username or password."
 
@@ -90,4 +91,4 @@ def logout():
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
-    return redirect(url_for("auth.login"), 303)
+    return forget_cached_pages(redirect(url_for("auth.login"), 303))

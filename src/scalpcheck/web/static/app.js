@@ -2,12 +2,20 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
+  enhance(document);
+  const worker = document.documentElement.dataset.serviceWorker;
+  if (worker && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register(worker).catch(() => {}); // no worker: the site works as before, online
+  }
+});
+
+function enhance(root) {
+  for (const form of root.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   }
-  for (const el of document.querySelectorAll("time[data-local]")) {
+  for (const el of root.querySelectorAll("time[data-local]")) {
     const moment = new Date(el.getAttribute("datetime"));
     if (!Number.isNaN(moment.getTime())) {
       const dateOnly = !el.textContent.includes(":");
@@ -16,8 +24,28 @@ document.addEventListener("DOMContentLoaded", () => {
         : moment.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
     }
   }
-  const upload = document.querySelector("form[data-upload]");
+  const upload = root.querySelector("form[data-upload]");
   if (upload) setUpUpload(upload);
+  // In this order: a form with no photo stops first, then the busy state shows, then the photo goes up.
+  for (const form of root.querySelectorAll("form[data-upload], form[data-resize-to]")) {
+    form.addEventListener("submit", (event) => { if (!event.defaultPrevented) showBusy(form, true); });
+  }
+  for (const form of root.querySelectorAll("form[data-resize-to]")) setUpResizedSending(form);
+}
+
+function showBusy(form, busy) {
+  const submit = form.querySelector("[data-submit]");
+  const spinner = form.querySelector("[data-spinner]");
+  // Disabled after the submit has started, so the button's own click still submits the form.
+  if (submit) setTimeout(() => { submit.disabled = busy; }, 0);
+  if (busy) form.setAttribute("aria-busy", "true");
+  else form.removeAttribute("aria-busy");
+  if (spinner) spinner.hidden = !busy;
+}
+
+// Coming back with the browser's back button shows the forms ready again, not spinning.
+window.addEventListener("pageshow", () => {
+  for (const form of document.querySelectorAll("form[aria-busy]")) showBusy(form, false);
 });
 
 // Upload form: camera or library input, drag and drop, a preview, a size check, and a spinner while the
@@ -30,8 +58,6 @@ function setUpUpload(form) {
   const hint = form.querySelector("[data-hint]");
   const filename = form.querySelector("[data-filename]");
   const clientError = form.querySelector("[data-client-error]");
-  const submit = form.querySelector("[data-submit]");
-  const spinner = form.querySelector("[data-spinner]");
   const maxBytes = Number(form.dataset.maxBytes);
   let previewUrl = null;
 
@@ -82,17 +108,104 @@ function setUpUpload(form) {
     if (!camera.files.length && !library.files.length) {
       event.preventDefault();
       showError("Choose or take a photo first.");
-      return;
     }
-    // Disabled after the submit has started, so the button's own click still submits the form.
-    setTimeout(() => { submit.disabled = true; }, 0);
-    form.setAttribute("aria-busy", "true");
-    spinner.hidden = false;
   });
-  // Coming back with the browser's back button shows the form ready again, not spinning.
-  window.addEventListener("pageshow", () => {
-    submit.disabled = false;
-    form.removeAttribute("aria-busy");
-    spinner.hidden = true;
+}
+
+// A phone's photo is megabytes and the model looks at a few hundred pixels: scale each photo down to the
+// longest side the server announces (data-resize-to) and send it with a progress bar. A photo the browser
+// cannot decode or shrink goes up as it is; without JavaScript the form posts the originals itself.
+function setUpResizedSending(form) {
+  const longSide = Number(form.dataset.resizeTo);
+  form.addEventListener("submit", (event) => {
+    if (event.defaultPrevented || !window.FormData || !window.XMLHttpRequest) return;
+    event.preventDefault();
+    sendResized(form, longSide).catch(() => {
+      showBusy(form, false);
+      const error = form.querySelector("[data-client-error]");
+      error.textContent = "The photo could not be sent. Check your connection and try again.";
+      error.hidden = false;
+    });
   });
+}
+
+async function sendResized(form, longSide) {
+  const body = new FormData();
+  for (const [name, value] of new FormData(form)) {
+    if (value instanceof File && value.size) {
+      const smaller = await resizePhoto(value, longSide);
+      body.append(name, smaller || value, (smaller || value).name);
+    } else {
+      body.append(name, value);
+    }
+  }
+  const xhr = await post(form.action, body, (fraction) => showProgress(form, fraction));
+  const landed = new URL(xhr.responseURL || form.action);
+  if (xhr.status < 400 && landed.pathname !== new URL(form.action).pathname) {
+    window.location.assign(landed.href); // the result page (or the login page, if the session ended)
+    return;
+  }
+  const page = xhr.response;
+  const main = page && page.querySelector("main");
+  if (!main) throw new Error(`unexpected answer ${xhr.status}`);
+  // A refusal re-renders the form with its reason: show that page without sending the photo again.
+  document.title = page.title;
+  const fresh = document.adoptNode(main);
+  document.querySelector("main").replaceWith(fresh);
+  enhance(fresh);
+  (fresh.querySelector("[role=alert]") || fresh).focus();
+}
+
+function post(url, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.responseType = "document";
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.upload.addEventListener("load", () => onProgress(1));
+    xhr.addEventListener("load", () => resolve(xhr));
+    xhr.addEventListener("error", () => reject(new Error("network")));
+    xhr.addEventListener("timeout", () => reject(new Error("timeout")));
+    xhr.send(body);
+  });
+}
+
+function showProgress(form, fraction) {
+  const bar = form.querySelector("[data-progress]");
+  const text = form.querySelector("[data-spinner-text]");
+  if (!bar || !text) return;
+  if (!text.dataset.assessing) text.dataset.assessing = text.textContent;
+  bar.hidden = fraction >= 1;
+  bar.value = Math.round(fraction * 100);
+  text.textContent = fraction >= 1 ? text.dataset.assessing : `Sending… ${bar.value} %`;
+}
+
+// The photo as a JPEG whose longest side is `longSide`, upright as its EXIF orientation says (the browser's
+// decoder applies it; the canvas drops the EXIF, location included). Null where it cannot or need not shrink.
+async function resizePhoto(file, longSide) {
+  if (!longSide || !window.createImageBitmap || !file.type.startsWith("image/")) return null;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  } catch {
+    return null; // a format this browser cannot decode: the server may still read it
+  }
+  const scale = longSide / Math.max(bitmap.width, bitmap.height);
+  if (scale >= 1) {
+    bitmap.close();
+    return null;
+  }
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = true;
+  context.imageSmoothingQuality = "high";
+  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+  if (!blob || blob.size >= file.size) return null;
+  return new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" });
 }

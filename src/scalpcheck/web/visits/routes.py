@@ -9,7 +9,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from scalpcheck.errors import AssessmentError
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
 from scalpcheck.web.errors import http_error, upload_too_large
-from scalpcheck.web.extensions import get_settings
 from scalpcheck.web.service import (
     create_visit,
     delete_visit,
@@ -57,7 +56,6 @@ def render_form(task: str, error: AssessmentError | None = None):
         error=error,
         regions=REGIONS,
         slots=MAX_VISIT_PHOTOS,
-        max_upload_mb=get_settings().max_upload_mb,
     )
     return page, status
 
