@@ -99,3 +99,16 @@ def non_scalp_photos() -> dict[str, Image.Image]:
     for k, face in enumerate(data.lfw_subset()[:5]):
         photos[f"face_{k}"] = Image.fromarray((face * 255).astype(np.uint8)).convert("RGB")
     return photos
+
+
+def phone_jpeg(scene: Image.Image, seed: int = 0) -> bytes:
+    """`scene` as a phone's 12 MP JPEG: 4032 x 3024 pixels with sensor noise, the rows stored sideways with
+    EXIF orientation 6 ("rotate 90° to show upright") as phones write them, quality 92."""
+    rng = np.random.default_rng(seed)
+    side = 4032
+    square = scene.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+    pixels = np.asarray(square.crop((0, (side - 3024) // 2, side, (side + 3024) // 2)), np.int16)
+    pixels = pixels + rng.integers(-6, 7, size=pixels.shape, dtype=np.int16)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encode(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), "JPEG", quality=92, exif=exif)

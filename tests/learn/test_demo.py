@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 
 from scalpcheck import bundle
 from scalpcheck.settings import load_settings
-from tests.helpers.photos import jpeg_bytes, non_scalp_photos
+from tests.helpers.browser import CHROMIUM, resize_in_browser
+from tests.helpers.photos import jpeg_bytes, non_scalp_photos, phone_jpeg
 
 # One worker builds the demo (minutes) and runs every test that reads it.
 pytestmark = pytest.mark.xdist_group("demo")
@@ -235,3 +237,47 @@ def test_comparison_with_backbones_that_have_no_weights(tiny_scalp, home):
     assert (home / "runs" / "scalp" / "train1" / "report.md").read_text().count(
         "not pretrained (random init)"
     ) >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: run `make chromium` to install it")
+def test_a_photo_scaled_down_in_the_browser_gets_the_originals_result(demo):
+    """Every class of both tasks in every phantom style as a 12 MP phone photo: what the upload page sends
+    after scaling it to the announced long side gets the label and, within 0.02, the confidence of the
+    original, or the same refusal."""
+    from playwright.sync_api import sync_playwright
+
+    from scalpcheck.data.synth import render_phantom
+    from scalpcheck.data.synth.styles import STYLES
+    from scalpcheck.errors import ImageRejected
+    from scalpcheck.serve import Assessor
+    from tests.helpers.browser import launch
+
+    models, settings = demo
+    assessor = Assessor(settings.models_dir, settings.max_upload_bytes)
+
+    def outcome(data: bytes, task: str) -> tuple[str, float]:
+        try:
+            result = assessor.assess(data, task)
+        except ImageRejected as refusal:
+            return f"refused: {refusal.code}", 1.0
+        return result.label, result.confidence
+
+    compared, differences = 0, []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        for task, bundle_dir in models.items():
+            for label in bundle.read_card(bundle_dir).labels:
+                for i, style in enumerate(STYLES):
+                    rng = np.random.default_rng(9000 + 10 * i)
+                    original = phone_jpeg(render_phantom(task, label, rng, size=768, style=style), seed=i)
+                    resized = resize_in_browser(page, original, settings.upload_long_side)
+                    assert resized is not None and len(resized) < len(original) / 4
+                    (a, p), (b, q) = outcome(original, task), outcome(resized, task)
+                    compared += 1
+                    if a != b or abs(p - q) > 0.02:
+                        differences.append((task, label, style, a, round(p, 3), b, round(q, 3)))
+        browser.close()
+    assert compared == 45 and differences == [], differences

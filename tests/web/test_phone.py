@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from tests.helpers.browser import CHROMIUM, PHONE_LINK, VIEWPORTS, throttle
-from tests.helpers.photos import phantom
+from tests.helpers.photos import phantom, phone_jpeg
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,14 +38,6 @@ CACHED_URLS = """async () => {
   }
   return urls;
 }"""
-
-
-def phone_photo(path) -> None:
-    """A 4032 x 3024 JPEG (12 MP) whose EXIF says "rotate 90° to show upright", as phones write them."""
-    scene = phantom("hairloss", "stage_2", seed=7, size=1024).resize((4032, 4032), Image.Resampling.BICUBIC)
-    exif = Image.Exif()
-    exif[0x0112] = 6  # orientation: the camera was held upright, the sensor's rows run top to bottom
-    scene.crop((0, 504, 4032, 3528)).save(path, quality=92, exif=exif)
 
 
 def fetch_bytes(page, url: str) -> bytes:
@@ -97,7 +89,7 @@ def test_a_phone_sends_a_small_photo_installs_the_app_and_keeps_no_health_data_o
     if database != "sqlite":
         pytest.skip("the browser path is the same on every database")
     photo = tmp_path / "IMG_0001.jpg"
-    phone_photo(photo)
+    photo.write_bytes(phone_jpeg(phantom("hairloss", "stage_2", seed=7, size=1024)))
     context = browser.new_context(**VIEWPORTS["phone"])
     context.add_init_script(RECORD_STATUS)
     page = context.new_page()
