@@ -61,6 +61,22 @@ def throttle(page, link: Link) -> None:
     )
 
 
+# A Uint8Array as base64, in chunks (String.fromCharCode takes only so many arguments at once).
+TO_BASE64 = """(bytes) => {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+        text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(text);
+}"""
+
+
+def fetch_bytes(page, url: str) -> bytes:
+    """The body of GET `url` as `page` fetches it (its cookies, its service worker)."""
+    script = f"async (url) => ({TO_BASE64})(new Uint8Array(await (await fetch(url)).arrayBuffer()))"
+    return base64.b64decode(page.evaluate(script, url))
+
+
 def resize_in_browser(page, photo: bytes, long_side: int) -> bytes | None:
     """What the upload page sends for `photo`: app.js's resizePhoto run in `page` (None: the original)."""
     if not page.evaluate("typeof resizePhoto === 'function'"):
@@ -72,13 +88,8 @@ def resize_in_browser(page, photo: bytes, long_side: int) -> bytes | None:
             const file = new File([bytes], "photo.jpg", { type: "image/jpeg" });
             const smaller = await resizePhoto(file, longSide);
             if (!smaller) return null;
-            const out = new Uint8Array(await smaller.arrayBuffer());
-            let text = "";
-            for (let i = 0; i < out.length; i += 0x8000) {
-                text += String.fromCharCode(...out.subarray(i, i + 0x8000));
-            }
-            return btoa(text);
-        }""",
+            return (TO_BASE64)(new Uint8Array(await smaller.arrayBuffer()));
+        }""".replace("TO_BASE64", TO_BASE64),
         [base64.b64encode(photo).decode(), long_side],
     )
     return None if encoded is None else base64.b64decode(encoded)

@@ -4,7 +4,6 @@ while no result page or photo ever comes from a cache, before or after logout.""
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tests.helpers.browser import CHROMIUM, PHONE_LINK, VIEWPORTS, throttle
+from tests.helpers.browser import CHROMIUM, PHONE_LINK, VIEWPORTS, fetch_bytes, throttle
 from tests.helpers.photos import phantom, phone_jpeg
 
 pytestmark = [
@@ -38,21 +37,6 @@ CACHED_URLS = """async () => {
   }
   return urls;
 }"""
-
-
-def fetch_bytes(page, url: str) -> bytes:
-    encoded = page.evaluate(
-        """async (url) => {
-            const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-            let text = "";
-            for (let i = 0; i < bytes.length; i += 0x8000) {
-                text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-            }
-            return btoa(text);
-        }""",
-        url,
-    )
-    return base64.b64decode(encoded)
 
 
 def psnr(image: Image.Image, reference: Image.Image) -> float:
