@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast bench lint typecheck chromium poppler clean-venv
+.PHONY: run test test-fast bench lint typecheck chromium poppler messages translations clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,19 @@ lint: $(TEST_STAMP)
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
+
+# The message catalogue (docs/translations.md): `make messages` collects every marked text into the
+# template and merges it into each language's catalogue; `make translations` compiles them for the app.
+CATALOGUE := src/scalpcheck/web/translations
+POT       ?= $(CATALOGUE)/messages.pot
+messages: $(TEST_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k text -k lazy_gettext -k _l --no-location --sort-output \
+	  --omit-header -o $(POT) .
+	@if [ "$(POT)" = "$(CATALOGUE)/messages.pot" ]; then \
+	  $(BIN)/pybabel update -i $(POT) -d $(CATALOGUE) --no-fuzzy-matching --ignore-obsolete; fi
+
+translations: $(TEST_STAMP)
+	$(BIN)/pybabel compile -d $(CATALOGUE) --statistics
 
 clean-venv:
 	rm -rf $(VENV)

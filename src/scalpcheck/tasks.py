@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scalpcheck.i18n import N_
+
 
 @dataclass(frozen=True)
 class Task:
@@ -31,13 +33,13 @@ def short_name(label: str) -> str:
 
 SCALP = Task(
     name="scalp",
-    title="Scalp condition",
+    title=N_("Scalp condition"),
     labels=("alopecia", "folliculitis", "healthy", "psoriasis"),
     display_names={
-        "alopecia": "Alopecia (patchy hair loss)",
-        "folliculitis": "Folliculitis",
-        "healthy": "Healthy scalp",
-        "psoriasis": "Scalp psoriasis",
+        "alopecia": N_("Alopecia (patchy hair loss)"),
+        "folliculitis": N_("Folliculitis"),
+        "healthy": N_("Healthy scalp"),
+        "psoriasis": N_("Scalp psoriasis"),
     },
     ordinal=False,
     measures_density=False,
@@ -45,14 +47,14 @@ SCALP = Task(
 
 HAIRLOSS = Task(
     name="hairloss",
-    title="Hair-loss stage",
+    title=N_("Hair-loss stage"),
     labels=("stage_0", "stage_1", "stage_2", "stage_3", "stage_4"),
     display_names={
-        "stage_0": "Stage 0: full hair cover",
-        "stage_1": "Stage 1: slight thinning",
-        "stage_2": "Stage 2: clear thinning",
-        "stage_3": "Stage 3: sparse hair",
-        "stage_4": "Stage 4: complete baldness",
+        "stage_0": N_("Stage 0: full hair cover"),
+        "stage_1": N_("Stage 1: slight thinning"),
+        "stage_2": N_("Stage 2: clear thinning"),
+        "stage_3": N_("Stage 3: sparse hair"),
+        "stage_4": N_("Stage 4: complete baldness"),
     },
     ordinal=True,
 )
@@ -63,3 +65,13 @@ TASKS: dict[str, Task] = {t.name: t for t in (SCALP, HAIRLOSS)}
 def custom_task(name: str, labels: list[str]) -> Task:
     """A task for a user's own label folders: labels sorted, nothing assumed about their order."""
     return Task(name=name, title=name, labels=tuple(sorted(labels)), display_names={}, ordinal=False)
+
+
+# What short_name() makes of the built-in labels, marked for the catalogue (charts and changes show them).
+SHORT_NAMES = (
+    N_("Alopecia"),
+    N_("Folliculitis"),
+    N_("Healthy"),
+    N_("Psoriasis"),
+    *(N_("Stage 0"), N_("Stage 1"), N_("Stage 2"), N_("Stage 3"), N_("Stage 4")),
+)

@@ -34,7 +34,9 @@ def test_the_service_worker_keeps_only_the_app_shell(client, auth):
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert response.headers["Cache-Control"] == "no-cache"  # a new worker is picked up on the next visit
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", response.text).group(1))
-    assert "/offline" in shell and all(url == "/offline" or url.startswith("/static/") for url in shell)
+    assert "/offline?lang=en" in shell and all(
+        url.startswith(("/offline?lang=", "/static/")) for url in shell
+    )
     for url in shell:
         assert client.get(url).status_code == 200
     auth.signup()

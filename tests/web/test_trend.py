@@ -32,7 +32,7 @@ def test_describe_change(task, before, after, kind, words):
     change = describe_change(info, previous, current)
     assert change.kind == kind and change.since == 1
     assert change.beyond_noise == (kind != "same")
-    assert change.text.startswith(words) and "confidence 60% → 80%" in change.text
+    assert str(change.text).startswith(words) and "confidence 60% → 80%" in str(change.text)
 
 
 def test_a_change_of_label_between_unsure_readings_is_no_change():
@@ -40,7 +40,7 @@ def test_a_change_of_label_between_unsure_readings_is_no_change():
     current = Row("hairloss", "stage_3", 0.5, LATER, low_confidence=True)
     change = describe_change(HAIRLOSS, previous, current)
     assert change.kind == "same" and not change.beyond_noise
-    assert change.text.startswith("No confident change since 01 Mar 2026: Stage 2 → Stage 3")
+    assert str(change.text).startswith("No confident change since 01 Mar 2026: Stage 2 → Stage 3")
 
 
 @pytest.mark.parametrize(
@@ -58,13 +58,13 @@ def test_density_decides_against_the_smallest_detectable_change(before, after, k
     change = describe_change(HAIRLOSS, previous, current)
     assert change.kind == kind and change.beyond_noise == (kind != "same")
     assert change.density_delta == pytest.approx(after - before)
-    assert change.text.startswith(start), change.text
+    assert str(change.text).startswith(start), str(change.text)
     assert change.to_dict() == {
         "since": previous.id,
         "density_delta": change.density_delta,
         "beyond_noise": kind != "same",
         "smallest_detectable_change": 0.10,
-        "summary": change.text,
+        "summary": str(change.text),
     }
 
 
@@ -73,4 +73,4 @@ def test_without_a_smallest_detectable_change_no_density_change_counts():
     current = Row("hairloss", "stage_4", 0.9, LATER, density=0.1)
     change = describe_change(HAIRLOSS, previous, current)
     assert change.kind == "same" and not change.beyond_noise and change.smallest_detectable_change is None
-    assert "cannot be told apart from re-taking the photo" in change.text
+    assert "cannot be told apart from re-taking the photo" in str(change.text)

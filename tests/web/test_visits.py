@@ -186,8 +186,9 @@ def test_the_report_opens_and_holds_dates_densities_and_disclaimers(app, client,
         reading = body["result"]["density"]
         assert f"{reading['estimate']:.0%} ({reading['low']:.0%} to {reading['high']:.0%})" in text
     for body in (visit, later):
-        assert f"{datetime.fromisoformat(body['created_at']):%d %b %Y %H:%M}" in text
-    assert f"Visit of {visit['result']['photos']} photo(s)" in text
+        assert f"{datetime.fromisoformat(body['created_at']):%d %b %Y, %H:%M} UTC" in text
+    photos = visit["result"]["photos"]
+    assert f"Visit of {photos} photo{'s' if photos != 1 else ''}" in text
     assert later["change"]["summary"].replace("→", "->") in text
     assert_error(client.get("/api/v1/reports/nosuchtask.pdf", headers=bearer(tok)), 404, "unknown_task")
 

@@ -8,12 +8,14 @@ dermatologist. Labels without written advice (custom tasks) get the file's gener
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol
 
 import yaml
+
+from scalpcheck.i18n import N_
 
 # Alternatives below this probability are not worth naming in the low-confidence message.
 MENTION_ALTERNATIVE_FROM = 0.05
@@ -63,28 +65,49 @@ def advice_for(
     *,
     low_confidence: bool,
     synthetic_data: bool,
+    translate: Callable[[str], str] = N_,
 ) -> Advice:
-    """The advice block of an assessment (the JSON's `advice`)."""
+    """The advice block of an assessment (the JSON's `advice`), in English unless `translate` says
+    otherwise (the web app passes its gettext)."""
     texts = load_texts()
     entry = texts["tasks"].get(task, {}).get(label) or texts["generic"]
+    name = translate(display_name)
     return Advice(
-        summary=entry["summary"].format(display_name=display_name),
-        recommendations=tuple(entry["recommendations"]),
+        summary=translate(entry["summary"]).format(display_name=name),
+        recommendations=tuple(translate(item) for item in entry["recommendations"]),
         see_a_dermatologist=bool(entry["see_a_dermatologist"] or low_confidence),
         low_confidence_message=(
-            _low_confidence_message(texts["low_confidence"], display_name, confidence, alternatives)
+            _low_confidence_message(
+                translate(texts["low_confidence"]), name, confidence, alternatives, translate
+            )
             if low_confidence
             else None
         ),
-        disclaimer=texts["disclaimer"],
-        synthetic_note=texts["synthetic_note"] if synthetic_data else None,
+        disclaimer=translate(texts["disclaimer"]),
+        synthetic_note=translate(texts["synthetic_note"]) if synthetic_data else None,
     )
 
 
 def _low_confidence_message(
-    template: str, display_name: str, confidence: float, alternatives: Sequence[Named]
+    template: str,
+    display_name: str,
+    confidence: float,
+    alternatives: Sequence[Named],
+    translate: Callable[[str], str],
 ) -> str:
     named = [a for a in alternatives if a.probability >= MENTION_ALTERNATIVE_FROM] or list(alternatives[:1])
-    phrases = [f'"{a.display_name}" ({percent(a.probability)})' for a in named]
-    listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
+    phrases = [f'"{translate(a.display_name)}" ({percent(a.probability)})' for a in named]
+    listed = phrases[0]
+    if len(phrases) > 1:
+        listed = translate(N_("{others} or {last}")).format(others=", ".join(phrases[:-1]), last=phrases[-1])
     return template.format(display_name=display_name, confidence=percent(confidence), alternatives=listed)
+
+
+def extract_messages(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel's extractor for advice.yaml (babel.cfg): every text a person reads, for the catalogue."""
+    texts = yaml.safe_load(fileobj.read().decode("utf-8"))
+    found = [texts["disclaimer"], texts["synthetic_note"], texts["low_confidence"]]
+    for entry in [texts["generic"], *(e for task in texts["tasks"].values() for e in task.values())]:
+        found += [entry["summary"], *entry["recommendations"]]
+    for message in found:
+        yield 0, "", message, ["advice.yaml"]

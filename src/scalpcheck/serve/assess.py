@@ -20,6 +20,7 @@ from PIL import Image
 from scalpcheck.bundle import BundleError
 from scalpcheck.confidence import probabilities as calibrated
 from scalpcheck.errors import ImageRejected, TaskUnavailable
+from scalpcheck.i18n import text
 from scalpcheck.preprocess import center_square, preprocess
 from scalpcheck.serve import gate
 from scalpcheck.serve.advice import advice_for
@@ -174,10 +175,16 @@ class Assessor:
             return self._models[task]
         if task in TASKS or task in self._broken:
             title = TASKS[task].title if task in TASKS else task
-            message = f"The {title.lower()} assessment is not available right now. Please try again later."
+            message = text(
+                "The assessment “%(title)s” is not available right now. Please try again later.", title=title
+            )
             raise TaskUnavailable("model_unavailable", message)
         available = ", ".join(sorted(set(TASKS) | set(self._models)))
-        message = f"There is no assessment called {task!r}; choose one of: {available}."
+        message = text(
+            "There is no assessment called %(task)s; choose one of: %(available)s.",
+            task=repr(task),
+            available=available,
+        )
         raise TaskUnavailable("unknown_task", message)
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from scalpcheck.errors import ImageRejected
+from scalpcheck.i18n import N_, text
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,15 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
     coarsest scale that still gives at least that many pixels.
     """
     if not data:
-        raise _unsupported("The file is empty. Please choose a photo and try again.")
+        raise _unsupported(N_("The file is empty. Please choose a photo and try again."))
     if len(data) > max_bytes:
         raise ImageRejected(
             "image_too_large",
-            f"The file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB. "
-            "Please upload a smaller photo.",
+            text(
+                "The file is %(size)s MB; the limit is %(limit)s MB. Please upload a smaller photo.",
+                size=f"{len(data) / 2**20:.1f}",
+                limit=f"{max_bytes / 2**20:.0f}",
+            ),
         )
     try:
         img = Image.open(io.BytesIO(data), formats=FORMATS)
@@ -85,7 +89,7 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
     fmt = _FORMAT_NAMES.get(img.format or "", img.format or "")
     # A JPEG's extra pictures (MPO: depth maps, stereo pairs) are not an animation: its first is the photo.
     if fmt != "JPEG" and getattr(img, "n_frames", 1) > 1:
-        raise _unsupported("Animated images are not supported. Please upload a still photo.")
+        raise _unsupported(N_("Animated images are not supported. Please upload a still photo."))
     try:
         if fmt == "JPEG":
             img.draft("RGB", (min_side, min_side))
@@ -99,7 +103,10 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
     except Exception as exc:  # truncated or corrupt pixel data
         log.debug("image data rejected: %s", exc)
         raise _unsupported(
-            "This photo's file is damaged or incomplete. Please take or export the photo again and upload it."
+            N_(
+                "This photo's file is damaged or incomplete. "
+                "Please take or export the photo again and upload it."
+            )
         ) from exc
     return Decoded(image=upright, format=fmt, width=width, height=height, orientation=orientation)
 
@@ -107,8 +114,11 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int) -> De
 def _too_many_pixels(max_pixels: int) -> ImageRejected:
     return ImageRejected(
         "image_too_large",
-        f"The photo has too many pixels (the limit is {max_pixels / 1e6:.0f} megapixels). "
-        "Please upload a smaller photo.",
+        text(
+            "The photo has too many pixels (the limit is %(limit)s megapixels). "
+            "Please upload a smaller photo.",
+            limit=f"{max_pixels / 1e6:.0f}",
+        ),
     )
 
 

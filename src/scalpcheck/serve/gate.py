@@ -15,11 +15,12 @@ from PIL import Image
 
 from scalpcheck import quality
 from scalpcheck.errors import ImageRejected
+from scalpcheck.i18n import N_, text
 
 # Mean chroma (YCbCr, 0..~180) below which a photo has no colour at all: a black-and-white picture. Colour
 # is a cue (redness, skin tone), and every phantom of every style measures several times more.
 MIN_COLOURFULNESS = 0.3
-BLACK_AND_WHITE = (
+BLACK_AND_WHITE = N_(
     "This photo is in black and white. Colour matters to the assessment (redness, skin tone): please take "
     "a colour photo looking straight down at the scalp."
 )
@@ -46,7 +47,12 @@ def check(
     if code == "image_too_small":  # the sizes tell the user how far off the photo is
         raise ImageRejected(
             code,
-            f"The photo is too small ({photo_size[0]} x {photo_size[1]} pixels). Please upload a photo at "
-            f"least {limits.min_side} pixels on each side, taken close to the scalp.",
+            text(
+                "The photo is too small (%(width)s x %(height)s pixels). Please upload a photo at "
+                "least %(side)s pixels on each side, taken close to the scalp.",
+                width=photo_size[0],
+                height=photo_size[1],
+                side=limits.min_side,
+            ),
         )
     raise ImageRejected(code)  # the table's message (scalpcheck.errors)

@@ -10,11 +10,13 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher, profiles
 from flask import Flask
+from flask_babel import lazy_gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from scalpcheck.quality import QualityLimits
 from scalpcheck.serve import Assessor
 from scalpcheck.settings import load_settings
-from scalpcheck.web import database, errors, security
+from scalpcheck.web import database, errors, language, security
 from scalpcheck.web.extensions import APP_STATE, AppState, csrf, db, limiter, login_manager, migrate
 from scalpcheck.web.request import UploadRequest
 from scalpcheck.web.storage import ImageStore
@@ -65,8 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    language.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = lazy_gettext("Please log in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
@@ -90,6 +93,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     errors.register(app)
     security.register(app)
+
+    # The camera view's framing guide judges light and focus with the quality gate's own limits.
+    app.jinja_env.globals["quality_limits"] = QualityLimits()
 
     @app.context_processor
     def upload_limits() -> dict:

@@ -17,11 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from scalpcheck.density import Reading
+from scalpcheck.i18n import N_
 from scalpcheck.tasks import Task
 from scalpcheck.web.models import Assessment, Visit, reading_dict
 from scalpcheck.web.trend import HEALTHY
 
-REGIONS = ("crown", "front", "left", "right", "other")
+REGIONS = (N_("crown"), N_("front"), N_("left"), N_("right"), N_("other"))
 MAX_VISIT_PHOTOS = 4
 
 

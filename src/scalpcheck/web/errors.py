@@ -18,13 +18,29 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from scalpcheck.errors import ERRORS, ImageRejected, for_status
+from scalpcheck.i18n import N_, Text, text
 from scalpcheck.web.extensions import get_settings, limiter, login_manager
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
-FORM_TOO_COMPLEX = "The form has too many fields, or a field that is too long. Please send only the photo."
-FORM_EXPIRED = "This form has expired or did not come from this site. Please reload the page and try again."
+FORM_TOO_COMPLEX = N_(
+    "The form has too many fields, or a field that is too long. Please send only the photo."
+)
+FORM_EXPIRED = N_(
+    "This form has expired or did not come from this site. Please reload the page and try again."
+)
+# The heading of an error page, by error code (the message comes from the table).
+TITLES = {
+    "bad_request": N_("Bad request"),
+    "unauthorized": N_("Please log in"),
+    "not_found": N_("Not found"),
+    "method_not_allowed": N_("Not available here"),
+    "image_too_large": N_("Too large"),
+    "rate_limited": N_("Too many attempts"),
+    "internal_error": N_("Something went wrong"),
+    "service_unavailable": N_("Briefly unavailable"),
+}
 
 
 def error_response(
@@ -38,7 +54,8 @@ def error_response(
     return response
 
 
-def error_page(title: str, message: str, status: int, headers: Iterable[tuple[str, str]] = ()):
+def error_page(title: str, message: Text | str, status: int, headers: Iterable[tuple[str, str]] = ()):
+    """The error page; the title and the message are translated when shown."""
     return render_template("errors/error.html", title=title, message=message), status, list(headers)
 
 
@@ -57,8 +74,10 @@ def upload_too_large() -> ImageRejected | None:
         return None
     return ImageRejected(
         "image_too_large",
-        f"The upload is larger than the limit of {get_settings().max_upload_mb:g} MB. "
-        "Please upload a smaller photo.",
+        text(
+            "The upload is larger than the limit of %(limit)s MB. Please upload a smaller photo.",
+            limit=f"{get_settings().max_upload_mb:g}",
+        ),
     )
 
 
@@ -69,10 +88,10 @@ def http_error(exc: HTTPException):
         if rejected is None:
             if wants_json():
                 return error_response("bad_request", FORM_TOO_COMPLEX)
-            return error_page("Bad request", FORM_TOO_COMPLEX, 400)
+            return error_page(TITLES["bad_request"], FORM_TOO_COMPLEX, 400)
         if wants_json():
             return error_response(rejected.code, rejected.message)
-        return error_page("Too large", rejected.message, 413)
+        return error_page(TITLES["image_too_large"], rejected.text, 413)
     # Keep headers such as Allow (405); the JSON body brings its own content type.
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if status == 429:
@@ -82,13 +101,13 @@ def http_error(exc: HTTPException):
         response = error_response(entry.code, _json_message(exc, status), headers=headers)
         response.status_code = status  # an unlisted 4xx keeps its own status under bad_request
         return response
-    return error_page(exc.name, entry.message, status, headers)
+    return error_page(TITLES.get(entry.code, TITLES["bad_request"]), entry.message, status, headers)
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return error_page("Form expired", FORM_EXPIRED, 400)
+        return error_page(N_("Form expired"), FORM_EXPIRED, 400)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(
@@ -105,7 +124,7 @@ def register(app: Flask) -> None:
         # The page's header shows who is logged in; that must not ask the database again. (Flask-Login keeps
         # the request's user in g._login_user.)
         g._login_user = login_manager.anonymous_user()
-        return error_page("Briefly unavailable", ERRORS["service_unavailable"].message, 503, headers)
+        return error_page(TITLES["service_unavailable"], ERRORS["service_unavailable"].message, 503, headers)
 
     app.register_error_handler(HTTPException, http_error)
 

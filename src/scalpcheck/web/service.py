@@ -22,6 +22,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from scalpcheck import records
 from scalpcheck.card import CardMetrics, ClassInfo
 from scalpcheck.errors import AssessmentError, ImageRejected
+from scalpcheck.i18n import N_, Text, text
 from scalpcheck.serve import Assessor
 from scalpcheck.serve.explain import overlay
 from scalpcheck.serve.result import AssessmentResult
@@ -35,7 +36,7 @@ from scalpcheck.web.trend import Change, describe_change
 log = logging.getLogger(__name__)
 
 IMAGE_FIELD = "image"
-DAMAGED_PHOTO = "This photo's file is damaged. Please take or export the photo again and upload it."
+DAMAGED_PHOTO = N_("This photo's file is damaged. Please take or export the photo again and upload it.")
 MAX_ROW_ID = 2**31 - 1  # the largest id an Integer primary key holds on every backend (PostgreSQL's int4)
 
 
@@ -49,7 +50,7 @@ def pick_upload(files: MultiDict[str, FileStorage]) -> bytes:
         data = upload.stream.read()
         if data or upload.filename:
             return data
-    raise ImageRejected("missing_image", "No photo was sent. Choose or take a photo, then upload it.")
+    raise ImageRejected("missing_image")
 
 
 def create_assessment(user: User, task: str, data: bytes) -> Assessment:
@@ -72,7 +73,11 @@ class Refusal:
     index: int  # 1 for the first photo sent
     region: str | None
     code: str
-    message: str
+    text: Text
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
 
     def to_dict(self) -> dict:
         return {
@@ -95,17 +100,27 @@ def pick_uploads(files: MultiDict[str, FileStorage], regions: list[str]) -> list
         region = (regions[i] if i < len(regions) else "").strip().lower() or None
         if region is not None and region not in REGIONS:
             raise AssessmentError(
-                "bad_request", f"A region is one of {', '.join(REGIONS)}; got {region[:20]!r}."
+                "bad_request",
+                text(
+                    "A region is one of %(regions)s; got %(got)s.",
+                    regions=", ".join(REGIONS),
+                    got=repr(region[:20]),
+                ),
             )
         if data or upload.filename:
             uploads.append(Upload(data, region))
     if len(regions) > len(files.getlist(IMAGE_FIELD)):
-        raise AssessmentError("bad_request", "Send at most one `region` field for each `image` field.")
+        raise AssessmentError("bad_request", N_("Send at most one `region` field for each `image` field."))
     if not uploads:
-        raise ImageRejected("missing_image", "No photo was sent. Choose or take one to four photos.")
+        raise ImageRejected("missing_image", N_("No photo was sent. Choose or take one to four photos."))
     if len(uploads) > MAX_VISIT_PHOTOS:
         raise AssessmentError(
-            "bad_request", f"A visit holds one to {MAX_VISIT_PHOTOS} photos; {len(uploads)} were sent."
+            "bad_request",
+            text(
+                "A visit holds one to %(most)s photos; %(sent)s were sent.",
+                most=MAX_VISIT_PHOTOS,
+                sent=len(uploads),
+            ),
         )
     return uploads
 
@@ -130,16 +145,21 @@ def create_visit(user: User, task: str, uploads: list[Upload]) -> tuple[Visit, l
         outcomes = list(pool.map(attempt, uploads))
     assessed = [o for o in outcomes if isinstance(o, _Assessed)]
     refusals = [
-        Refusal(index, upload.region, o.code, o.message)
+        Refusal(index, upload.region, o.code, o.text)
         for index, (upload, o) in enumerate(zip(uploads, outcomes, strict=True), start=1)
         if isinstance(o, ImageRejected)
     ]
     if not assessed:
         first = refusals[0]
         if len(refusals) == 1:
-            raise ImageRejected(first.code, first.message)
-        reasons = " ".join(f"Photo {r.index}: {r.message}" for r in refusals)
-        raise ImageRejected(first.code, f"None of the {len(refusals)} photos could be assessed. {reasons}")
+            raise ImageRejected(first.code, first.text)
+        reasons = tuple(text("Photo %(index)s: %(reason)s", index=r.index, reason=r.text) for r in refusals)
+        message = text(
+            "None of the %(count)s photos could be assessed. %(reasons)s",
+            count=len(refusals),
+            reasons=reasons,
+        )
+        raise ImageRejected(first.code, message)
     visit = Visit(user_id=user.id, task=task)
     _store_assessed(user, assessed, visit)
     return visit, refusals

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scalpcheck.i18n import N_, Text, text
 from scalpcheck.tasks import Task, short_name
 
 HEALTHY = "healthy"
@@ -23,7 +24,7 @@ HEALTHY = "healthy"
 @dataclass(frozen=True)
 class Change:
     kind: str  # "same" (nothing beyond noise), "better", "worse" or "different"
-    text: str
+    text: Text  # str() is the English of the API; pages show it in the reader's language
     since: int  # the earlier assessment's id
     beyond_noise: bool
     density_delta: float | None = None
@@ -36,54 +37,84 @@ class Change:
             "density_delta": self.density_delta,
             "beyond_noise": self.beyond_noise,
             "smallest_detectable_change": self.smallest_detectable_change,
-            "summary": self.text,
+            "summary": str(self.text),
         }
 
 
 def describe_change(task: Task, previous, current) -> Change:
     """Compare two assessments or two visits (anything with id, label, confidence, low_confidence,
     created_at, density and density_sdc: a row, an entry) of one user and `task`."""
-    since = f"since {previous.created_at:%d %b %Y}"
     if previous.density is not None and current.density is not None:
-        return _density_change(previous, current, since)
-    moved = f"{short_name(previous.label)} → {short_name(current.label)}"
-    confidence = f"confidence {previous.confidence:.0%} → {current.confidence:.0%}"
+        return _density_change(previous, current)
+    labels = {
+        "before": short_name(previous.label),
+        "after": short_name(current.label),
+        "date": previous.created_at,
+    }
+    confidences = {"was": _pct(previous.confidence), "now": _pct(current.confidence)}
     if previous.label == current.label:
-        text = f"Unchanged {since}: still {short_name(current.label)} ({confidence})."
-        return Change("same", text, previous.id, False)
+        message = text(
+            "Unchanged since %(date)s: still %(after)s (confidence %(was)s → %(now)s).",
+            **labels,
+            **confidences,
+        )
+        return Change("same", message, previous.id, False)
     if previous.low_confidence or current.low_confidence:
-        text = f"No confident change {since}: {moved}, but not both readings were confident ({confidence})."
-        return Change("same", text, previous.id, False)
+        message = text(
+            "No confident change since %(date)s: %(before)s → %(after)s, "
+            "but not both readings were confident (confidence %(was)s → %(now)s).",
+            **labels,
+            **confidences,
+        )
+        return Change("same", message, previous.id, False)
     kind = _direction(task, previous.label, current.label)
-    words = {"better": "Better", "worse": "Worse", "different": "Changed"}[kind]
-    return Change(kind, f"{words} {since}: {moved} ({confidence}).", previous.id, True)
+    template = {
+        "better": N_("Better since %(date)s: %(before)s → %(after)s (confidence %(was)s → %(now)s)."),
+        "worse": N_("Worse since %(date)s: %(before)s → %(after)s (confidence %(was)s → %(now)s)."),
+        "different": N_("Changed since %(date)s: %(before)s → %(after)s (confidence %(was)s → %(now)s)."),
+    }[kind]
+    return Change(kind, Text(template, {**labels, **confidences}), previous.id, True)
 
 
-def _density_change(previous, current, since: str) -> Change:
+def _density_change(previous, current) -> Change:
     delta = float(current.density - previous.density)
     sdc = _pooled_sdc(previous.density_sdc, current.density_sdc)
-    readings = f"hair density {_pct(previous.density)} → {_pct(current.density)}"
-    stage = "" if previous.label == current.label else f"; the stage reads {short_name(previous.label)} → "
-    stage += f"{short_name(current.label)}" if stage else ""
+    readings = text("hair density %(was)s → %(now)s", was=_pct(previous.density), now=_pct(current.density))
+    stage: Text | str = ""
+    if previous.label != current.label:
+        stage = text(
+            "; the stage reads %(before)s → %(after)s",
+            before=short_name(previous.label),
+            after=short_name(current.label),
+        )
+    values = {"date": previous.created_at, "readings": readings, "stage": stage}
     if sdc is None:
-        text = (
-            f"Since {previous.created_at:%d %b %Y}: {readings}{stage}. This model has no measured smallest "
-            "detectable change, so the change cannot be told apart from re-taking the photo."
+        message = text(
+            "Since %(date)s: %(readings)s%(stage)s. This model has no measured smallest detectable change, "
+            "so the change cannot be told apart from re-taking the photo.",
+            **values,
         )
-        return Change("same", text, previous.id, False, delta, None)
+        return Change("same", message, previous.id, False, delta, None)
+    values["sdc"] = _pct(sdc)
     if abs(delta) <= sdc:
-        text = (
-            f"No change beyond what re-taking the photo gives {since}: {readings}{stage} (changes of up to "
-            f"{_pct(sdc)} are measurement noise)."
+        message = text(
+            "No change beyond what re-taking the photo gives since %(date)s: %(readings)s%(stage)s "
+            "(changes of up to %(sdc)s are measurement noise).",
+            **values,
         )
-        return Change("same", text, previous.id, False, delta, sdc)
+        return Change("same", message, previous.id, False, delta, sdc)
     kind = "better" if delta > 0 else "worse"
-    words = {"better": "Better", "worse": "Worse"}[kind]
-    text = (
-        f"{words} {since}: {readings} ({delta:+.0%} of a full head, beyond the smallest detectable change "
-        f"of {_pct(sdc)}){stage}."
-    )
-    return Change(kind, text, previous.id, True, delta, sdc)
+    template = {
+        "better": N_(
+            "Better since %(date)s: %(readings)s (%(delta)s of a full head, beyond the smallest "
+            "detectable change of %(sdc)s)%(stage)s."
+        ),
+        "worse": N_(
+            "Worse since %(date)s: %(readings)s (%(delta)s of a full head, beyond the smallest "
+            "detectable change of %(sdc)s)%(stage)s."
+        ),
+    }[kind]
+    return Change(kind, Text(template, {**values, "delta": f"{delta:+.0%}"}), previous.id, True, delta, sdc)
 
 
 def _pooled_sdc(before: float | None, after: float | None) -> float | None:

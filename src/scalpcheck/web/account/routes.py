@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import func, select
 
@@ -31,9 +32,14 @@ def delete():
             logout_user()
             count = delete_account(user)
             session.clear()
-            flash(f"Your account and {count} assessment(s) with their photos are deleted.", "success")
+            message = ngettext(
+                "Your account and its %(num)d assessment with its photos are deleted.",
+                "Your account and its %(num)d assessments with their photos are deleted.",
+                count,
+            )
+            flash(message, "success")
             return forget_cached_pages(redirect(url_for("auth.register"), 303))
-        form.password.errors.append("That is not your password.")
+        form.password.errors.append(gettext("That is not your password."))
     return _render(form, status=422)
 
 

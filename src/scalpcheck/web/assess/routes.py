@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -100,5 +101,5 @@ def delete(assessment_id: int):
     row = owned_assessment(current_user, assessment_id)
     task = row.task
     delete_assessment(row)
-    flash("The assessment and its photos are deleted.", "success")
+    flash(gettext("The assessment and its photos are deleted."), "success")
     return redirect(url_for("history.index", task=task), 303)

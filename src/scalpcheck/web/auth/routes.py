@@ -11,10 +11,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from scalpcheck.i18n import N_
 from scalpcheck.web.auth import bp
 from scalpcheck.web.auth.forms import LoginForm, RegisterForm
 from scalpcheck.web.auth.passwords import check_password, hash_password
@@ -22,7 +24,7 @@ from scalpcheck.web.extensions import db, limiter
 from scalpcheck.web.models import SESSION_EPOCH, User
 from scalpcheck.web.security import forget_cached_pages
 
-WRONG_CREDENTIALS = "Wrong username or password."
+WRONG_CREDENTIALS = N_("Wrong username or password.")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -53,7 +55,7 @@ def register():
             db.session.rollback()
             form.username.errors.append("That username is taken. Please choose another.")
         else:
-            flash("Your account is ready. Please log in.", "success")
+            flash(gettext("Your account is ready. Please log in."), "success")
             return redirect(url_for("auth.login"), 303)
     status = 422 if form.is_submitted() else 200
     return render_template("auth/register.html", form=form), status
@@ -90,5 +92,5 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(gettext("You are logged out."), "info")
     return forget_cached_pages(redirect(url_for("auth.login"), 303))

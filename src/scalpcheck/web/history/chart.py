@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext, ngettext
+
 from scalpcheck.tasks import Task, short_name
+from scalpcheck.web.language import date_text, localize, moment_text, percent_text
 from scalpcheck.web.trend import label_order, x_positions
 
 # In SVG user units; the chart scales to its container, so a phone shows it at about 0.7x.
@@ -74,8 +77,11 @@ def build_chart(task: Task, assessments: Sequence) -> Chart:
             y=row_y[row.label],
             opacity=round(0.35 + 0.65 * float(row.confidence), 2),
             hollow=bool(row.low_confidence),
-            title=(
-                f"{row.created_at:%d %b %Y %H:%M}: {short_name(row.label)}, {row.confidence:.0%} confidence"
+            title=gettext(
+                "%(when)s: %(result)s, %(confidence)s confidence",
+                when=moment_text(row.created_at),
+                result=localize(short_name(row.label)),
+                confidence=percent_text(row.confidence),
             ),
         )
         for row, x in zip(assessments, xs, strict=True)
@@ -85,11 +91,11 @@ def build_chart(task: Task, assessments: Sequence) -> Chart:
         height=height,
         plot_left=LEFT,
         plot_right=WIDTH - RIGHT,
-        rows=[(y, short_name(label)) for label, y in row_y.items()],
+        rows=[(y, localize(short_name(label))) for label, y in row_y.items()],
         ticks=_ticks(assessments, xs),
         points=points,
         line=" ".join(f"{p.x:.1f},{p.y:.1f}" for p in points) if ordinal and len(points) > 1 else "",
-        title=f"{task.title} over time",
+        title=gettext("%(task)s over time", task=localize(task.title)),
         description=_describe(assessments),
     )
 
@@ -111,9 +117,13 @@ def _density_chart(task: Task, rows: Sequence) -> Chart:
             y=y(row.reading.estimate),
             opacity=1.0,
             hollow=bool(row.low_confidence),
-            title=(
-                f"{row.created_at:%d %b %Y %H:%M}: hair density {row.reading.estimate:.0%} "
-                f"({row.reading.low:.0%} to {row.reading.high:.0%}); {short_name(row.label)}"
+            title=gettext(
+                "%(when)s: hair density %(density)s (%(low)s to %(high)s); %(stage)s",
+                when=moment_text(row.created_at),
+                density=percent_text(row.reading.estimate),
+                low=percent_text(row.reading.low),
+                high=percent_text(row.reading.high),
+                stage=localize(short_name(row.label)),
             ),
         )
         for row, x in zip(rows, xs, strict=True)
@@ -124,7 +134,7 @@ def _density_chart(task: Task, rows: Sequence) -> Chart:
             x=edges[i],
             width=edges[i + 1] - edges[i],
             opacity=round(0.04 + 0.08 * (task.labels.index(row.label) if row.label in task.labels else 0), 2),
-            title=short_name(row.label),
+            title=localize(short_name(row.label)),
         )
         for i, row in enumerate(rows)
     )
@@ -136,14 +146,17 @@ def _density_chart(task: Task, rows: Sequence) -> Chart:
         height=height,
         plot_left=LEFT,
         plot_right=WIDTH - RIGHT,
-        rows=[(y(share), f"{share:.0%}") for share in (0, 0.25, 0.5, 0.75, 1)],
+        rows=[(y(share), percent_text(share)) for share in (0, 0.25, 0.5, 0.75, 1)],
         ticks=_ticks(rows, xs),
         points=points,
         line=" ".join(f"{p.x:.1f},{p.y:.1f}" for p in points) if len(points) > 1 else "",
-        title=f"Hair density over time ({task.title.lower()})",
-        description=(
-            f"{_describe(rows)} Hair density {latest.reading.estimate:.0%} "
-            f"(90 % interval {latest.reading.low:.0%} to {latest.reading.high:.0%})."
+        title=gettext("Hair density over time (%(task)s)", task=localize(task.title)),
+        description=gettext(
+            "%(summary)s Hair density %(density)s (90 %% interval %(low)s to %(high)s).",
+            summary=_describe(rows),
+            density=percent_text(latest.reading.estimate),
+            low=percent_text(latest.reading.low),
+            high=percent_text(latest.reading.high),
         ),
         band=" ".join(upper + lower[::-1]) if len(rows) > 1 else "",
         shades=shades,
@@ -155,18 +168,22 @@ def _ticks(assessments: Sequence, xs: list[float]) -> list[tuple[float, str]]:
     if not assessments:
         return []
     first, last = assessments[0].created_at, assessments[-1].created_at
-    fmt = "%d %b %Y" if first.year != last.year else "%d %b"
+    year = first.year != last.year
     if first.date() == last.date():
-        return [(xs[0] if len(xs) == 1 else (xs[0] + xs[-1]) / 2, f"{first:{fmt}}")]
-    return [(xs[0], f"{first:{fmt}}"), (xs[-1], f"{last:{fmt}}")]
+        return [(xs[0] if len(xs) == 1 else (xs[0] + xs[-1]) / 2, date_text(first, year))]
+    return [(xs[0], date_text(first, year)), (xs[-1], date_text(last, year))]
 
 
 def _describe(assessments: Sequence) -> str:
     if not assessments:
-        return "No assessments yet."
+        return gettext("No assessments yet.")
     first, last = assessments[0], assessments[-1]
-    count = f"{len(assessments)} assessment{'s' if len(assessments) != 1 else ''}"
-    return (
-        f"{count} from {first.created_at:%d %b %Y} to {last.created_at:%d %b %Y}; "
-        f"the latest: {short_name(last.label)}, {last.confidence:.0%} confidence."
+    return ngettext(
+        "%(num)d assessment from %(first)s to %(last)s; the latest: %(result)s, %(confidence)s confidence.",
+        "%(num)d assessments from %(first)s to %(last)s; the latest: %(result)s, %(confidence)s confidence.",
+        len(assessments),
+        first=date_text(first.created_at),
+        last=date_text(last.created_at),
+        result=localize(short_name(last.label)),
+        confidence=percent_text(last.confidence),
     )

@@ -11,10 +11,12 @@ from functools import cache
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, render_template, url_for
+from flask_babel import gettext
 
 from scalpcheck.web.install import bp
+from scalpcheck.web.language import language
 
-SHELL_FILES = ("app.css", "app.js", "favicon.svg", "icon-192.png", "icon-512.png")
+SHELL_FILES = ("app.css", "app.js", "camera.js", "favicon.svg", "icon-192.png", "icon-512.png")
 THEME_COLOUR = "#0f766e"
 BACKGROUND_COLOUR = "#f4f6f8"
 
@@ -33,7 +35,10 @@ def manifest():
     response = jsonify(
         name="scalpcheck",
         short_name="scalpcheck",
-        description="Photograph your scalp, get an estimate of its condition and hair loss, follow it.",
+        description=gettext(
+            "Photograph your scalp, get an estimate of its condition and hair loss, follow it."
+        ),
+        lang=language(),
         start_url=url_for("main.home"),
         scope="/",
         display="standalone",
@@ -49,10 +54,11 @@ def manifest():
 @bp.route("/sw.js")
 def service_worker():
     # Served from the root, not /static, so that its scope is the whole site.
-    shell = [url_for("static", filename=name) for name in SHELL_FILES] + [url_for("install.offline")]
-    body = render_template(
-        "install/sw.js", version=shell_version(), shell=shell, offline=url_for("install.offline")
-    )
+    # The offline page in the language the worker was installed in (a new choice installs a new worker).
+    offline = url_for("install.offline", lang=language())
+    shell = [url_for("static", filename=name) for name in SHELL_FILES] + [offline]
+    version = f"{shell_version()}-{language()}"
+    body = render_template("install/sw.js", version=version, shell=shell, offline=offline)
     # no-cache: the browser asks for a newer worker on every visit instead of keeping this one a day.
     return Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
 

@@ -9,6 +9,13 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// The page's texts for script messages, in the reader's language (data-text-* on <body>, from the server):
+// say("tooLarge", {size: "5.1"}) fills the {size} place.
+function say(name, values = {}) {
+  const template = document.body.dataset["text" + name[0].toUpperCase() + name.slice(1)] || "";
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
 function enhance(root) {
   for (const form of root.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
@@ -19,9 +26,10 @@ function enhance(root) {
     const moment = new Date(el.getAttribute("datetime"));
     if (!Number.isNaN(moment.getTime())) {
       const dateOnly = !el.textContent.includes(":");
+      const locale = document.documentElement.lang || undefined;
       el.textContent = dateOnly
-        ? moment.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" })
-        : moment.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        ? moment.toLocaleDateString(locale, { day: "numeric", month: "short", year: "numeric" })
+        : moment.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
     }
   }
   const upload = root.querySelector("form[data-upload]");
@@ -70,7 +78,7 @@ function setUpUpload(form) {
     other.value = "";
     if (file.size > maxBytes) {
       source.value = "";
-      showError(`This photo is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${Math.floor(maxBytes / 1048576)} MB.`);
+      showError(say("tooLarge", { size: megabytes(file.size, 1), limit: megabytes(maxBytes, 0) }));
       return;
     }
     showError("");
@@ -79,7 +87,7 @@ function setUpUpload(form) {
     preview.src = previewUrl;
     preview.hidden = false;
     hint.hidden = true;
-    filename.textContent = `${file.name} (${(file.size / 1048576).toFixed(1)} MB) is ready.`;
+    filename.textContent = say("ready", { name: file.name, size: megabytes(file.size, 1) });
   }
 
   camera.addEventListener("change", () => { if (camera.files.length) choose(camera.files[0], camera, library); });
@@ -107,7 +115,7 @@ function setUpUpload(form) {
   form.addEventListener("submit", (event) => {
     if (!camera.files.length && !library.files.length) {
       event.preventDefault();
-      showError("Choose or take a photo first.");
+      showError(say("noPhoto"));
     }
   });
 }
@@ -123,7 +131,7 @@ function setUpResizedSending(form) {
     sendResized(form, longSide).catch(() => {
       showBusy(form, false);
       const error = form.querySelector("[data-client-error]");
-      error.textContent = "The photo could not be sent. Check your connection and try again.";
+      error.textContent = say("notSent");
       error.hidden = false;
     });
   });
@@ -179,7 +187,12 @@ function showProgress(form, fraction) {
   if (!text.dataset.assessing) text.dataset.assessing = text.textContent;
   bar.hidden = fraction >= 1;
   bar.value = Math.round(fraction * 100);
-  text.textContent = fraction >= 1 ? text.dataset.assessing : `Sending… ${bar.value} %`;
+  text.textContent = fraction >= 1 ? text.dataset.assessing : say("sending", { percent: bar.value });
+}
+
+function megabytes(bytes, digits) {
+  const value = digits ? bytes / 1048576 : Math.floor(bytes / 1048576);
+  return value.toLocaleString(document.documentElement.lang || undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
 // The photo as a JPEG whose longest side is `longSide`, upright as its EXIF orientation says (the browser's

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scalpcheck.errors import AssessmentError
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
 from scalpcheck.web.errors import http_error, upload_too_large
+from scalpcheck.web.language import localize
 from scalpcheck.web.service import (
     create_visit,
     delete_visit,
@@ -33,7 +35,11 @@ def new(task: str):
         except AssessmentError as exc:  # nothing usable: the form again, with each photo's reason
             return render_form(task, error=exc)
         for refusal in refusals:
-            flash(f"Photo {refusal.index} was not used: {refusal.message}", "warning")
+            reason = localize(refusal.text)
+            flash(
+                gettext("Photo %(index)s was not used: %(reason)s", index=refusal.index, reason=reason),
+                "warning",
+            )
         return redirect(url_for("visits.show", visit_id=visit.id), 303)
     return render_form(task)
 
@@ -75,5 +81,5 @@ def delete(visit_id: int):
     visit = owned_visit(current_user, visit_id)
     task = visit.task
     delete_visit(visit)
-    flash("The visit and its photos are deleted.", "success")
+    flash(gettext("The visit and its photos are deleted."), "success")
     return redirect(url_for("history.index", task=task), 303)

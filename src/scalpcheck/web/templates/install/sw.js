@@ -26,7 +26,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (SHELL.includes(url.pathname) && url.pathname !== OFFLINE) {
+  const path = url.pathname + url.search;
+  if (SHELL.includes(path) && path !== OFFLINE) {
     event.respondWith(caches.match(url.pathname, { cacheName: CACHE }).then((hit) => hit || fetch(request)));
   } else if (request.mode === "navigate") {
     event.respondWith(fetch(request).catch(() => caches.match(OFFLINE, { cacheName: CACHE })));
