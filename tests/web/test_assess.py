@@ -305,3 +305,26 @@ def test_account_deletion_removes_user_rows_and_files(app, client, auth, stored,
         from scalpcheck.web.models import ApiToken
 
         assert db.session.scalar(select(ApiToken)) is None
+
+
+def test_the_pages_script_gets_the_new_result_as_a_location_not_a_redirect(client, auth):
+    """app.js's upload is an XMLHttpRequest, which would follow a 303 and fetch the result page only to
+    fetch it again: it is told 201 and the Location instead. A form posted by the browser still gets 303."""
+    auth.signup()
+    photo = phantom_jpeg("scalp", "healthy", seed=51)
+    scripted = client.post(
+        "/assess/scalp",
+        data={"image": (io.BytesIO(photo), "p.jpg")},
+        content_type="multipart/form-data",
+        headers={"X-Requested-With": "XMLHttpRequest"},
+    )
+    assert scripted.status_code == 201 and scripted.data == b""
+    assert client.get(scripted.headers["Location"]).status_code == 200
+    assert upload(client, photo).status_code == 303
+    visit = client.post(
+        "/visit/scalp",
+        data={"image": (io.BytesIO(photo), "p.jpg"), "region": "crown"},
+        content_type="multipart/form-data",
+        headers={"X-Requested-With": "XMLHttpRequest"},
+    )
+    assert visit.status_code == 201 and visit.headers["Location"].startswith("/visits/")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 from typing import IO
 
-from flask import Request
+from flask import Request, Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 
 class UploadRequest(Request):
@@ -24,3 +25,18 @@ class UploadRequest(Request):
         content_length: int | None = None,
     ) -> IO[bytes]:
         return io.BytesIO()
+
+
+SCRIPT_HEADER = ("X-Requested-With", "XMLHttpRequest")
+
+
+def made(location: str) -> BaseResponse:
+    """The answer to an upload form that made an assessment or a visit at `location`.
+
+    A browser's own form post gets 303 to it. app.js's upload (which sends SCRIPT_HEADER) gets 201 with the
+    Location and no body: an XMLHttpRequest follows a 303 by itself, and the page it fetched so would be
+    fetched and rendered a second time when the script then goes there.
+    """
+    if request.headers.get(SCRIPT_HEADER[0]) == SCRIPT_HEADER[1]:
+        return Response(status=201, headers={"Location": location})
+    return redirect(location, 303)

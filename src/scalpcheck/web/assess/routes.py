@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from scalpcheck.errors import AssessmentError
 from scalpcheck.web.assess import bp
 from scalpcheck.web.errors import http_error, upload_too_large
+from scalpcheck.web.request import made
 from scalpcheck.web.service import (
     create_assessment,
     delete_assessment,
@@ -33,7 +34,7 @@ def upload(task: str):
             row = create_assessment(current_user, task, pick_upload(request.files))
         except AssessmentError as exc:  # a refused photo or a missing model: the form again, with the reason
             return render_upload(task, error=exc)
-        return redirect(url_for("assess.result", assessment_id=row.id), 303)
+        return made(url_for("assess.result", assessment_id=row.id))
     return render_upload(task)
 
 

@@ -148,9 +148,13 @@ async function sendResized(form, longSide) {
     }
   }
   const xhr = await post(form.action, body, (fraction) => showProgress(form, fraction));
+  if (xhr.status === 201 && xhr.getResponseHeader("Location")) {
+    window.location.assign(xhr.getResponseHeader("Location")); // the result page, fetched once
+    return;
+  }
   const landed = new URL(xhr.responseURL || form.action);
   if (xhr.status < 400 && landed.pathname !== new URL(form.action).pathname) {
-    window.location.assign(landed.href); // the result page (or the login page, if the session ended)
+    window.location.assign(landed.href); // the login page, if the session ended
     return;
   }
   const page = xhr.response;
@@ -168,6 +172,7 @@ function post(url, body, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest"); // answered 201 + Location on success
     xhr.responseType = "document";
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);

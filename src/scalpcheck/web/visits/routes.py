@@ -11,6 +11,7 @@ from scalpcheck.errors import AssessmentError
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
 from scalpcheck.web.errors import http_error, upload_too_large
 from scalpcheck.web.language import localize
+from scalpcheck.web.request import made
 from scalpcheck.web.service import (
     create_visit,
     delete_visit,
@@ -40,7 +41,7 @@ def new(task: str):
                 gettext("Photo %(index)s was not used: %(reason)s", index=refusal.index, reason=reason),
                 "warning",
             )
-        return redirect(url_for("visits.show", visit_id=visit.id), 303)
+        return made(url_for("visits.show", visit_id=visit.id))
     return render_form(task)
 
 
