@@ -1,4 +1,5 @@
-"""The app's request class: uploaded files stay in memory instead of a temporary file on disk.
+"""The app's request class (uploaded files stay in memory instead of a temporary file on disk), and how an
+upload form is answered (made).
 
 Werkzeug spools any upload over 500 kB to a temporary file. Here that only added work: the photo is read back
 into memory at once (the decoder and the metadata stripper take bytes), so a 12 MP phone photo was written to
