@@ -15,6 +15,22 @@ MIN_LONG_SIDE = 512
 
 
 @dataclass(frozen=True)
+class UploadLimits:
+    """What every upload page and the API's /tasks announce: the browser checks the size and scales first."""
+
+    max_bytes: int
+    long_side: int  # 0: photos go up as they are
+    megabytes: float  # max_bytes as configured (MAX_UPLOAD_MB), for people
+
+    @property
+    def max_mb(self) -> str:
+        return f"{self.megabytes:g}"
+
+    def to_dict(self) -> dict[str, int]:
+        return {"max_bytes": self.max_bytes, "long_side": self.long_side}
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -51,6 +67,10 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(self.max_upload_bytes, self.upload_long_side, self.max_upload_mb)
 
     def secret_key(self) -> str:
         """SECRET_KEY from the environment, else one generated once and kept in the home folder.

@@ -100,7 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.context_processor
     def upload_limits() -> dict:
         # Every upload page announces both: the browser checks the size and scales the photo down first.
-        return {"max_upload_mb": settings.max_upload_mb, "upload_long_side": settings.upload_long_side}
+        return {"upload": settings.upload_limits}
 
     with app.app_context():
         service.recover_images()  # what a worker killed mid-upload left behind

@@ -76,7 +76,7 @@ def upload_too_large() -> ImageRejected | None:
         "image_too_large",
         text(
             "The upload is larger than the limit of %(limit)s MB. Please upload a smaller photo.",
-            limit=f"{get_settings().max_upload_mb:g}",
+            limit=get_settings().upload_limits.max_mb,
         ),
     )
 

@@ -109,8 +109,7 @@ def heatmap(assessment_id: int):
 
 @bp.route("/tasks", methods=["GET"])
 def tasks():
-    settings = get_settings()
-    upload = {"max_bytes": settings.max_upload_bytes, "long_side": settings.upload_long_side}
+    upload = get_settings().upload_limits.to_dict()
     return jsonify(tasks=[entry.to_dict() for entry in task_catalog().values()], upload=upload)
 
 

@@ -70,16 +70,23 @@ def offline():
     return response
 
 
+@bp.app_context_processor
+def colours() -> dict:
+    return {"theme_colour": THEME_COLOUR}
+
+
 def shell_version() -> str:
-    return _digest(Path(current_app.static_folder or ""), Path(current_app.root_path, "templates"))
+    static, templates = Path(current_app.static_folder or ""), Path(current_app.root_path, "templates")
+    parts = [static / name for name in SHELL_FILES]
+    parts += [templates / "base.html", templates / "install" / "offline.html"]
+    # Keyed on the files' times too: a style or script edited while the server runs gets a new name.
+    return _digest(tuple((path, path.stat().st_mtime_ns) for path in parts))
 
 
 @cache
-def _digest(static: Path, templates: Path) -> str:
+def _digest(parts: tuple[tuple[Path, int], ...]) -> str:
     # A new shell (a changed style or script) is a new cache name: the worker drops the old copy.
-    parts = [static / name for name in SHELL_FILES]
-    parts += [templates / "base.html", templates / "install" / "offline.html"]
     digest = hashlib.sha256()
-    for path in parts:
+    for path, _ in parts:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
