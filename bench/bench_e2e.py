@@ -48,7 +48,7 @@ def _say(message: str) -> None:
 
 def upload(ctx) -> tuple[Path, str]:
     """The request body (task=scalp and the phone photo, as multipart form data) and its content type."""
-    body, content_type = multipart({"task": "scalp"}, "IMG_0001.jpg", phone_jpeg())
+    body, content_type = multipart([("task", "scalp")], [("IMG_0001.jpg", phone_jpeg())])
     body_file = ctx.workdir / "upload.body"
     body_file.write_bytes(body)
     return body_file, content_type

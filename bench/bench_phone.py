@@ -90,7 +90,7 @@ def run(ctx) -> list[Row]:
     with Server(SCALPCHECK_APP, home, workers=2) as server:
         server.wait_ready()
         for name, data in (("resized", resized), ("original", photo)):
-            body, content_type = multipart({"task": "hairloss"}, "IMG_2001.jpg", data)
+            body, content_type = multipart([("task", "hairloss")], [("IMG_2001.jpg", data)])
             body_file = ctx.workdir / f"phone-{name}.body"
             body_file.write_bytes(body)
             out = assessment_load(server, token, body_file, content_type, CONCURRENCY, requests)

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench import Row, row
 from bench.bench_decode import phone_jpeg
-from bench.server import SCALPCHECK_APP, Server, assessment_load, models_home, server_home
+from bench.server import SCALPCHECK_APP, Server, assessment_load, models_home, multipart, server_home
 
 REGIONS = ("crown", "front", "left", "right")
 VISIT_RATIO_TARGET = 0.25  # a visit of 4 photos within 4 x a single photo: single / visit >= 0.25
@@ -30,23 +30,6 @@ REPORT_VISITS = 50
 
 def _say(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
-
-
-def _multipart(fields: list[tuple[str, str]], photos: list[bytes]) -> tuple[bytes, str]:
-    boundary = "scalpcheck-bench-" + os.urandom(8).hex()
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields
-    ]
-    for i, data in enumerate(photos):
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="IMG_{i}.jpg"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n".encode()
-            + data
-            + b"\r\n"
-        )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def _load(server, token, ctx, name, path, body, requests) -> dict:
@@ -66,8 +49,9 @@ def _load(server, token, ctx, name, path, body, requests) -> dict:
 
 def visit_rows(ctx) -> list[Row]:
     photos = [phone_jpeg("hairloss", f"stage_{k}", seed=10 + k) for k in (1, 2, 2, 3)]
-    visit = _multipart([("task", "hairloss"), *[("region", r) for r in REGIONS]], photos)
-    single = _multipart([("task", "hairloss")], photos[:1])
+    named = [(f"IMG_{i}.jpg", data) for i, data in enumerate(photos)]
+    visit = multipart([("task", "hairloss"), *[("region", r) for r in REGIONS]], named)
+    single = multipart([("task", "hairloss")], named[:1])
     home, token = server_home(ctx.workdir / "visits")
     requests = 5 if ctx.quick else 30
     with Server(SCALPCHECK_APP, home, workers=2) as server:

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 CACHE = Path(__file__).parent / ".cache"
@@ -185,19 +186,21 @@ class Server:
         self.stop()
 
 
-def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
-    """A multipart/form-data body: text `fields` and the photo as `image`. Returns (body, content type)."""
+def multipart(fields: Iterable[tuple[str, str]], photos: Iterable[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body: text `fields` (repeatable names, in order) and each (filename, JPEG) of
+    `photos` as an `image` field. Returns (body, content type)."""
     boundary = "scalpcheck-bench-" + os.urandom(8).hex()
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
+        for name, value in fields
     ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{filename}"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-    )
+    for filename, data in photos:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{filename}"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 

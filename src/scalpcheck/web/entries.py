@@ -42,6 +42,7 @@ class Entry:
     photos: tuple[Assessment, ...]
     model_version: str
     synthetic_data: bool
+    finding_id: int  # the assessment whose result this is: itself, or a visit's most serious photo
 
     @property
     def ref(self) -> str:
@@ -54,14 +55,13 @@ class Entry:
 
     def result_dict(self, measures_density: bool) -> dict[str, Any]:
         """A visit's `result` in the API."""
-        finding = next((p for p in self.photos if p.region == self.region and p.label == self.label), None)
         return {
             "label": self.label,
             "display_name": self.display_name,
             "confidence": self.confidence,
             "low_confidence": self.low_confidence,
             "region": self.region,
-            "assessment_id": finding.id if finding is not None else None,
+            "assessment_id": self.finding_id,
             "photos": len(self.photos),
             **({"density": reading_dict(self.reading)} if measures_density else {}),
             "smallest_detectable_change": self.density_sdc,
@@ -84,6 +84,7 @@ def assessment_entry(row: Assessment) -> Entry:
         photos=(row,),
         model_version=row.model_version,
         synthetic_data=row.synthetic_data,
+        finding_id=row.id,
     )
 
 
@@ -117,6 +118,7 @@ def visit_entry(task: Task, visit: Visit) -> Entry:
         photos=photos,
         model_version=finding.model_version,
         synthetic_data=any(p.synthetic_data for p in photos),
+        finding_id=finding.id,
     )
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -20,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from scalpcheck.errors import ERRORS, ImageRejected, for_status
 from scalpcheck.i18n import N_, Text, text
 from scalpcheck.web.extensions import get_settings, limiter, login_manager
+from scalpcheck.web.service import task_catalog
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,16 @@ def upload_too_large() -> ImageRejected | None:
             limit=get_settings().upload_limits.max_mb,
         ),
     )
+
+
+def upload_form_too_large(exc: HTTPException, endpoint: str, render: Callable[..., ResponseReturnValue]):
+    """A body over the limit posted to the upload form `endpoint` (a view taking `task`): that form again,
+    saying so, through `render(task, error=...)`; any other 413 is answered as everywhere else."""
+    rejected = upload_too_large()
+    task = (request.view_args or {}).get("task")
+    if rejected is None or request.endpoint != endpoint or task not in task_catalog():
+        return http_error(exc)
+    return render(task, error=rejected)
 
 
 def http_error(exc: HTTPException):

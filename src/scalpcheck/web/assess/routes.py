@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from scalpcheck.errors import AssessmentError
 from scalpcheck.web.assess import bp
-from scalpcheck.web.errors import http_error, upload_too_large
+from scalpcheck.web.errors import upload_form_too_large
 from scalpcheck.web.request import made
 from scalpcheck.web.service import (
     create_assessment,
@@ -40,12 +40,7 @@ def upload(task: str):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge):
-    """A photo over the limit: the upload form again, saying so; any other 413 as everywhere else."""
-    rejected = upload_too_large()
-    task = (request.view_args or {}).get("task")
-    if rejected is None or request.endpoint != "assess.upload" or task not in task_catalog():
-        return http_error(exc)
-    return render_upload(task, error=rejected)
+    return upload_form_too_large(exc, "assess.upload", render_upload)
 
 
 def render_upload(task: str, error: AssessmentError | None = None):

@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from scalpcheck.errors import AssessmentError
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
-from scalpcheck.web.errors import http_error, upload_too_large
+from scalpcheck.web.errors import upload_form_too_large
 from scalpcheck.web.language import localize
 from scalpcheck.web.request import made
 from scalpcheck.web.service import (
@@ -47,11 +47,7 @@ def new(task: str):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge):
-    rejected = upload_too_large()
-    task = (request.view_args or {}).get("task")
-    if rejected is None or request.endpoint != "visits.new" or task not in task_catalog():
-        return http_error(exc)
-    return render_form(task, error=rejected)
+    return upload_form_too_large(exc, "visits.new", render_form)
 
 
 def render_form(task: str, error: AssessmentError | None = None):
