@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from scalpcheck.serve.explain import grad_cam, overlay
+from scalpcheck.serve.explain import FOCUS, focus, grad_cam, overlay
 from scalpcheck.serve.head import Head
 
 
@@ -99,3 +99,31 @@ def test_overlay_tints_hot_regions_and_leaves_cold_ones():
 def test_overlay_rejects_an_impossible_alpha():
     with pytest.raises(ValueError):
         overlay(Image.new("RGB", (10, 10)), np.zeros((2, 2), np.float32), alpha=1.5)
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ([(0, 0)], "top-left"),
+        ([(3, 3)], "centre"),
+        ([(6, 5), (6, 6)], "bottom-right"),
+        ([(0, 3), (1, 3)], "top"),
+        ([(3, 0)], "left"),
+    ],
+)
+def test_focus_names_the_ninth_of_the_photo_where_the_heat_is(cells, expected):
+    heatmap = np.zeros((7, 7), np.float32)
+    for row, col in cells:
+        heatmap[row, col] = 1.0
+    assert focus(heatmap) == expected
+    assert expected in FOCUS
+
+
+def test_focus_of_an_even_or_empty_heat_map():
+    rng = np.random.default_rng(0)
+    assert focus(rng.uniform(0.8, 1.0, (7, 7)).astype(np.float32)) == "spread"
+    assert focus(np.zeros((7, 7), np.float32)) == "none"
+    # Odd sizes split into equal ninths: one hot cell in the middle third of a 10 x 10 map is the centre.
+    heatmap = np.zeros((10, 10), np.float32)
+    heatmap[4:6, 4:6] = 1
+    assert focus(heatmap) == "centre"

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from scalpcheck.serve.explain import FOCUS
 from scalpcheck.web.extensions import app_state, db
 from scalpcheck.web.models import Assessment
 from tests.helpers.photos import phantom, phantom_jpeg
@@ -81,6 +82,8 @@ def test_assess_shows_the_whole_result(app, client, auth, task):
             assert f"90 % interval {r.low:.0%} to {r.high:.0%}" in html
         else:
             assert "Hair density" not in html
+        # The heat map in words: where it is strongest, as measured when the photo was assessed.
+        assert row.heat_focus in FOCUS and FOCUS[row.heat_focus] in html
     assert (
         f'src="/assessments/{assessment_id}/heatmap"' in html
         and f'src="/assessments/{assessment_id}/image"' in html

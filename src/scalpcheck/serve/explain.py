@@ -13,8 +13,31 @@ import functools
 import numpy as np
 from PIL import Image
 
+from scalpcheck.i18n import N_
 from scalpcheck.preprocess import as_rgb
 from scalpcheck.serve.head import Head
+
+# The heat map in words, for readers who cannot see it: where in a 3 x 3 grid over the photo it is strongest.
+FOCUS = {
+    "top-left": N_("The model weighed the top left of the photo most."),
+    "top": N_("The model weighed the top of the photo most."),
+    "top-right": N_("The model weighed the top right of the photo most."),
+    "left": N_("The model weighed the left of the photo most."),
+    "centre": N_("The model weighed the centre of the photo most."),
+    "right": N_("The model weighed the right of the photo most."),
+    "bottom-left": N_("The model weighed the bottom left of the photo most."),
+    "bottom": N_("The model weighed the bottom of the photo most."),
+    "bottom-right": N_("The model weighed the bottom right of the photo most."),
+    "spread": N_("The model weighed the whole photo about evenly."),
+    "none": N_("Nothing in the photo raised the score of this result."),
+}
+_GRID = (
+    ("top-left", "top", "top-right"),
+    ("left", "centre", "right"),
+    ("bottom-left", "bottom", "bottom-right"),
+)
+# The strongest ninth must hold this share of the heat to be named; an even spread gives each ninth 0.11.
+FOCUS_SHARE = 0.2
 
 # Control points of matplotlib's "inferno" colour map: perceptually uniform, still ordered in greyscale and
 # for colour-blind readers. Low values are nearly transparent in the overlay, so its dark end rarely shows.
@@ -45,6 +68,19 @@ def grad_cam(head: Head, embedding: np.ndarray, feature_map: np.ndarray, class_i
     cam = np.maximum(np.tensordot(weights, feature_map, axes=1), 0)
     peak = cam.max()
     return (cam / peak if peak > 0 else cam).astype(np.float32)
+
+
+def focus(heatmap: np.ndarray) -> str:
+    """The key of FOCUS that says where `heatmap` (Grad-CAM over the photo) is strongest."""
+    total = float(heatmap.sum())
+    if total <= 0:
+        return "none"
+    h, w = heatmap.shape
+    # Each cell repeated 3 x 3 times: the ninths then have equal areas whatever the map's size (7 x 7).
+    fine = np.repeat(np.repeat(heatmap, 3, axis=0), 3, axis=1)
+    mass = fine.reshape(3, h, 3, w).sum(axis=(1, 3)) / (9 * total)
+    row, col = np.unravel_index(int(mass.argmax()), mass.shape)
+    return _GRID[row][col] if mass[row, col] >= FOCUS_SHARE else "spread"
 
 
 def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Image.Image:

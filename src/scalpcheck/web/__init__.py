@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from scalpcheck.quality import QualityLimits
 from scalpcheck.serve import Assessor
+from scalpcheck.serve.explain import FOCUS
 from scalpcheck.settings import load_settings
 from scalpcheck.web import database, errors, language, security
 from scalpcheck.web.extensions import APP_STATE, AppState, csrf, db, limiter, login_manager, migrate
@@ -96,6 +97,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     # The camera view's framing guide judges light and focus with the quality gate's own limits.
     app.jinja_env.globals["quality_limits"] = QualityLimits()
+    # The heat map in words beside the image (serve.explain.focus measured it when the photo was assessed).
+    app.jinja_env.globals["heat_focus"] = FOCUS
 
     @app.context_processor
     def upload_limits() -> dict:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from scalpcheck.density import Reading
+from scalpcheck.serve.explain import focus
 from scalpcheck.serve.result import AssessmentResult
 from scalpcheck.tasks import TASKS
 from scalpcheck.web.extensions import Model, db, login_manager
@@ -124,6 +125,7 @@ class Assessment(Model):
     density_sdc: Mapped[float | None] = mapped_column(Float)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     region: Mapped[str | None] = mapped_column(String(16))
+    heat_focus: Mapped[str | None] = mapped_column(String(16))  # a key of serve.explain.FOCUS
 
     user: Mapped[User] = relationship(back_populates="assessments")
     visit: Mapped[Visit | None] = relationship(back_populates="photos")
@@ -157,6 +159,7 @@ class Assessment(Model):
             density_low=reading.low if reading else None,
             density_high=reading.high if reading else None,
             density_sdc=result.density_sdc if reading else None,
+            heat_focus=focus(result.heatmap),
         )
 
     def to_dict(self) -> dict:
