@@ -32,13 +32,9 @@ function enhance(root) {
         : moment.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
     }
   }
-  const upload = root.querySelector("form[data-upload]");
-  if (upload) setUpUpload(upload);
-  // In this order: a form with no photo stops first, then the busy state shows, then the photo goes up.
   for (const form of root.querySelectorAll("form[data-upload], form[data-resize-to]")) {
-    form.addEventListener("submit", (event) => { if (!event.defaultPrevented) showBusy(form, true); });
+    setUpSending(form, form.matches("[data-upload]") ? setUpUpload(form) : () => true);
   }
-  for (const form of root.querySelectorAll("form[data-resize-to]")) setUpResizedSending(form);
 }
 
 function showBusy(form, busy) {
@@ -56,8 +52,8 @@ window.addEventListener("pageshow", () => {
   for (const form of document.querySelectorAll("form[aria-busy]")) showBusy(form, false);
 });
 
-// Upload form: camera or library input, drag and drop, a preview, a size check, and a spinner while the
-// photo goes up. Both inputs are named "image"; the one left empty is cleared so only one photo is sent.
+// Upload form: camera or library input, drag and drop, a preview and a size check. Both inputs are named
+// "image"; the one left empty is cleared so only one photo is sent. Returns the check that a photo is chosen.
 function setUpUpload(form) {
   const camera = form.querySelector("#image-camera");
   const library = form.querySelector("#image-file");
@@ -112,21 +108,28 @@ function setUpUpload(form) {
     choose(file, library, camera);
   });
 
-  form.addEventListener("submit", (event) => {
-    if (!camera.files.length && !library.files.length) {
-      event.preventDefault();
-      showError(say("noPhoto"));
-    }
-  });
+  return () => {
+    if (camera.files.length || library.files.length) return true;
+    showError(say("noPhoto"));
+    return false;
+  };
 }
 
-// A phone's photo is megabytes and the model looks at a few hundred pixels: scale each photo down to the
-// longest side the server announces (data-resize-to) and send it with a progress bar. A photo the browser
-// cannot decode or shrink goes up as it is; without JavaScript the form posts the originals itself.
-function setUpResizedSending(form) {
-  const longSide = Number(form.dataset.resizeTo);
+// One submit handler for an upload or visit form, in order: no photo stops it (hasPhoto says why), the busy
+// state shows, and the photos go up. A phone's photo is megabytes and the model looks at a few hundred
+// pixels: each is scaled down to the longest side the server announces (data-resize-to) and sent with a
+// progress bar; one the browser cannot decode or shrink goes up as it is. Without data-resize-to, or
+// without XMLHttpRequest, the browser posts the form itself, as it does without JavaScript.
+function setUpSending(form, hasPhoto) {
+  const longSide = Number(form.dataset.resizeTo || 0);
   form.addEventListener("submit", (event) => {
-    if (event.defaultPrevented || !window.FormData || !window.XMLHttpRequest) return;
+    if (event.defaultPrevented) return;
+    if (!hasPhoto()) {
+      event.preventDefault();
+      return;
+    }
+    showBusy(form, true);
+    if (!longSide || !window.FormData || !window.XMLHttpRequest) return;
     event.preventDefault();
     sendResized(form, longSide).catch(() => {
       showBusy(form, false);
