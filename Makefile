@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast bench lint typecheck chromium poppler messages translations clean-venv
+.PHONY: run test test-fast bench lint typecheck chromium poppler messages translations webfont clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,8 @@ bench: $(TEST_STAMP)
 
 # What CI checks before the tests: lint, formatting and the type check (the pre-commit hooks run the same).
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
 typecheck: $(TEST_STAMP)
@@ -65,6 +65,10 @@ messages: $(TEST_STAMP)
 
 translations: $(TEST_STAMP)
 	$(BIN)/pybabel compile -d $(CATALOGUE) --statistics
+
+# The Devanagari web font of Hindi pages, for systems without one (committed; see the script).
+webfont: $(TEST_STAMP)
+	$(BIN)/python tools/devanagari_webfont.py
 
 clean-venv:
 	rm -rf $(VENV)
