@@ -5,6 +5,9 @@
   models.
 - ONNX Runtime threads per worker: the cores divided among the workers (one with one worker per core),
   so busy workers do not fight over the cores; SCALPCHECK_ORT_THREADS, when set, decides instead.
+- One BLAS thread per worker (numpy's OpenBLAS): the serving path's matrix products are small (the head,
+  the out-of-distribution check), and OpenBLAS's extra threads keep spinning after each of them, taking
+  a core from the other worker. Measured in the commit that set it.
 - No preloading: each worker builds the app itself. ONNX Runtime starts a thread when it is imported,
   and a worker forked from a master that imported it cannot exit: its exit waits for that thread, which
   only exists in the master (the worker hangs until gunicorn kills it, or aborts when a session with a
@@ -35,3 +38,5 @@ def on_starting(server) -> None:
     """In the master, before any worker exists: the workers' ONNX Runtime thread count (see above)."""
     threads = max(1, available_cores() // server.cfg.workers)
     os.environ.setdefault("SCALPCHECK_ORT_THREADS", str(threads))
+    for blas in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # read when numpy loads
+        os.environ.setdefault(blas, "1")
