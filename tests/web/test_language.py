@@ -243,6 +243,7 @@ def assert_report_in_hindi(pdf: bytes, names: list[str]) -> None:
 
 def test_the_language_follows_the_browser_and_the_switcher_remembers_it(client):
     assert '<html lang="hi"' in client.get("/auth/login", headers=HINDI).text
+    assert {"Accept-Language", "Cookie"} <= set(client.get("/offline").vary)  # no cache mixes languages
     assert "लॉग इन करें" in client.get("/auth/login", headers=HINDI).text
     for header in ("en-GB,en;q=0.8", "fr-FR", "*", ""):
         page = client.get("/auth/login", headers={"Accept-Language": header})

@@ -49,6 +49,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(tr=localize, date=date_text, moment=moment_text, pct=percent_text)
     app.jinja_env.globals.update(languages=LANGUAGES, language=language, shown_advice=shown_advice)
 
+    @app.after_request
+    def vary_on_language(response):
+        # A page differs by the language asked for: no cache may give one reader's language to another.
+        if request.endpoint != "static" and not request.path.startswith("/api/"):
+            response.vary.update(("Accept-Language", "Cookie"))
+        return response
+
 
 def language() -> str:
     locale = get_locale()
