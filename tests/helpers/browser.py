@@ -4,6 +4,7 @@ the upload page's own photo resizing (app.js's resizePhoto) run on a photo's byt
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +94,17 @@ def resize_in_browser(page, photo: bytes, long_side: int) -> bytes | None:
         [base64.b64encode(photo).decode(), long_side],
     )
     return None if encoded is None else base64.b64decode(encoded)
+
+
+def sign_up(page, base: str, username: str, password: str = "a long enough password") -> None:
+    """Register `username` through the pages and log in; on the home page after."""
+    page.goto(base + "/auth/register")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.fill("#confirm", password)
+    page.click("main input[type=submit]")
+    page.wait_for_url(re.compile(r".*/auth/login$"))
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("main input[type=submit]")
+    page.wait_for_url(base + "/")

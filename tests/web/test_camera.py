@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from scalpcheck.quality import measure, problems
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, TO_BASE64, VIEWPORTS
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, TO_BASE64, VIEWPORTS, sign_up
 from tests.helpers.camera import fake_camera_args, write_y4m
 from tests.helpers.photos import encode, phantom
 
@@ -24,7 +24,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="no /usr/bin/chromium: run `make chromium` to install it"
     ),
 ]
-PASSWORD = "a long enough password"
 GOOD = "Good: hold still and take the photo."
 DARK = "Too dark: move to better, even light."
 BLURRY = "Blurry: hold still, let it focus."
@@ -84,19 +83,6 @@ def flat_frame() -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
-def sign_up(page, base: str) -> None:
-    page.goto(base + "/auth/register")
-    page.fill("#username", "camera.user")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button:has-text('Create account'), input[value='Create account']")
-    page.wait_for_url(re.compile(r".*/auth/login$"))
-    page.fill("#username", "camera.user")
-    page.fill("#password", PASSWORD)
-    page.click("input[value='Log in']")
-    page.wait_for_url(base + "/")
-
-
 @pytest.fixture
 def camera_page(database, live_server, tmp_path):
     """camera_page(frame) -> (page, page errors): the hairloss upload page, logged in, on a phone-sized
@@ -120,7 +106,7 @@ def camera_page(database, live_server, tmp_path):
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            sign_up(page, live_server.url)
+            sign_up(page, live_server.url, "camera.user")
             page.goto(live_server.url + "/assess/hairloss")
             return page, errors
 
@@ -250,7 +236,7 @@ def test_without_a_camera_the_file_picker_is_as_before(database, live_server, br
     context = browser.new_context(**VIEWPORTS["phone"])
     context.add_init_script("delete Navigator.prototype.mediaDevices;")
     page = context.new_page()
-    sign_up(page, live_server.url)
+    sign_up(page, live_server.url, "camera.user")
     page.goto(upload)
     assert page.evaluate("navigator.mediaDevices === undefined && typeof measureFrame === 'function'")
     expect(page.locator("[data-camera-open]")).to_be_hidden()

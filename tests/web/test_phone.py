@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tests.helpers.browser import CHROMIUM, PHONE_LINK, VIEWPORTS, fetch_bytes, throttle
+from tests.helpers.browser import CHROMIUM, PHONE_LINK, VIEWPORTS, fetch_bytes, sign_up, throttle
 from tests.helpers.photos import phantom, phone_jpeg
 
 pytestmark = [
@@ -21,7 +21,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="no /usr/bin/chromium: run `make chromium` to install it"
     ),
 ]
-PASSWORD = "a long enough password"
 # Records, across page loads, every text the upload status showed (sessionStorage outlives the navigation).
 RECORD_STATUS = """
 new MutationObserver(() => {
@@ -54,19 +53,6 @@ def detail(image: Image.Image) -> float:
     return float(laplacian.var())
 
 
-def sign_up(page, base: str) -> None:
-    page.goto(base + "/auth/register")
-    page.fill("#username", "phone.user")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button:has-text('Create account'), input[value='Create account']")
-    page.wait_for_url(re.compile(r".*/auth/login$"))
-    page.fill("#username", "phone.user")
-    page.fill("#password", PASSWORD)
-    page.click("input[value='Log in']")
-    page.wait_for_url(base + "/")
-
-
 def test_a_phone_sends_a_small_photo_installs_the_app_and_keeps_no_health_data_offline(
     database, live_server, browser, tmp_path
 ):
@@ -79,7 +65,7 @@ def test_a_phone_sends_a_small_photo_installs_the_app_and_keeps_no_health_data_o
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    sign_up(page, live_server.url)
+    sign_up(page, live_server.url, "phone.user")
 
     # installable: a manifest with what a home screen needs, and a worker that controls the page
     manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
