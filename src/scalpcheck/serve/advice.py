@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Protocol
 
@@ -36,6 +36,10 @@ class Advice:
     low_confidence_message: str | None  # set when the model is unsure, naming what else it could be
     disclaimer: str
     synthetic_note: str | None  # set for a model trained on phantoms
+
+    def to_dict(self) -> dict:
+        """The JSON's `advice` (and what an assessment row stores)."""
+        return {**asdict(self), "recommendations": list(self.recommendations)}
 
 
 @functools.cache

@@ -63,7 +63,7 @@ class AssessmentResult:
             "probabilities": dict(self.probabilities),
             "low_confidence": self.low_confidence,
             "alternatives": [asdict(a) for a in self.alternatives],
-            "advice": {**asdict(self.advice), "recommendations": list(self.advice.recommendations)},
+            "advice": self.advice.to_dict(),
             "model": asdict(self.model),
             **({"density": asdict(self.density) if self.density else None} if self.measures_density else {}),
         }
