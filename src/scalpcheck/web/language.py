@@ -2,9 +2,10 @@
 
 The language is ?lang= (the manifest, the worker's offline page), else the one the reader chose with the
 switcher (a cookie), else the best match of the browser's Accept-Language, else English. Templates mark
-their texts with _(); Python marks them with gettext/lazy_gettext here in the web app, and with scalpcheck.i18n's N_ and text() in the core, whose
-texts are translated when shown (localize). The JSON API answers in English, whatever the language:
-programs match on codes and messages. docs/translations.md tells how to add a language.
+their texts with _(); Python marks them with gettext/lazy_gettext here in the web app, and with
+scalpcheck.i18n's N_ and text() in the core, whose texts are translated when shown (localize). The JSON
+API answers in English, whatever the language: programs match on codes and messages.
+docs/translations.md tells how to add a language.
 """
 
 from __future__ import annotations
