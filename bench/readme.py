@@ -25,7 +25,7 @@ def _fmt(value) -> str:
 
 def markdown(rows: list[Row], meta: dict) -> str:
     lines = [
-        f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python {meta['python']}.",
+        _when(rows, meta),
         "Ratio: how many times better than the baseline measured in the same run (>1 is better).",
         "",
         "| group | measure | scalpcheck | baseline | ratio | target | met |",
@@ -38,6 +38,18 @@ def markdown(rows: list[Row], meta: dict) -> str:
         cells = [r.group, r.name, f"{_fmt(r.measured)} {r.unit}", base, ratio, r.target or "", met]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _when(rows: list[Row], meta: dict) -> str:
+    """When and where; a table merged from runs of several days names each group's date."""
+    where = f"on {meta['machine']} ({meta['cpus']} CPUs), Python {meta['python']}"
+    dates = meta.get("dates") or {}
+    if len(set(dates.values())) <= 1:
+        return f"Measured {meta['date']} {where}."
+    groups = dict.fromkeys(r.group for r in rows)
+    usual = max(set(dates.values()), key=list(dates.values()).count)
+    later = ", ".join(f"{g} on {dates[g]}" for g in groups if dates[g] != usual)
+    return f"Measured {usual} {where}; merged in from runs of their modules alone: {later}."
 
 
 def update(readme: Path, rows: list[Row], meta: dict) -> None:
