@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from scalpcheck.web.extensions import db
 from scalpcheck.web.models import Visit
 from tests.helpers.photos import jpeg_bytes, phantom, phantom_jpeg
+from tests.helpers.web import AuthActions
 from tests.web.test_api import assert_error, bearer
 
 
@@ -234,3 +235,18 @@ def test_the_visit_form_history_and_comparison_pages(app, client, auth, stored):
     assert 'id="compare-change"' in compare and "hair density" in compare
     for bad in ("x1", "v", "v99999999999", "a0"):
         assert client.get(f"/history/compare?first={bad}&second=v{ids[0]}").status_code == 404
+
+
+def test_the_report_covers_the_latest_entries_and_says_how_many_it_left_out(make_app, published_models):
+    client = make_app(REPORT_MAX_ENTRIES=2).test_client()
+    auth = AuthActions(client)
+    assert auth.register("alice").status_code == 303
+    tok = client.post("/api/v1/tokens", auth=("alice", auth.password)).json["token"]
+    stamps = [
+        post_visit(client, tok, [phantom_jpeg("hairloss", "stage_1", seed=s)]).json for s in (21, 22, 23)
+    ]
+    text = pdf_text(client.get("/api/v1/reports/hairloss.pdf", headers=bearer(tok)).data)
+    assert "The latest 2 of 3 assessments and visits." in text
+    dates = [f"{datetime.fromisoformat(body['created_at']):%d %b %Y, %H:%M} UTC" for body in stamps]
+    assert dates[1] in text and dates[2] in text
+    assert "2 assessments and visits from" in text

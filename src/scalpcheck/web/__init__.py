@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
         RATELIMIT_API="300 per minute",
         API_TOKEN_LIFETIME=timedelta(hours=24),
         API_PAGE_SIZE_MAX=100,
+        REPORT_MAX_ENTRIES=100,  # the doctor's report covers the latest ones: its size and time stay bounded
         ARGON2_PROFILE="RFC_9106_LOW_MEMORY",  # argon2id, 64 MiB, 3 passes: RFC 9106's second choice
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,

@@ -13,7 +13,7 @@ import io
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
-from flask import Response
+from flask import Response, current_app
 from flask_babel import gettext, ngettext
 from fontpkg_noto_sans_devanagari import ROOT as DEVANAGARI_FONTS
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
@@ -31,7 +31,7 @@ from scalpcheck.web.entries import Entry
 from scalpcheck.web.extensions import get_store
 from scalpcheck.web.language import date_text, language, localize, moment_text, percent_text
 from scalpcheck.web.models import User
-from scalpcheck.web.service import task_named, timeline
+from scalpcheck.web.service import entry_count, task_named, timeline
 from scalpcheck.web.trend import Change, label_order, x_positions
 
 REPORT_TYPE = "application/pdf"
@@ -56,14 +56,15 @@ def report_response(user: User, task: str) -> Response:
 def report_for(user: User, task: str) -> bytes:
     """The PDF of `user`'s history of `task` (a report that says so when there is nothing yet)."""
     info = task_named(task)
-    items = timeline(user, task)
+    items = timeline(user, task, latest=current_app.config["REPORT_MAX_ENTRIES"])
+    total = entry_count(user, task)
     regular, bold = _fonts()
     styles = _styles(regular, bold)
     title = gettext("scalpcheck report: %(task)s", task=localize(info.title))
     made = gettext("For %(user)s, made %(when)s.", user=user.username, when=moment_text(datetime.now(UTC)))
     story: list = [
         Paragraph(_text(title), styles["Title"]),
-        Paragraph(_text(f"{made} {_span(items)}"), styles["Normal"]),
+        Paragraph(_text(f"{made} {_span(items, total)}"), styles["Normal"]),
         Spacer(1, 3 * mm),
         *_disclaimers(items, styles),
         Spacer(1, 3 * mm),
@@ -129,17 +130,21 @@ def _label(x: float, y: float, text: str, font: str, **place) -> String:
     return String(x, y, shown, fontName=font, fontSize=7, **place)
 
 
-def _span(items: list[tuple[Entry, Change | None]]) -> str:
+def _span(items: list[tuple[Entry, Change | None]], total: int) -> str:
     if not items:
         return gettext("There are no assessments of this kind yet.")
     first, last = items[0][0].created_at, items[-1][0].created_at
-    return ngettext(
+    span = ngettext(
         "%(num)d assessment or visit from %(first)s to %(last)s.",
         "%(num)d assessments and visits from %(first)s to %(last)s.",
         len(items),
         first=date_text(first),
         last=date_text(last),
     )
+    if total <= len(items):
+        return span
+    cut = gettext("The latest %(shown)s of %(total)s assessments and visits.", shown=len(items), total=total)
+    return f"{span} {cut}"
 
 
 def _disclaimers(items: list[tuple[Entry, Change | None]], styles) -> list:

@@ -320,6 +320,20 @@ def timeline(user: User, task: str, latest: int | None = None) -> list[tuple[Ent
     return items if latest is None else items[-latest:]
 
 
+def entry_count(user: User, task: str) -> int:
+    """How many single-photo assessments and visits of `task` the user has: what `timeline` lists uncut."""
+    singles = select(func.count()).select_from(Assessment)
+    visits = select(func.count()).select_from(Visit)
+    return (
+        db.session.scalar(
+            singles.where(
+                Assessment.user_id == user.id, Assessment.task == task, Assessment.visit_id.is_(None)
+            )
+        )
+        or 0
+    ) + (db.session.scalar(visits.where(Visit.user_id == user.id, Visit.task == task)) or 0)
+
+
 def send_stored_image(row: Assessment, kind: str) -> Response:
     """One of the assessment's images ("photo", "overlay" or "thumbnail") for its owner's browser only.
 
