@@ -12,7 +12,16 @@ import sys
 from scalpcheck import __version__
 from scalpcheck.errors import UsageError
 
-COMMAND_MODULES = ("synth", "clean", "train", "evaluate", "predict", "serve", "doctor", "quantize")
+COMMAND_MODULES = (
+    "synth",
+    "clean",
+    "train",
+    "evaluate",
+    "predict",
+    "serve",
+    "doctor",
+    "quantize",
+)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -20,6 +29,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_command(subparsers, name: str, run, **kwargs) -> argparse.ArgumentParser:
+    """The parser of command `name` (`kwargs` go to add_parser); parsing it selects `run`."""
+    parser = subparsers.add_parser(name, **kwargs)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def add_json_flag(parser: argparse.ArgumentParser, help: str = "print the report as JSON") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from scalpcheck.cli import add_command, add_json_flag
+
+HELP = "find broken, poor and duplicate images; --apply quarantines them"
 DESCRIPTION = """\
 Check every image of a dataset folder (DIR/<label>/* or DIR/{train,val,test}/<label>/*) for: unreadable,
 truncated, too small, too blurry, too dark or too bright files; exact and near duplicates (re-encoded,
@@ -17,17 +20,12 @@ report is made, findings or not; 2 for bad input."""
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "clean",
-        help="find broken, poor and duplicate images; --apply quarantines them",
-        description=DESCRIPTION,
-    )
+    parser = add_command(subparsers, "clean", run, help=HELP, description=DESCRIPTION)
     parser.add_argument("dir", metavar="DIR", type=Path, help="the dataset folder")
     parser.add_argument(
         "--apply", action="store_true", help="move the offenders to DIR.quarantine/<time>/ with a log"
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    parser.set_defaults(run=run)
+    add_json_flag(parser, "print the report as JSON on stdout")
 
 
 def run(args) -> int:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from scalpcheck.cli import add_command, add_json_flag
+
+HELP = "check the installation: versions, weight sources, ImageNet sanity check"
+DESCRIPTION = """\
+Print versions, threads and the home folder, where each backbone's weights would come from (nothing is
+downloaded), and the top-5 ImageNet classes the offline EfficientNet-Lite0 weights give a photo of a cat.
+Exit status 1 when that check fails."""
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "doctor",
-        help="check the installation: versions, weight sources, ImageNet sanity check",
-        description="Print versions, threads and the home folder, where each backbone's weights would come "
-        "from (nothing is downloaded), and the top-5 ImageNet classes the offline EfficientNet-Lite0 weights "
-        "give a photo of a cat. Exit status 1 when that check fails.",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(run=run)
+    p = add_command(subparsers, "doctor", run, help=HELP, description=DESCRIPTION)
+    add_json_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,18 +10,18 @@ import argparse
 import json
 from pathlib import Path
 
+from scalpcheck.cli import add_command, add_json_flag
+
+HELP = "evaluate a model bundle on a labelled dataset, through the serving path"
+DESCRIPTION = """\
+Run every image of DIR (DIR/<label>/* or DIR/{train,val,test}/<label>/*) through the serving path of BUNDLE
+and report accuracy, precision, recall and F1 (macro and per class), the confusion matrix, calibration (ECE),
+stage MAE and quadratic weighted kappa for ordinal tasks, with 95 %% bootstrap intervals; refused images are
+counted apart, by reason."""
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="evaluate a model bundle on a labelled dataset, through the serving path",
-        description=(
-            "Run every image of DIR (DIR/<label>/* or DIR/{train,val,test}/<label>/*) through the "
-            "serving path of BUNDLE and report accuracy, precision, recall and F1 (macro and per class), "
-            "the confusion matrix, calibration (ECE), stage MAE and quadratic weighted kappa for ordinal "
-            "tasks, with 95 %% bootstrap intervals; refused images are counted apart, by reason."
-        ),
-    )
+    parser = add_command(subparsers, "evaluate", run, help=HELP, description=DESCRIPTION)
     parser.add_argument(
         "bundle", type=Path, metavar="BUNDLE", help="a model bundle folder (or models/<task>)"
     )
@@ -31,8 +31,7 @@ def register(subparsers) -> None:
         choices=("train", "val", "test"),
         help="with a pre-split dataset, evaluate only this split (default: every image)",
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(run=run)
+    add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,19 +11,18 @@ import json
 import textwrap
 from pathlib import Path
 
+from scalpcheck.cli import add_command, add_json_flag
+
 WIDTH = 100
+HELP = "assess photos with a published model (the web app's code path)"
+DESCRIPTION = """\
+Assess photos with the task's published model, as the web app does: quality checks, refusal of photos that are
+not scalps, calibrated confidence, alternatives and advice. Exit status 0 when every photo was assessed, 1
+when any was refused, 2 for bad arguments."""
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "predict",
-        help="assess photos with a published model (the web app's code path)",
-        description=(
-            "Assess photos with the task's published model, as the web app does: quality checks, refusal "
-            "of photos that are not scalps, calibrated confidence, alternatives and advice. Exit status 0 "
-            "when every photo was assessed, 1 when any was refused, 2 for bad arguments."
-        ),
-    )
+    parser = add_command(subparsers, "predict", run, help=HELP, description=DESCRIPTION)
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="JPEG, PNG or WebP photos")
     parser.add_argument("--task", help="scalp, hairloss, or a custom task with a published model")
     parser.add_argument(
@@ -33,10 +32,7 @@ def register(subparsers) -> None:
         help="use this model bundle instead of the published one (e.g. runs/scalp/train1/bundle); "
         "--task may then be left out",
     )
-    parser.add_argument(
-        "--json", action="store_true", help='print a JSON list of {"file", "assessment"|"error"}'
-    )
-    parser.set_defaults(run=run)
+    add_json_flag(parser, 'print a JSON list of {"file", "assessment"|"error"}')
 
 
 def run(args: argparse.Namespace) -> int:

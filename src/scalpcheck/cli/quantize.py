@@ -10,17 +10,17 @@ import argparse
 import json
 from pathlib import Path
 
+from scalpcheck.cli import add_command, add_json_flag
+
+HELP = "make a faster INT8 copy of a training run's model, kept only if it is as accurate"
+DESCRIPTION = """\
+Quantise the backbone of RUN's bundle to INT8 with ONNX Runtime (calibrated on the run's training photos),
+compare it with the float model on the run's test split, and write it only if it loses at most one point of
+accuracy."""
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "quantize",
-        help="make a faster INT8 copy of a training run's model, kept only if it is as accurate",
-        description=(
-            "Quantise the backbone of RUN's bundle to INT8 with ONNX Runtime (calibrated on the run's "
-            "training photos), compare it with the float model on the run's test split, and write it only "
-            "if it loses at most one point of accuracy."
-        ),
-    )
+    parser = add_command(subparsers, "quantize", run, help=HELP, description=DESCRIPTION)
     parser.add_argument(
         "run_dir", type=Path, metavar="RUN", help="a training run folder (runs/<task>/trainN)"
     )
@@ -28,8 +28,7 @@ def register(subparsers) -> None:
         "--out", type=Path, metavar="DIR", help="where to write the INT8 bundle (RUN/bundle-int8)"
     )
     parser.add_argument("--publish", action="store_true", help="install the INT8 bundle as the task's model")
-    parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    parser.set_defaults(run=run)
+    add_json_flag(parser, "print the comparison as JSON")
 
 
 def run(args: argparse.Namespace) -> int:

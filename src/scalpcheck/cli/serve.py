@@ -9,27 +9,30 @@ from __future__ import annotations
 import argparse
 import socket
 
+from scalpcheck.cli import add_command
 from scalpcheck.errors import UsageError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def register(subparsers) -> None:
-    serve = subparsers.add_parser("serve", help="run the web app (development server)")
+    serve = add_command(subparsers, "serve", run_serve, help="run the web app (development server)")
     _add_address_arguments(serve)
-    serve.set_defaults(run=run_serve)
 
     database = subparsers.add_parser("db", help="database maintenance")
     actions = database.add_subparsers(dest="db_action", metavar="ACTION", parser_class=type(database))
     actions.required = True
-    upgrade = actions.add_parser(
-        "upgrade", help="apply the database migrations (before starting production workers)"
+    add_command(
+        actions,
+        "upgrade",
+        run_db_upgrade,
+        help="apply the database migrations (before starting production workers)",
     )
-    upgrade.set_defaults(run=run_db_upgrade)
 
-    demo = subparsers.add_parser("demo", help="build the demo data and models when missing, then serve")
+    demo = add_command(
+        subparsers, "demo", run_demo, help="build the demo data and models when missing, then serve"
+    )
     _add_address_arguments(demo)
-    demo.set_defaults(run=run_demo)
 
 
 def _port(text: str) -> int:

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from scalpcheck.cli import add_command
 from scalpcheck.errors import UsageError
 from scalpcheck.tasks import TASKS
 
+HELP = "write synthetic scalp phantoms, labelled by construction"
 DESCRIPTION = """\
 Write synthetic scalp phantoms: close-up scalp photos whose labels are known by construction. They are
 not medical images; a model trained on them says so. DIR/<label>/<label>_0000.jpg and so on for every
@@ -41,9 +43,11 @@ of the dataset). With --out it is written after the dataset; without --out, only
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "synth",
-        help="write synthetic scalp phantoms, labelled by construction",
+        run,
+        help=HELP,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -69,7 +73,6 @@ def register(subparsers) -> None:
             "list of them (default: mix, each image's style drawn at random from the training styles)"
         ),
     )
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

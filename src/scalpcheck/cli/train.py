@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scalpcheck.cli import add_command
 from scalpcheck.learn import defaults
+
+HELP = "compare backbones, tune, evaluate and export the best model"
+DESCRIPTION = """\
+Compare backbones by transfer learning (frozen base, tuned head), evaluate on a held-out test split, write a
+run folder (SCALPCHECK_HOME/runs/<task>/trainN) and export the best model as a bundle."""
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="compare backbones, tune, evaluate and export the best model",
-        description="Compare backbones by transfer learning (frozen base, tuned head), evaluate on a "
-        "held-out test split, write a run folder (SCALPCHECK_HOME/runs/<task>/trainN) and export the best "
-        "model as a bundle.",
-    )
+    p = add_command(subparsers, "train", run, help=HELP, description=DESCRIPTION)
     p.add_argument("--task", required=True, help="scalp, hairloss, or a name for a custom task")
     p.add_argument(
         "--data", required=True, help="dataset folder: DIR/<label>/* or DIR/{train,val,test}/<label>/*"
@@ -99,7 +99,6 @@ def register(subparsers) -> None:
     )
     p.add_argument("--publish", action="store_true", help="install the best bundle as the task's model")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
