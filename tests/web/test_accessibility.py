@@ -5,6 +5,7 @@ page."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ pytestmark = [
 ]
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 PASSWORD = "a long enough password"
+FORM = "main input[type=submit]"  # the submit button of the page's one form
 
 
 @pytest.mark.parametrize(
@@ -47,6 +49,15 @@ def test_every_page_passes_axe(database, live_server, browser, tmp_path, device,
         ]
         print(f"axe {device} {name}: {len(results['violations'])} violations")
 
+    def submit(button: str, fields: dict[str, str | Path]) -> None:
+        """Fill in the form (a Path is a file to choose) and press `button`."""
+        for selector, value in fields.items():
+            if isinstance(value, Path):
+                page.set_input_files(selector, str(value))
+            else:
+                page.fill(selector, value)
+        page.click(button)
+
     photo = tmp_path / "scalp.jpg"
     phantom("hairloss", "stage_2", seed=7, size=512).save(photo, quality=90)
     tiny = tmp_path / "tiny.png"
@@ -57,46 +68,33 @@ def test_every_page_passes_axe(database, live_server, browser, tmp_path, device,
     if language.startswith("hi"):
         assert_devanagari_is_drawn(context, page)
     audit("register")
-    page.fill("#username", "axe.user")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", "another password")
-    page.click("main input[type=submit]")
+    submit(FORM, {"#username": "axe.user", "#password": PASSWORD, "#confirm": "another password"})
     audit("register refused")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("main input[type=submit]")
+    submit(FORM, {"#password": PASSWORD, "#confirm": PASSWORD})
     page.wait_for_url(re.compile(r".*/auth/login$"))
     audit("login")
-    page.fill("#username", "axe.user")
-    page.fill("#password", "wrong password")
-    page.click("main input[type=submit]")
+    submit(FORM, {"#username": "axe.user", "#password": "wrong password"})
     audit("login refused")
     page.goto(base + "/offline")
     audit("offline")
     page.goto(base + "/auth/login")
-    page.fill("#username", "axe.user")
-    page.fill("#password", PASSWORD)
-    page.click("main input[type=submit]")
+    submit(FORM, {"#username": "axe.user", "#password": PASSWORD})
     page.wait_for_url(base + "/")
     audit("home")
     page.goto(base + "/no-such-page")
     audit("not found")
     page.goto(base + "/assess/hairloss")
     audit("upload")
-    page.set_input_files("#image-file", str(tiny))
-    page.click("[data-submit]")
+    submit("[data-submit]", {"#image-file": tiny})
     page.wait_for_selector("main [role=alert]")
     audit("upload refused")
     page.goto(base + "/assess/hairloss")
-    page.set_input_files("#image-file", str(photo))
-    page.click("[data-submit]")
+    submit("[data-submit]", {"#image-file": photo})
     page.wait_for_url(re.compile(r".*/assessments/\d+$"))
     audit("result")
     page.goto(base + "/visit/hairloss")
     audit("visit form")
-    page.set_input_files("#visit-image-1", str(photo))
-    page.set_input_files("#visit-image-2", str(photo))
-    page.click(".visit-form [data-submit]")
+    submit(".visit-form [data-submit]", {"#visit-image-1": photo, "#visit-image-2": photo})
     page.wait_for_url(re.compile(r".*/visits/\d+$"))
     audit("visit")
     page.goto(base + "/history")
@@ -106,8 +104,7 @@ def test_every_page_passes_axe(database, live_server, browser, tmp_path, device,
     audit("compare")
     page.goto(base + "/account")
     audit("account")
-    page.fill("#password", "not my password")
-    page.click(".danger-zone [type=submit]")
+    submit(".danger-zone [type=submit]", {"#password": "not my password"})
     audit("account refused")
     context.close()
     total = sum(len(v) for v in found.values())

@@ -14,23 +14,14 @@ from sqlalchemy import func, select
 
 from scalpcheck.web.extensions import db
 from scalpcheck.web.models import Visit
+from tests.helpers.api import assert_error, bearer
 from tests.helpers.photos import jpeg_bytes, phantom, phantom_jpeg
 from tests.helpers.web import AuthActions
-from tests.web.test_api import assert_error, bearer
 
 
 @pytest.fixture
 def app(published_models, make_app):
     return make_app()
-
-
-@pytest.fixture
-def token(client, auth):
-    def make(username: str = "alice") -> str:
-        assert auth.register(username).status_code == 303
-        return client.post("/api/v1/tokens", auth=(username, auth.password)).json["token"]
-
-    return make
 
 
 def blurry() -> bytes:

@@ -69,23 +69,8 @@ class Entry:
 
 
 def assessment_entry(row: Assessment) -> Entry:
-    return Entry(
-        kind="assessment",
-        id=row.id,
-        task=row.task,
-        created_at=row.created_at,
-        label=row.label,
-        display_name=row.display_name,
-        confidence=row.confidence,
-        low_confidence=row.low_confidence,
-        reading=row.reading,
-        density_sdc=row.density_sdc if row.reading is not None else None,
-        region=row.region,
-        photos=(row,),
-        model_version=row.model_version,
-        synthetic_data=row.synthetic_data,
-        finding_id=row.id,
-    )
+    sdc = row.density_sdc if row.reading is not None else None
+    return _entry("assessment", row, row, (row,), row.reading, sdc, row.synthetic_data)
 
 
 def visit_entry(task: Task, visit: Visit) -> Entry:
@@ -103,11 +88,25 @@ def visit_entry(task: Task, visit: Visit) -> Entry:
         )
         sdcs = [p.density_sdc for p in photos if p.reading is not None and p.density_sdc is not None]
         sdc = max(sdcs) / math.sqrt(n) if sdcs else None
+    synthetic = any(p.synthetic_data for p in photos)
+    return _entry("visit", visit, finding, photos, reading, sdc, synthetic)
+
+
+def _entry(
+    kind: str,
+    source: Assessment | Visit,
+    finding: Assessment,
+    photos: tuple[Assessment, ...],
+    reading: Reading | None,
+    sdc: float | None,
+    synthetic_data: bool,
+) -> Entry:
+    """The entry of `source` whose result is the photo `finding`."""
     return Entry(
-        kind="visit",
-        id=visit.id,
-        task=visit.task,
-        created_at=visit.created_at,
+        kind=kind,
+        id=source.id,
+        task=source.task,
+        created_at=source.created_at,
         label=finding.label,
         display_name=finding.display_name,
         confidence=finding.confidence,
@@ -117,7 +116,7 @@ def visit_entry(task: Task, visit: Visit) -> Entry:
         region=finding.region,
         photos=photos,
         model_version=finding.model_version,
-        synthetic_data=any(p.synthetic_data for p in photos),
+        synthetic_data=synthetic_data,
         finding_id=finding.id,
     )
 

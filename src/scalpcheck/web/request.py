@@ -1,5 +1,5 @@
 """The app's request class (uploaded files stay in memory instead of a temporary file on disk), and how an
-upload form is answered (made).
+upload form is answered (form_page, made).
 
 Werkzeug spools any upload over 500 kB to a temporary file. Here that only added work: the photo is read back
 into memory at once (the decoder and the metadata stripper take bytes), so a 12 MP phone photo was written to
@@ -13,8 +13,11 @@ from __future__ import annotations
 import io
 from typing import IO
 
-from flask import Request, Response, redirect, request
+from flask import Request, Response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
+
+from scalpcheck.errors import AssessmentError
+from scalpcheck.web.service import task_catalog
 
 
 class UploadRequest(Request):
@@ -29,6 +32,14 @@ class UploadRequest(Request):
 
 
 SCRIPT_HEADER = ("X-Requested-With", "XMLHttpRequest")
+
+
+def form_page(template: str, task: str, error: AssessmentError | None = None, **context) -> tuple[str, int]:
+    """The upload form `template` of a known task, with the status of `error` (the last photo's refusal),
+    else 503 while the task has no model."""
+    info = task_catalog()[task]
+    status = error.status if error is not None else (200 if info.available else 503)
+    return render_template(template, task=info, error=error, **context), status
 
 
 def made(location: str) -> BaseResponse:

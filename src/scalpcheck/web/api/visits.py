@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import g, jsonify, request, url_for
 
-from scalpcheck.errors import AssessmentError, TaskUnavailable
+from scalpcheck.errors import AssessmentError
 from scalpcheck.web.api import bp
 from scalpcheck.web.api.paging import page_of
-from scalpcheck.web.api.routes import assessment_json, task_names
+from scalpcheck.web.api.routes import assessment_json, created, form_task
 from scalpcheck.web.api.tokens import token_required
 from scalpcheck.web.errors import error_response
 from scalpcheck.web.models import Visit
@@ -31,18 +31,13 @@ REGION_FIELD = "region"
 @bp.route("/visits", methods=["POST"])
 @token_required
 def create_visit_():
-    task = request.form.get("task", "").strip()
     try:
         uploads = pick_uploads(request.files, request.form.getlist(REGION_FIELD))
-        if not task:
-            raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {task_names()}.")
-        visit, refusals = create_visit(g.api_user, task, uploads)
+        visit, refusals = create_visit(g.api_user, form_task(), uploads)
     except AssessmentError as exc:
         return error_response(exc.code, exc.message)
-    return (
-        jsonify(visit_json(visit, previous_visit(visit), refusals)),
-        201,
-        {"Location": url_for("api.get_visit", visit_id=visit.id)},
+    return created(
+        visit_json(visit, previous_visit(visit), refusals), url_for("api.get_visit", visit_id=visit.id)
     )
 
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from scalpcheck.errors import AssessmentError
 from scalpcheck.web.assess import bp
 from scalpcheck.web.errors import upload_form_too_large
-from scalpcheck.web.request import made
+from scalpcheck.web.request import form_page, made
 from scalpcheck.web.service import (
     create_assessment,
     delete_assessment,
@@ -45,12 +45,7 @@ def too_large(exc: RequestEntityTooLarge):
 
 def render_upload(task: str, error: AssessmentError | None = None):
     """The upload page of a known task; with `error`, the reason the last photo was refused."""
-    info = task_catalog()[task]
-    status = error.status if error is not None else (200 if info.available else 503)
-    return (
-        render_template("assess/upload.html", task=info, error=error),
-        status,
-    )
+    return form_page("assess/upload.html", task, error)
 
 
 @bp.route("/assessments/<int:assessment_id>")

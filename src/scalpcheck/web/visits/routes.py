@@ -11,7 +11,7 @@ from scalpcheck.errors import AssessmentError
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
 from scalpcheck.web.errors import upload_form_too_large
 from scalpcheck.web.language import localize
-from scalpcheck.web.request import made
+from scalpcheck.web.request import form_page, made
 from scalpcheck.web.service import (
     create_visit,
     delete_visit,
@@ -51,16 +51,7 @@ def too_large(exc: RequestEntityTooLarge):
 
 
 def render_form(task: str, error: AssessmentError | None = None):
-    info = task_catalog()[task]
-    status = error.status if error is not None else (200 if info.available else 503)
-    page = render_template(
-        "visits/new.html",
-        task=info,
-        error=error,
-        regions=REGIONS,
-        slots=MAX_VISIT_PHOTOS,
-    )
-    return page, status
+    return form_page("visits/new.html", task, error, regions=REGIONS, slots=MAX_VISIT_PHOTOS)
 
 
 @bp.route("/visits/<int:visit_id>")
