@@ -18,6 +18,7 @@ The web app, for tests/web and tests/hardening (in the style of Flask's tutorial
   migrations.
 - `make_app`, `app` (an app without models; folders and modules override it with one that has models),
   `client`, `auth` (tests.helpers.web.AuthActions on the client) and `user_id`.
+- `smtp`: a real SMTP server on loopback (tests.helpers.mail) for the mail the app sends.
 
 The hardening suite's summary line (tests/hardening/summary.py) is registered here too.
 """
@@ -226,3 +227,13 @@ def user_id(app):
             return db.session.scalar(select(User.id).where(User.username == username))
 
     return find
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback; `smtp.config` points an app at it, `smtp.inbox` holds what came."""
+    from tests.helpers.mail import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from collections.abc import Mapping
@@ -12,6 +14,7 @@ from scalpcheck.errors import UsageError
 
 # Below this a resized photo would lose detail the quality gate and the model look at.
 MIN_LONG_SIDE = 512
+IMAGE_KEY_BYTES = 32  # AES-256
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,30 @@ class UploadLimits:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """The SMTP server that sends recovery links (Flask-Mail's MAIL_* names); absent: no recovery by mail."""
+
+    server: str
+    port: int = 25
+    sender: str = "scalpcheck@localhost"  # MAIL_FROM
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False  # STARTTLS
+    use_ssl: bool = False
+
+    def flask_config(self) -> dict:
+        return {
+            "MAIL_SERVER": self.server,
+            "MAIL_PORT": self.port,
+            "MAIL_DEFAULT_SENDER": self.sender,
+            "MAIL_USERNAME": self.username,
+            "MAIL_PASSWORD": self.password,
+            "MAIL_USE_TLS": self.use_tls,
+            "MAIL_USE_SSL": self.use_ssl,
+        }
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -43,6 +70,9 @@ class Settings:
     # The longest side, in pixels, that the upload pages scale a photo down to in the browser before it
     # goes up (0: send the original). The model looks at a few hundred pixels; a phone's photo is megabytes.
     upload_long_side: int = 1024
+    mail: MailSettings | None = None
+    # IMAGE_KEY's keys, current first (scalpcheck.web.crypto); empty: the home folder's image_keys file.
+    image_keys_env: tuple[bytes, ...] = ()
 
     @property
     def models_dir(self) -> Path:
@@ -94,6 +124,24 @@ class Settings:
                 tmp.unlink()
         return path.read_text().strip()
 
+    @property
+    def image_keys_file(self) -> Path:
+        return self.home / "image_keys"
+
+    def image_keys(self, create: bool = True) -> list[bytes]:
+        """The image keys, current first: IMAGE_KEY's, else the home folder's, generated once when `create`.
+
+        Without them no stored photo can be read: keep the file (or IMAGE_KEY) as safe as the database.
+        """
+        if self.image_keys_env:
+            return list(self.image_keys_env)
+        path = self.image_keys_file
+        if not path.exists():
+            if not create:
+                return []
+            _create_once(path, encode_image_key(secrets.token_bytes(IMAGE_KEY_BYTES)) + "\n")
+        return parse_image_keys(path.read_text(), str(path))
+
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
@@ -106,7 +154,34 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret_key_env=env.get("SECRET_KEY") or None,
         ort_threads=_positive_int(env, "SCALPCHECK_ORT_THREADS"),
         upload_long_side=_long_side(env, "UPLOAD_LONG_SIDE", default=1024),
+        mail=_mail(env),
+        image_keys_env=tuple(parse_image_keys(env.get("IMAGE_KEY") or "", "IMAGE_KEY")),
     )
+
+
+def _mail(env: Mapping[str, str]) -> MailSettings | None:
+    server = (env.get("MAIL_SERVER") or "").strip()
+    if not server:
+        return None
+    use_ssl = _flag(env, "MAIL_USE_SSL")
+    return MailSettings(
+        server=server,
+        port=_positive_int(env, "MAIL_PORT") or (465 if use_ssl else 25),
+        sender=env.get("MAIL_FROM") or env.get("MAIL_DEFAULT_SENDER") or "scalpcheck@localhost",
+        username=env.get("MAIL_USERNAME") or None,
+        password=env.get("MAIL_PASSWORD") or None,
+        use_tls=_flag(env, "MAIL_USE_TLS"),
+        use_ssl=use_ssl,
+    )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise UsageError(f"{name} must be true or false, got {text!r}")
 
 
 def available_cores() -> int:
@@ -135,3 +210,42 @@ def _long_side(env: Mapping[str, str], name: str, default: int) -> int:
             f"{name} must be 0 (no resizing) or a whole number of at least {MIN_LONG_SIDE}, got {text!r}"
         )
     return int(text)
+
+
+def encode_image_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode()
+
+
+def parse_image_keys(text: str, source: str) -> list[bytes]:
+    """Keys written as URL-safe base64 of 32 bytes, separated by commas or newlines, current first."""
+    keys: list[bytes] = []
+    for n, item in enumerate(text.replace(",", "\n").split(), start=1):
+        try:
+            key = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != IMAGE_KEY_BYTES:  # the message never repeats the key: it is a secret
+            raise UsageError(
+                f"{source}: key {n} is not {IMAGE_KEY_BYTES} bytes in URL-safe base64 "
+                "(`scalpcheck keys new` prints one)"
+            )
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _create_once(path: Path, text: str) -> None:
+    """Write `text` to `path` (mode 0600) unless it exists, atomically: workers starting together agree."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)  # atomic and never overwrites
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

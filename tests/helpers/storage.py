@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 @dataclass(frozen=True)
 class StoreState:
     rows: int
-    files: tuple[str, ...]  # every file under uploads/, relative
+    files: tuple[str, ...]  # every image and pending file under uploads/, relative
     pending: tuple[str, ...]  # entries of uploads/.pending
 
     def image_keys(self) -> set[str]:
@@ -25,7 +25,8 @@ def store_state(app) -> StoreState:
     from scalpcheck.web.models import Assessment
 
     root = app_state(app).store.root
-    files = tuple(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()))
+    found = (str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    files = tuple(sorted(f for f in found if not f.startswith(".keys")))  # not the key check files
     pending = (
         tuple(sorted(p.name for p in (root / ".pending").iterdir())) if (root / ".pending").is_dir() else ()
     )
@@ -47,3 +48,50 @@ def assert_consistent(app) -> StoreState:
     per_key = collections.Counter(Path(f).parts[1] for f in state.files)
     assert all(n == 3 for n in per_key.values()), f"incomplete image folders: {per_key}"
     return state
+
+
+def add_assessments(app, username: str, count: int, seed: int = 0) -> dict[int, dict[str, bytes]]:
+    """`count` assessments of `username` (made if need be), stored as an upload stores them, without a model.
+
+    Returns {row id: {"photo": ..., "overlay": ..., "thumbnail": ...}}, the images as the app must serve them.
+    """
+    from scalpcheck.web.extensions import app_state, db
+    from scalpcheck.web.models import Assessment, User
+    from tests.helpers.photos import jpeg_bytes, phantom
+
+    store = app_state(app).store
+    made = {}
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        if user_id is None:
+            user = User(username=username, password_hash="not a login")
+            db.session.add(user)
+            db.session.commit()
+            user_id = user.id
+        for n in range(count):
+            picture = phantom(seed=seed + n)
+            with store.adding(jpeg_bytes(picture), "image/jpeg", preview=picture, overlay=picture) as key:
+                row = Assessment(
+                    user_id=user_id,
+                    task="scalp",
+                    label="healthy",
+                    display_name="Healthy scalp",
+                    confidence=0.9,
+                    probabilities={"healthy": 0.9},
+                    low_confidence=False,
+                    alternatives=[],
+                    advice={},
+                    model_version="scalp-test",
+                    model_backbone="efficientnet_lite0",
+                    synthetic_data=True,
+                    image_key=key,
+                    image_type="image/jpeg",
+                )
+                db.session.add(row)
+                db.session.commit()
+            made[row.id] = {
+                "photo": store.read(store.photo_path(key, "image/jpeg")),
+                "overlay": store.read(store.overlay_path(key)),
+                "thumbnail": store.read(store.thumbnail_path(key)),
+            }
+    return made

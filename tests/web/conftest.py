@@ -1,5 +1,5 @@
-"""Fixtures of the web tests only: what is stored, rows made by hand, a real bad file for each refusal, and
-the app served over HTTP to a real browser.
+"""Fixtures of the web tests only: what is stored, an API token, rows made by hand, a real bad file for each
+refusal, and the app served over HTTP to a real browser.
 
 The app itself (`database`, `make_app`, `app`, `client`, `auth`, `user_id`) comes from tests/conftest.py,
 because the hardening tests use it too.
@@ -29,11 +29,25 @@ def stored(app):
     def count() -> tuple[int, int]:
         uploads = app_state(app).store.root
         files = [p for p in uploads.rglob("*") if p.is_file()] if uploads.exists() else []
+        files = [p for p in files if p.relative_to(uploads).parts[0] != ".keys"]  # not the key checks
         with app.app_context():
             rows = db.session.scalar(select(func.count()).select_from(Assessment))
         return rows, len(files)
 
     return count
+
+
+@pytest.fixture
+def token(client, auth):
+    """token(username="alice") -> a bearer token of a newly registered user."""
+
+    def make(username: str = "alice") -> str:
+        assert auth.register(username).status_code == 303
+        response = client.post("/api/v1/tokens", auth=(username, auth.password))
+        assert response.status_code == 201
+        return response.json["token"]
+
+    return make
 
 
 @pytest.fixture

@@ -184,8 +184,8 @@ def test_metadata_is_stripped_and_orientation_kept(app, client, auth, stored):
         assert img.size == (400, 300)  # lossless: pixels untouched, orientation recorded
     with app.app_context():
         key = db.session.scalar(select(Assessment.image_key))
-    on_disk = app_state(app).store.photo_path(key, "image/jpeg").read_bytes()
-    assert on_disk == photo
+    store = app_state(app).store
+    assert store.read(store.photo_path(key, "image/jpeg")) == photo
 
 
 def test_png_upload_is_stored_as_clean_png(client, auth):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import time
@@ -10,9 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scalpcheck.web import storage
-from scalpcheck.web.extensions import app_state
-from scalpcheck.web.storage import ABANDONED_AFTER_S, ImageStore
+from scalpcheck.errors import UsageError
+from scalpcheck.settings import load_settings
+from scalpcheck.web import crypto, storage
+from scalpcheck.web.extensions import app_state, db
+from scalpcheck.web.models import Assessment
+from scalpcheck.web.rotation import rotate
+from scalpcheck.web.storage import ABANDONED_AFTER_S, ImageStore, open_store
+from tests.helpers.storage import add_assessments
+from tests.helpers.web import PASSWORD
 
 
 def picture(side: int = 300, seed: int = 0) -> Image.Image:
@@ -21,7 +28,9 @@ def picture(side: int = 300, seed: int = 0) -> Image.Image:
 
 
 def files(root) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """The images and pending files under `root` (not the key check files of `.keys/`)."""
+    found = (str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    return sorted(f for f in found if not f.startswith(storage.KEYS))
 
 
 def add(store: ImageStore, photo: bytes = b"\xff\xd8photo", media_type: str = "image/jpeg") -> str:
@@ -49,8 +58,8 @@ def die_inside(operation) -> None:
 
 
 @pytest.fixture
-def store(tmp_path) -> ImageStore:
-    return ImageStore(tmp_path / "uploads")
+def store(home) -> ImageStore:
+    return open_store(load_settings())
 
 
 def test_adding_puts_three_files_in_place(store):
@@ -59,10 +68,10 @@ def test_adding_puts_three_files_in_place(store):
     assert files(store.root) == [
         f"{key[:2]}/{key}/{name}" for name in ("overlay.jpg", "photo.jpg", "thumbnail.jpg")
     ]
-    assert store.photo_path(key, "image/jpeg").read_bytes() == b"\xff\xd8photo"
-    with Image.open(store.thumbnail_path(key)) as thumb:
+    assert store.read(store.photo_path(key, "image/jpeg")) == b"\xff\xd8photo"
+    with Image.open(io.BytesIO(store.read(store.thumbnail_path(key)))) as thumb:
         assert max(thumb.size) == storage.THUMBNAIL_SIDE
-    with Image.open(store.overlay_path(key)) as overlay:
+    with Image.open(io.BytesIO(store.read(store.overlay_path(key)))) as overlay:
         assert overlay.format == "JPEG" and overlay.size == (300, 300)
     other = add(store, b"png", "image/png")
     assert other != key and store.photo_path(other, "image/png").name == "photo.png"
@@ -184,3 +193,95 @@ def test_a_new_worker_settles_what_a_dead_one_left(make_app, auth_rows):
     assert store.photo_path("c" * 32, "image/jpeg").exists()
     assert not store.photo_path("a" * 32, "image/jpeg").exists()
     assert list(store.pending.iterdir()) == []
+
+
+def test_images_are_sealed_on_disk(store):
+    key = add(store)
+    for path in (store.photo_path(key, "image/jpeg"), store.overlay_path(key), store.thumbnail_path(key)):
+        data = path.read_bytes()
+        assert data.startswith(crypto.MAGIC) and not data.startswith(b"\xff\xd8")
+        assert crypto.sealed_key_id(data) == store.keys.current
+    assert b"photo" not in store.photo_path(key, "image/jpeg").read_bytes()
+    assert [p.name for p in store.keys_dir.iterdir()] == [store.keys.current]  # the key's check file
+
+
+def test_a_photo_round_trips_through_the_pages_and_the_api(app, client, token):
+    bearer = {"Authorization": f"Bearer {token()}"}
+    client.post("/auth/login", data={"username": "alice", "password": PASSWORD})
+    [(row_id, images)] = add_assessments(app, "alice", 1).items()
+    for path, kind in (("image", "photo"), ("heatmap", "overlay"), ("thumbnail", "thumbnail")):
+        page = client.get(f"/assessments/{row_id}/{path}")
+        assert page.status_code == 200 and page.data == images[kind] and page.mimetype == "image/jpeg"
+        assert page.headers["Cache-Control"] == "private, no-store"
+        again = client.get(f"/assessments/{row_id}/{path}", headers={"If-None-Match": page.headers["ETag"]})
+        assert again.status_code == 304
+    for path, kind in (("image", "photo"), ("heatmap", "overlay")):
+        api = client.get(f"/api/v1/assessments/{row_id}/{path}", headers=bearer)
+        assert api.status_code == 200 and api.data == images[kind]
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "truncated", "swapped", "unsealed"])
+def test_a_damaged_image_is_refused_never_served(app, client, auth, caplog, damage):
+    auth.signup()
+    made = add_assessments(app, "alice", 2)
+    store = app_state(app).store
+    with app.app_context():
+        first, second = (db.session.get(Assessment, row_id).image_key for row_id in made)
+    path = store.photo_path(first, "image/jpeg")
+    data = path.read_bytes()
+    damaged = {
+        "flipped byte": lambda: data[:-1] + bytes([data[-1] ^ 1]),
+        "truncated": lambda: data[: len(data) // 2],
+        "swapped": lambda: store.photo_path(second, "image/jpeg").read_bytes(),
+        "unsealed": lambda: made[min(made)]["photo"],  # the photo itself, in the clear
+    }[damage]()
+    path.write_bytes(damaged)
+    response = client.get(f"/assessments/{min(made)}/image")
+    assert response.status_code == 500
+    assert response.data != made[min(made)]["photo"] and not response.data.startswith(b"\xff\xd8")
+    assert "stored image refused" in caplog.text and first in caplog.text
+    assert client.get(f"/assessments/{max(made)}/image").data == made[max(made)]["photo"]
+
+
+def test_a_wrong_key_fails_at_start_up(make_app, monkeypatch):
+    app = make_app()
+    add(app_state(app).store)
+    monkeypatch.setenv("IMAGE_KEY", crypto.new_key())
+    with pytest.raises(UsageError, match=f"sealed under key.*{app_state(app).store.keys.current}"):
+        make_app()
+
+
+def test_a_missing_key_file_fails_at_start_up_and_is_not_replaced(make_app, home):
+    app = make_app()
+    add(app_state(app).store)
+    (home / "image_keys").unlink()
+    with pytest.raises(UsageError, match="no image key"):
+        make_app()
+    assert not (home / "image_keys").exists()
+
+
+def test_an_altered_check_file_fails_at_start_up(make_app):
+    app = make_app()
+    store = app_state(app).store
+    check = store.keys_dir / store.keys.current
+    check.write_bytes(check.read_bytes()[:-1] + b"\0")
+    with pytest.raises(UsageError, match="image key check failed"):
+        make_app()
+
+
+def test_images_from_before_encryption_are_read_until_a_rotation_seals_them(home, make_app):
+    old = home / "uploads" / "ab" / ("ab" + "c" * 30)
+    old.mkdir(parents=True)
+    for name in ("photo.jpg", "overlay.jpg", "thumbnail.jpg"):
+        (old / name).write_bytes(b"\xff\xd8 before encryption " + name.encode())
+    app = make_app()
+    store = app_state(app).store
+    assert store.read(old / "photo.jpg") == b"\xff\xd8 before encryption photo.jpg"
+    assert (store.keys_dir / storage.PLAIN).exists()
+    result = rotate(load_settings(), say=lambda line: None)
+    assert result.unsealed == 3 and not (store.keys_dir / storage.PLAIN).exists()
+    assert crypto.is_sealed((old / "photo.jpg").read_bytes())
+    assert store.read(old / "photo.jpg") == b"\xff\xd8 before encryption photo.jpg"
+    (old / "overlay.jpg").write_bytes(b"\xff\xd8 put back in the clear")
+    with pytest.raises(crypto.SealError, match="not sealed"):
+        store.read(old / "overlay.jpg")

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "serve",
     "doctor",
     "quantize",
+    "user",
+    "keys",
 )
 
 

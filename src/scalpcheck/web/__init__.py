@@ -17,10 +17,10 @@ from scalpcheck.quality import QualityLimits
 from scalpcheck.serve import Assessor
 from scalpcheck.serve.explain import FOCUS
 from scalpcheck.settings import load_settings
-from scalpcheck.web import database, errors, language, security
-from scalpcheck.web.extensions import APP_STATE, AppState, csrf, db, limiter, login_manager, migrate
+from scalpcheck.web import audit, database, errors, language, security
+from scalpcheck.web.extensions import APP_STATE, AppState, csrf, db, limiter, login_manager, mail, migrate
 from scalpcheck.web.request import UploadRequest
-from scalpcheck.web.storage import ImageStore
+from scalpcheck.web.storage import open_store
 
 # Room for the multipart envelope around the photo, so the photo's own limit (MAX_UPLOAD_MB) decides.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -47,6 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
         API_TOKEN_LIFETIME=timedelta(hours=24),
         API_PAGE_SIZE_MAX=100,
         REPORT_MAX_ENTRIES=100,  # the doctor's report covers the latest ones: its size and time stay bounded
+        # Account recovery: a reset link is short-lived, an address check lasts a day; asking is limited.
+        RESET_LINK_LIFETIME=timedelta(minutes=30),
+        VERIFY_LINK_LIFETIME=timedelta(hours=24),
+        RATELIMIT_FORGOT="5 per minute; 20 per day",
+        # Flask-Mail: no MAIL_SERVER, no recovery by mail (the pages say so); tests and TESTING still send.
+        MAIL_SERVER=None,
+        MAIL_SUPPRESS_SEND=False,
+        **(settings.mail.flask_config() if settings.mail else {}),
         ARGON2_PROFILE="RFC_9106_LOW_MEMORY",  # argon2id, 64 MiB, 3 passes: RFC 9106's second choice
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
@@ -69,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    mail.init_app(app)
     language.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to continue.")
@@ -78,7 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions[APP_STATE] = AppState(
         settings=settings,
         assessor=Assessor(settings.models_dir, settings.max_upload_bytes),
-        store=ImageStore(settings.uploads_dir),
+        store=open_store(settings),  # a missing or wrong image key stops the start here
         password_hasher=PasswordHasher.from_parameters(getattr(profiles, app.config["ARGON2_PROFILE"])),
     )
 
@@ -95,6 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     errors.register(app)
     security.register(app)
+    audit.init_app(app)
 
     # The camera view's framing guide judges light and focus with the quality gate's own limits.
     app.jinja_env.globals["quality_limits"] = QualityLimits()

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -45,6 +46,7 @@ else:
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+mail = Mail()
 # Keyed by client address; the storage (memory:// or redis://) comes from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address)
 

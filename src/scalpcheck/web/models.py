@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from flask import session
 from flask_login import UserMixin
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, declared_attr, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from scalpcheck.density import Reading
@@ -58,26 +58,45 @@ class User(UserMixin, Model):
     # differ: Flask keeps sessions in the browser's signed cookie, so without this a copy of the cookie
     # taken before a logout (a shared computer, a stolen cookie) would stay logged in.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The recovery address, set only once a link sent to it was opened (lower case, so one address is one).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    # Two-factor sign-in (scalpcheck.web.twofactor): the TOTP secret once enrolled, and the last time step
+    # whose code was taken, so that a code works once.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     # The database deletes a user's rows (ON DELETE CASCADE); the ORM never loads them to do so.
     assessments: WriteOnlyMapped[Assessment] = relationship(back_populates="user", passive_deletes=True)
     visits: WriteOnlyMapped[Visit] = relationship(back_populates="user", passive_deletes=True)
     api_tokens: WriteOnlyMapped[ApiToken] = relationship(back_populates="user", passive_deletes=True)
+    links: WriteOnlyMapped[AccountLink] = relationship(back_populates="user", passive_deletes=True)
+    audit_entries: WriteOnlyMapped[AuditEntry] = relationship(passive_deletes=True)
+    recovery_codes: WriteOnlyMapped[RecoveryCode] = relationship(passive_deletes=True)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"
 
 
-class Visit(Model):
+class UserTaskRecord:
+    """What a visit and an assessment both are: a user's, of one task, at a time; the history's index."""
+
+    __tablename__: str
+    # sort_order keeps these first, where the migrations put them (a mixin's columns would come last).
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), sort_order=-1)
+    task: Mapped[str] = mapped_column(String(64), sort_order=-1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, sort_order=-1)
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple:
+        return (Index(f"ix_{cls.__tablename__}_user_task_created", "user_id", "task", "created_at"),)
+
+
+class Visit(UserTaskRecord, Model):
     """One to four photos of one task taken together; each photo is an assessment of the visit."""
 
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_user_task_created", "user_id", "task", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    task: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="visits")
     # Loaded with the visit (a visit is always shown with its photos); deleted with it.
@@ -93,19 +112,14 @@ class Visit(Model):
         return f"<Visit {self.id} {self.task}: {len(self.photos)} photos>"
 
 
-class Assessment(Model):
+class Assessment(UserTaskRecord, Model):
     """One assessed photo: the result as shown on the day (advice included), and where its images are.
 
     A photo of a visit has the visit's id and the region it shows; a single-photo assessment has neither.
     """
 
     __tablename__ = "assessments"
-    __table_args__ = (Index("ix_assessments_user_task_created", "user_id", "task", "created_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    task: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     label: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(128))
     confidence: Mapped[float] = mapped_column(Float)
@@ -214,6 +228,63 @@ class ApiToken(Model):
 
     def to_dict(self) -> dict:
         return {"expires_at": self.expires_at.isoformat(timespec="seconds")}
+
+
+class AccountLink(Model):
+    """A single-use link sent by e-mail: resetting the password, or proving a recovery address.
+
+    Only the SHA-256 of its token is stored; using the link deletes the row.
+    """
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # scalpcheck.web.recovery.RESET or VERIFY
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))  # the address a VERIFY link proves
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship(back_populates="links")
+
+
+class RecoveryCode(Model):
+    """A one-time code that stands in for the authenticator app; stored as an HMAC under the secret key."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditEntry(Model):
+    """Something done with a user's data or account (scalpcheck.web.audit); the app never changes one.
+
+    `user_id` is empty only on the entry an account's deletion leaves, which holds counts and nothing else.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))  # a key of scalpcheck.web.audit.ACTIONS
+    target: Mapped[str | None] = mapped_column(String(128))  # e.g. "assessment 12"
+    channel: Mapped[str] = mapped_column(String(8))  # "web" or "api"
+    address: Mapped[str] = mapped_column(String(64))  # the client's address
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat(timespec="seconds"),
+            "action": self.action,
+            "target": self.target,
+            "channel": self.channel,
+            "address": self.address,
+        }
 
 
 # The session key that holds the session_epoch a login session began with.

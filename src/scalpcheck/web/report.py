@@ -10,6 +10,7 @@ Noto Sans Devanagari, shaped by HarfBuzz (ReportLab's uharfbuzz support).
 from __future__ import annotations
 
 import io
+import logging
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -27,12 +28,15 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 from scalpcheck.serve.advice import load_texts, percent
 from scalpcheck.tasks import Task, short_name
+from scalpcheck.web.crypto import SealError
 from scalpcheck.web.entries import Entry
 from scalpcheck.web.extensions import get_store
 from scalpcheck.web.language import date_text, language, localize, moment_text, percent_text
 from scalpcheck.web.models import User
 from scalpcheck.web.service import entry_count, task_named, timeline
 from scalpcheck.web.trend import Change, label_order, x_positions
+
+log = logging.getLogger(__name__)
 
 REPORT_TYPE = "application/pdf"
 THUMB = 16 * mm
@@ -168,11 +172,7 @@ def _table(items: list[tuple[Entry, Change | None]], styles, bold: str) -> Table
     ]
     rows: list[list] = [[Paragraph(_text(h), styles["SmallBold"]) for h in headings]]
     for entry, change in items:
-        thumbs = [
-            Image(str(store.thumbnail_path(photo.image_key)), width=THUMB, height=THUMB)
-            for photo in entry.photos
-            if store.thumbnail_path(photo.image_key).is_file()
-        ]
+        thumbs = [thumb for photo in entry.photos if (thumb := _thumbnail(store, photo.image_key))]
         rows.append(
             [
                 Paragraph(_text(moment_text(entry.created_at)), styles["Small"]),
@@ -193,6 +193,18 @@ def _table(items: list[tuple[Entry, Change | None]], styles, bold: str) -> Table
         )
     )
     return table
+
+
+def _thumbnail(store, key: str) -> Image | None:
+    """The photo's thumbnail for the table; None when it is gone or cannot be trusted (the row stays)."""
+    try:
+        data = store.read(store.thumbnail_path(key))
+    except FileNotFoundError:
+        return None
+    except SealError as exc:
+        log.error("report: stored thumbnail refused: %s", exc)
+        return None
+    return Image(io.BytesIO(data), width=THUMB, height=THUMB)
 
 
 def _result(entry: Entry) -> str:

@@ -8,6 +8,7 @@ nothing at all.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ from scalpcheck.serve import Assessor
 from scalpcheck.serve.explain import overlay
 from scalpcheck.serve.result import AssessmentResult
 from scalpcheck.tasks import TASKS, Task, custom_task
+from scalpcheck.web import audit
+from scalpcheck.web.crypto import SealError
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS, Entry, assessment_entry, visit_entry
 from scalpcheck.web.extensions import db, get_assessor, get_store
 from scalpcheck.web.metadata import clean_photo
@@ -338,7 +341,8 @@ def send_stored_image(row: Assessment, kind: str) -> Response:
     """One of the assessment's images ("photo", "overlay" or "thumbnail") for its owner's browser only.
 
     Callers have checked ownership. `no-store`: no cache, the browser's own included, keeps a copy that
-    would load with the network off, or for the next person at a shared computer after logout.
+    would load with the network off, or for the next person at a shared computer after logout. The file is
+    opened in memory (its largest, a photo, is MAX_UPLOAD_MB); one that fails to open is never sent.
     """
     store = get_store()
     path, media_type = {
@@ -346,9 +350,19 @@ def send_stored_image(row: Assessment, kind: str) -> Response:
         "overlay": (store.overlay_path(row.image_key), "image/jpeg"),
         "thumbnail": (store.thumbnail_path(row.image_key), "image/jpeg"),
     }[kind]
-    if not path.is_file():
+    try:
+        stat = path.stat()
+        data = store.read(path)
+    except FileNotFoundError:
         abort(404)
-    response = send_file(path, mimetype=media_type, conditional=True)
+    except SealError as exc:
+        log.error("stored image refused: %s", exc)  # altered on disk, or under a key this host lacks
+        abort(500)
+    # The ETag names this version of the file (a rotation rewrites it), never its contents.
+    etag = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
+    response = send_file(
+        io.BytesIO(data), mimetype=media_type, conditional=True, etag=etag, last_modified=stat.st_mtime
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -377,10 +391,12 @@ def delete_account(user: User) -> int:
     and removes its own images.
     """
     keys = db.session.scalars(select(Assessment.image_key).where(Assessment.user_id == user.id)).all()
+    visits = db.session.scalar(select(func.count()).select_from(Visit).where(Visit.user_id == user.id)) or 0
     with get_store().removing(keys):
         db.session.delete(user)
         _commit()
     log.info("deleted an account with %d assessments", len(keys))
+    audit.record_deletion(f"1 account, {len(keys)} assessments, {visits} visits")
     return len(keys)
 
 

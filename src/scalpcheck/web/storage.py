@@ -16,6 +16,13 @@ worker killed mid-upload, a power cut), `recover` settles it later by the one ru
 a key whose row exists goes into place, any other is deleted. So no row ever points to missing images and
 no image outlives its row. Each pending folder is locked (flock) while its operation runs; the lock dies
 with the process, which is how recovery tells a dead operation from one still running in another worker.
+
+Every image is sealed (scalpcheck.web.crypto) when it is written and opened when it is read (`read`).
+`uploads/.keys/` holds one check file per key that has sealed images, sealed under that key, so a start
+with a missing or wrong key fails at once (`open_store`) rather than when a photo is shown; a `plain` file
+there says images written before encryption may remain, which are read as they are until `scalpcheck keys
+rotate` (scalpcheck.web.rotation) seals them. An assessment's folder is locked while a rotation rewrites
+it, and `removing` takes that lock before moving it.
 """
 
 from __future__ import annotations
@@ -30,12 +37,15 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from PIL import Image
 
+from scalpcheck.errors import UsageError
 from scalpcheck.preprocess import as_rgb
+from scalpcheck.settings import Settings
+from scalpcheck.web.crypto import HEADER_BYTES, KeyRing, SealError, is_sealed, sealed_key_id
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +58,21 @@ ADD, DELETE = "add-", "del-"
 # A pending folder is created under a hidden name and locked before it gets its real name; one left hidden
 # (its process died in that instant) is empty and removed once this old.
 ABANDONED_AFTER_S = 60
+KEYS = ".keys"
+PLAIN = "plain"
+CHECK_TEXT = b"scalpcheck image key check"
 
 _KEY = re.compile(r"[A-Za-z0-9_-]{32}")
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
 
 
 class ImageStore:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, keys: KeyRing):
         self.root = Path(root)
         self.pending = self.root / PENDING
+        self.keys_dir = self.root / KEYS
+        self.keys = keys
+        self._checked: set[str] = set()  # key ids whose check file is known to exist
 
     def photo_path(self, key: str, media_type: str) -> Path:
         return self._folder(key) / PHOTO_FILES[media_type]
@@ -65,6 +82,55 @@ class ImageStore:
 
     def thumbnail_path(self, key: str) -> Path:
         return self._folder(key) / THUMBNAIL_FILE
+
+    def read(self, path: Path) -> bytes:
+        """The image at `path` (from photo_path and the like), opened.
+
+        FileNotFoundError when it is not there; SealError when it cannot be trusted, never its bytes.
+        """
+        return self.opened(path.read_bytes(), f"{path.parent.name}/{path.name}")
+
+    def opened(self, data: bytes, place: str) -> bytes:
+        """What the stored file `data` at `place` (`<key>/<file name>`) holds; SealError if untrustworthy."""
+        if is_sealed(data):
+            return self.keys.open(data, place)
+        if (self.keys_dir / PLAIN).exists():  # written before encryption, not yet sealed by a rotation
+            return data
+        raise SealError(f"{place}: not sealed, and this store has no images from before encryption")
+
+    def check_keys(self) -> None:
+        """Refuse keys that do not open what is stored (UsageError); then record the current key."""
+        if not self.keys_dir.is_dir():
+            self._start_keys()
+        used = used_key_ids(self.root)
+        unknown = sorted(set(used) - set(self.keys.ids))
+        if unknown:
+            raise UsageError(
+                f"the image store {self.root} holds images sealed under key(s) {', '.join(unknown)}, which "
+                f"{self.keys.source} does not have: set it to the keys the images were written with"
+            )
+        for kid in used:
+            try:
+                self.keys.open((self.keys_dir / kid).read_bytes(), f"{KEYS}/{kid}")
+            except FileNotFoundError:  # retired by a rotation meanwhile
+                continue
+            except SealError as exc:
+                raise UsageError(f"the image key check failed: {exc}") from None
+        self._check_sample()
+        self.ensure_check(self.keys.current)
+
+    def ensure_check(self, kid: str) -> None:
+        """Make sure key `kid` has its check file before anything is sealed under it."""
+        if kid in self._checked:
+            return
+        path = self.keys_dir / kid
+        for _ in range(2):  # a rotation starting may remove the temporary file: once more then
+            if path.exists():
+                break
+            with open_dir(self.keys_dir) as fd, suppress(FileNotFoundError):
+                replace_in(fd, kid, self.keys.seal(CHECK_TEXT, f"{KEYS}/{kid}", kid))
+                os.fsync(fd)
+        self._checked.add(kid)
 
     @contextmanager
     def adding(
@@ -84,7 +150,7 @@ class ImageStore:
         }
         with self._operation(ADD + key) as staged:
             try:
-                _write_synced(staged, contents)
+                _write_synced(staged, self._sealed(key, contents))
                 _fsync_dirs(staged)
                 yield key
             except BaseException:
@@ -104,7 +170,8 @@ class ImageStore:
                 for key in keys:
                     folder = self._folder(key)
                     if folder.is_dir():
-                        os.rename(folder, removed / key)
+                        with locked(folder):  # a rotation rewriting this folder finishes first
+                            os.rename(folder, removed / key)
                         moved.append(key)
                         parents.add(folder.parent)
                 _fsync_dirs(removed, *parents)  # the moves are on disk before the rows go
@@ -153,6 +220,49 @@ class ImageStore:
         finally:
             os.close(fd)
 
+    def _sealed(self, key: str, contents: dict[str, bytes]) -> dict[str, bytes]:
+        # Read the keys inside the operation: a rotation waits for operations that started before it.
+        self.keys.refresh()
+        self.ensure_check(self.keys.current)
+        return {name: self.keys.seal(data, f"{key}/{name}") for name, data in contents.items()}
+
+    def _start_keys(self) -> None:
+        """Make `.keys/` with the current key's check file, and `plain` if images from before are there."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        legacy = any(not entry.name.startswith(".") for entry in self.root.iterdir())
+        tmp = Path(tempfile.mkdtemp(prefix=KEYS + "-", dir=self.root))
+        with open_dir(tmp) as fd:
+            if legacy:
+                replace_in(fd, PLAIN, b"")
+            kid = self.keys.current
+            replace_in(fd, kid, self.keys.seal(CHECK_TEXT, f"{KEYS}/{kid}", kid))
+            os.fsync(fd)
+        try:
+            os.rename(tmp, self.keys_dir)  # whole or not at all; fails when another worker made it first
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _fsync_dirs(self.root)
+        if legacy:
+            log.warning(
+                "image store: images from before encryption are read as they are until "
+                "`scalpcheck keys rotate` seals them"
+            )
+
+    def _check_sample(self) -> None:
+        """One stored image's key must be known too, should the check files have been lost."""
+        for path in image_files(self.root):
+            with open(path, "rb") as f:
+                head = f.read(HEADER_BYTES)
+            kid = sealed_key_id(head)
+            if kid is None and not is_sealed(head) and not (self.keys_dir / PLAIN).exists():
+                raise UsageError(f"the image store {self.root} has unsealed images but no record of them")
+            if kid is not None and kid not in self.keys.ids:
+                raise UsageError(
+                    f"the image store {self.root} holds images sealed under key {kid}, which "
+                    f"{self.keys.source} does not have: set it to the keys the images were written with"
+                )
+            return
+
     def _settle(self, folder: Path, existing_keys: Callable[[list[str]], set[str]]) -> None:
         if folder.name.startswith(ADD):
             staged = {folder.name.removeprefix(ADD): folder}
@@ -173,6 +283,85 @@ class ImageStore:
         if not _KEY.fullmatch(key):  # keys come from our own rows; refuse anything that could leave the root
             raise ValueError(f"not an image store key: {key!r}")
         return self.root / key[:2] / key
+
+
+def open_store(settings: Settings) -> ImageStore:
+    """The image store under its keys, checked: a missing or wrong key stops the start here (UsageError)."""
+    root = settings.uploads_dir
+    sealed = used_key_ids(root)
+    if not settings.image_keys(create=not sealed):  # a new key would only hide that the old one is lost
+        raise UsageError(
+            f"no image key: IMAGE_KEY is unset and {settings.image_keys_file} is missing, but the image "
+            f"store {root} holds images sealed under key(s) {', '.join(sealed)}; restore the file or set "
+            "IMAGE_KEY"
+        )
+    store = ImageStore(root, KeyRing.from_settings(settings))
+    store.check_keys()
+    return store
+
+
+def used_key_ids(root: Path) -> list[str]:
+    """The ids of the keys that have sealed images in the store at `root`, from their check files."""
+    folder = root / KEYS
+    if not folder.is_dir():
+        return []
+    return sorted(path.name for path in folder.iterdir() if _KEY_ID.fullmatch(path.name))
+
+
+def image_files(root: Path) -> Iterator[Path]:
+    """Every image in place (not pending), folder by folder."""
+    for folder in image_folders(root):
+        for path in sorted(folder.iterdir()):
+            if not path.name.startswith("."):
+                yield path
+
+
+def image_folders(root: Path) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for prefix in sorted(root.iterdir()):
+        if prefix.name.startswith(".") or not prefix.is_dir():
+            continue
+        for folder in sorted(prefix.iterdir()):
+            if _KEY.fullmatch(folder.name):
+                yield folder
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[int]:
+    """Hold `folder`'s flock for the block; yields the folder's descriptor."""
+    with open_dir(folder) as fd:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+
+
+def replace_in(dir_fd: int, name: str, data: bytes) -> None:
+    """Write `name` in an open folder atomically: a temporary file, fsynced, renamed over it.
+
+    Relative to the folder's descriptor, so it lands in the folder even if the folder has moved meanwhile.
+    The caller fsyncs the folder.
+    """
+    tmp = f".{name}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise
+
+
+@contextmanager
+def open_dir(folder: Path) -> Iterator[int]:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _try_lock(folder: Path, action: Callable[[Path], None]) -> bool:

@@ -6,6 +6,7 @@ from functools import cache
 
 from scalpcheck import __version__
 from scalpcheck.errors import ERRORS
+from scalpcheck.web.audit import ACTIONS
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS
 
 
@@ -41,13 +42,21 @@ def _page_of(item: str) -> dict:
     }
 
 
-VISIT_ID = {"name": "visit_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-ASSESSMENT_ID = {
-    "name": "assessment_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1},
-}
+def _photo_form(image: dict, **fields: dict) -> dict:
+    """A multipart request body of the photo field `image`, `fields`, and the task."""
+    task = {"type": "string", "description": "A task name from GET /tasks."}
+    schema = {
+        "type": "object",
+        "required": ["image", "task"],
+        "properties": {"image": image, **fields, "task": task},
+    }
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
+def _id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+
 COMMON_ERRORS = {
     "401": _error("No valid bearer token (`unauthorized`)."),
     "429": _error("Too many requests (`rate_limited`); see Retry-After."),
@@ -62,8 +71,43 @@ PAGE_PARAMETERS = [
     },
     {"name": "task", "in": "query", "schema": {"type": "string"}, "description": "Only this task."},
 ]
-VISIT_NOT_FOUND = {"404": _error("No such visit of yours (`not_found`); another user's reads the same.")}
-NOT_FOUND = {"404": _error("No such assessment of yours (`not_found`); another user's reads the same.")}
+
+
+def _not_found(noun: str) -> dict:
+    return {"404": _error(f"No such {noun} of yours (`not_found`); another user's reads the same.")}
+
+
+NOT_FOUND = _not_found("assessment")
+
+
+def _yours(noun: str, page: str) -> dict:
+    """GET of a page of the user's assessments or visits."""
+    return {
+        "summary": f"Your {noun}s, newest first",
+        "parameters": PAGE_PARAMETERS,
+        "responses": {
+            "200": _json(_ref(page), "One page."),
+            "400": _error("Bad page or per_page (`bad_request`)."),
+            **COMMON_ERRORS,
+        },
+    }
+
+
+def _one_of_yours(noun: str, schema: str, delete_summary: str) -> dict:
+    """The path item of one of the user's assessments or visits: its id, GET and DELETE."""
+    not_found = _not_found(noun)
+    return {
+        "parameters": [_id(f"{noun}_id")],
+        "get": {
+            "summary": f"One of your {noun}s",
+            "responses": {"200": _json(_ref(schema), f"The {noun}."), **not_found, **COMMON_ERRORS},
+        },
+        "delete": {
+            "summary": delete_summary,
+            "responses": {"204": {"description": "Deleted."}, **not_found, **COMMON_ERRORS},
+        },
+    }
+
 
 SCHEMAS = {
     "Error": {
@@ -253,6 +297,28 @@ SCHEMAS = {
         },
     },
     "VisitPage": _page_of("Visit"),
+    "AuditEntry": {
+        "type": "object",
+        "required": ["id", "created_at", "action", "target", "channel", "address"],
+        "properties": {
+            "id": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "action": {
+                "type": "string",
+                "description": "One of: " + ", ".join(ACTIONS) + ".",
+            },
+            "target": {
+                "type": ["string", "null"],
+                "description": 'What it was done to, e.g. "assessment 12".',
+            },
+            "channel": {"type": "string", "enum": ["web", "api", "cli"]},
+            "address": {
+                "type": "string",
+                "description": "The client's address (empty from the command line).",
+            },
+        },
+    },
+    "AuditPage": _page_of("AuditEntry"),
     "Task": {
         "type": "object",
         "required": ["name", "title", "available", "classes", "model"],
@@ -282,9 +348,22 @@ PATHS = {
         "post": {
             "summary": "Get an API token for your username and password",
             "security": [{"basic": []}],
+            "parameters": [
+                {
+                    "name": "X-TOTP-Code",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Once two-factor sign-in is on: the authenticator app's current code "
+                    "(each code works once).",
+                }
+            ],
             "responses": {
                 "201": _json(_ref("Token"), "A new token."),
-                "401": _error("Wrong or missing credentials (`unauthorized`)."),
+                "401": _error(
+                    "Wrong or missing credentials, or with two-factor sign-in on a missing, wrong or used "
+                    "X-TOTP-Code (`unauthorized`)."
+                ),
                 "429": COMMON_ERRORS["429"],
             },
         },
@@ -296,25 +375,13 @@ PATHS = {
     "/assessments": {
         "post": {
             "summary": "Assess a photo",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["image", "task"],
-                            "properties": {
-                                "image": {
-                                    "type": "string",
-                                    "contentMediaType": "application/octet-stream",
-                                    "description": "A JPEG, PNG or WebP photo.",
-                                },
-                                "task": {"type": "string", "description": "A task name from GET /tasks."},
-                            },
-                        }
-                    }
-                },
-            },
+            "requestBody": _photo_form(
+                {
+                    "type": "string",
+                    "contentMediaType": "application/octet-stream",
+                    "description": "A JPEG, PNG or WebP photo.",
+                }
+            ),
             "responses": {
                 "201": _json(_ref("Assessment"), "Assessed and stored; Location names it."),
                 "400": _error(
@@ -336,29 +403,13 @@ PATHS = {
                 ),
             },
         },
-        "get": {
-            "summary": "Your assessments, newest first",
-            "parameters": PAGE_PARAMETERS,
-            "responses": {
-                "200": _json(_ref("AssessmentPage"), "One page."),
-                "400": _error("Bad page or per_page (`bad_request`)."),
-                **COMMON_ERRORS,
-            },
-        },
+        "get": _yours("assessment", "AssessmentPage"),
     },
-    "/assessments/{assessment_id}": {
-        "parameters": [ASSESSMENT_ID],
-        "get": {
-            "summary": "One of your assessments",
-            "responses": {"200": _json(_ref("Assessment"), "The assessment."), **NOT_FOUND, **COMMON_ERRORS},
-        },
-        "delete": {
-            "summary": "Delete one of your assessments and its images",
-            "responses": {"204": {"description": "Deleted."}, **NOT_FOUND, **COMMON_ERRORS},
-        },
-    },
+    "/assessments/{assessment_id}": _one_of_yours(
+        "assessment", "Assessment", "Delete one of your assessments and its images"
+    ),
     "/assessments/{assessment_id}/image": {
-        "parameters": [ASSESSMENT_ID],
+        "parameters": [_id("assessment_id")],
         "get": {
             "summary": "The stored photo (JPEG or PNG), upright, without identifying metadata",
             "responses": {
@@ -375,7 +426,7 @@ PATHS = {
         },
     },
     "/assessments/{assessment_id}/heatmap": {
-        "parameters": [ASSESSMENT_ID],
+        "parameters": [_id("assessment_id")],
         "get": {
             "summary": "The Grad-CAM overlay: where the model looked",
             "responses": {"200": IMAGE_RESPONSE, **NOT_FOUND, **COMMON_ERRORS},
@@ -384,35 +435,20 @@ PATHS = {
     "/visits": {
         "post": {
             "summary": "Assess a visit: one to four photos of one task taken together",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["image", "task"],
-                            "properties": {
-                                "image": {
-                                    "type": "array",
-                                    "minItems": 1,
-                                    "maxItems": MAX_VISIT_PHOTOS,
-                                    "items": {
-                                        "type": "string",
-                                        "contentMediaType": "application/octet-stream",
-                                    },
-                                    "description": "One to four JPEG, PNG or WebP photos (repeat the field).",
-                                },
-                                "region": {
-                                    "type": "array",
-                                    "items": {"type": "string", "enum": [*REGIONS, ""]},
-                                    "description": "Optional: the region of each photo, in the same order.",
-                                },
-                                "task": {"type": "string", "description": "A task name from GET /tasks."},
-                            },
-                        }
-                    }
+            "requestBody": _photo_form(
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_VISIT_PHOTOS,
+                    "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                    "description": "One to four JPEG, PNG or WebP photos (repeat the field).",
                 },
-            },
+                region={
+                    "type": "array",
+                    "items": {"type": "string", "enum": [*REGIONS, ""]},
+                    "description": "Optional: the region of each photo, in the same order.",
+                },
+            ),
             "responses": {
                 "201": _json(
                     _ref("Visit"),
@@ -440,26 +476,22 @@ PATHS = {
                 ),
             },
         },
+        "get": _yours("visit", "VisitPage"),
+    },
+    "/visits/{visit_id}": _one_of_yours(
+        "visit", "Visit", "Delete one of your visits, its photos and their images"
+    ),
+    "/audit": {
         "get": {
-            "summary": "Your visits, newest first",
-            "parameters": PAGE_PARAMETERS,
+            "summary": "Your audit log, newest first: every view, download, report and deletion of your "
+            "data, every login and account change",
+            "parameters": PAGE_PARAMETERS[:2],
             "responses": {
-                "200": _json(_ref("VisitPage"), "One page."),
+                "200": _json(_ref("AuditPage"), "One page."),
                 "400": _error("Bad page or per_page (`bad_request`)."),
                 **COMMON_ERRORS,
             },
-        },
-    },
-    "/visits/{visit_id}": {
-        "parameters": [VISIT_ID],
-        "get": {
-            "summary": "One of your visits",
-            "responses": {"200": _json(_ref("Visit"), "The visit."), **VISIT_NOT_FOUND, **COMMON_ERRORS},
-        },
-        "delete": {
-            "summary": "Delete one of your visits, its photos and their images",
-            "responses": {"204": {"description": "Deleted."}, **VISIT_NOT_FOUND, **COMMON_ERRORS},
-        },
+        }
     },
     "/reports/{task}.pdf": {
         "parameters": [{"name": "task", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -13,13 +13,12 @@ from scalpcheck.web.extensions import db
 
 def page_of(model, where: list, endpoint: str, to_json: Callable[[list], list[dict]]) -> Response:
     """`model`'s rows matching `where` (plus `?task=`), one page of `?page=` and `?per_page=`."""
-    page = request.args.get("page", 1, type=int)
-    per_page = request.args.get("per_page", 20, type=int)
+    page, per_page = _whole("page", 1), _whole("per_page", 20)
     task = request.args.get("task") or None
     max_per_page = current_app.config["API_PAGE_SIZE_MAX"]
-    if page < 1 or not 1 <= per_page <= max_per_page:
+    if page is None or per_page is None or page < 1 or not 1 <= per_page <= max_per_page:
         return error_response("bad_request", f"page must be >= 1 and per_page between 1 and {max_per_page}.")
-    where = where + ([model.task == task] if task else [])
+    where = where + ([model.task == task] if task and "task" in model.__table__.c else [])
     total = db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
     offset = (page - 1) * per_page
     # A page past the end is empty; asking the database would overflow its OFFSET for a huge page number.
@@ -53,3 +52,12 @@ def page_of(model, where: list, endpoint: str, to_json: Callable[[list], list[di
             "prev": link(page - 1) if page > 1 else None,
         },
     )
+
+
+def _whole(name: str, default: int) -> int | None:
+    """The query argument as a whole number, `default` when absent, None when it is anything else."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    text = text.strip()
+    return int(text) if text.lstrip("-").isdigit() and len(text) <= 18 else None

@@ -6,6 +6,7 @@ from flask import current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from scalpcheck.errors import AssessmentError, TaskUnavailable
+from scalpcheck.web import audit, twofactor
 from scalpcheck.web.api import bp
 from scalpcheck.web.api.errors import unauthorized
 from scalpcheck.web.api.openapi import openapi_document
@@ -15,7 +16,7 @@ from scalpcheck.web.auth.forms import PASSWORD_MAX, normalise_username
 from scalpcheck.web.auth.passwords import check_password
 from scalpcheck.web.errors import error_response
 from scalpcheck.web.extensions import db, get_settings, limiter
-from scalpcheck.web.models import Assessment, User
+from scalpcheck.web.models import Assessment, AuditEntry, User
 from scalpcheck.web.service import (
     create_assessment,
     delete_assessment,
@@ -29,6 +30,8 @@ from scalpcheck.web.service import (
 )
 from scalpcheck.web.trend import describe_change
 
+TOTP_HEADER = "X-TOTP-Code"
+
 
 @bp.route("/tokens", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_TOKENS"])
@@ -38,8 +41,18 @@ def create_token():
         return unauthorized("Send your username and password with HTTP Basic authentication.", scheme="Basic")
     user = db.session.scalar(select(User).where(User.username == normalise_username(auth.username)))
     if len(auth.password) > PASSWORD_MAX or not check_password(user, auth.password):
+        if user is not None:
+            audit.record("login_failed", user)
         return unauthorized("Wrong username or password.", scheme="Basic")
+    if user.totp_secret and not twofactor.check_code(user, request.headers.get(TOTP_HEADER, "")):
+        audit.record("second_step_failed", user)
+        return unauthorized(
+            f"Two-factor sign-in is on: send the code of your authenticator app in {TOTP_HEADER} "
+            "(each code works once).",
+            scheme="Basic",
+        )
     token, row = issue_token(user)
+    audit.record("token_created", user)
     return jsonify(token=token, **row.to_dict()), 201
 
 
@@ -48,27 +61,31 @@ def create_token():
 def revoke_token():
     db.session.delete(g.api_token)
     db.session.commit()
+    audit.record("token_revoked", g.api_user)
     return "", 204
+
+
+@bp.route("/audit", methods=["GET"])
+@token_required
+def audit_log():
+    def to_json(rows: list[AuditEntry]) -> list[dict]:
+        return [row.to_dict() for row in rows]
+
+    return page_of(AuditEntry, [AuditEntry.user_id == g.api_user.id], "api.audit_log", to_json)
 
 
 @bp.route("/assessments", methods=["POST"])
 @token_required
 def create():
-    task = request.form.get("task", "").strip()
     try:
         # The photo first: a request that carries none (raw bytes, JSON, a broken multipart body) is told
         # how to send one, whatever else it lacks.
         data = pick_upload(request.files)
-        if not task:
-            raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {task_names()}.")
-        row = create_assessment(g.api_user, task, data)
+        row = create_assessment(g.api_user, form_task(), data)
     except AssessmentError as exc:
         return error_response(exc.code, exc.message)
-    return (
-        jsonify(assessment_json(row, previous_assessment(row))),
-        201,
-        {"Location": url_for("api.get_assessment", assessment_id=row.id)},
-    )
+    body = assessment_json(row, previous_assessment(row))
+    return created(body, url_for("api.get_assessment", assessment_id=row.id))
 
 
 @bp.route("/assessments", methods=["GET"])
@@ -132,5 +149,15 @@ def assessment_json(row: Assessment, previous: Assessment | None) -> dict:
     }
 
 
-def task_names() -> str:
-    return ", ".join(sorted(task_catalog()))
+def form_task() -> str:
+    """The form field `task` of a POST that makes an assessment or a visit (read after its photos)."""
+    task = request.form.get("task", "").strip()
+    if not task:
+        names = ", ".join(sorted(task_catalog()))
+        raise TaskUnavailable("unknown_task", f"Send the form field `task`: one of {names}.")
+    return task
+
+
+def created(body: dict, location: str):
+    """201 with the JSON of what was made and its Location."""
+    return jsonify(body), 201, {"Location": location}
