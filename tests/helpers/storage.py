@@ -56,7 +56,7 @@ def add_assessments(app, username: str, count: int, seed: int = 0) -> dict[int, 
     Returns {row id: {"photo": ..., "overlay": ..., "thumbnail": ...}}, the images as the app must serve them.
     """
     from scalpcheck.web.extensions import app_state, db
-    from scalpcheck.web.models import Assessment, User
+    from scalpcheck.web.models import User
     from tests.helpers.photos import jpeg_bytes, phantom
 
     store = app_state(app).store
@@ -71,22 +71,7 @@ def add_assessments(app, username: str, count: int, seed: int = 0) -> dict[int, 
         for n in range(count):
             picture = phantom(seed=seed + n)
             with store.adding(jpeg_bytes(picture), "image/jpeg", preview=picture, overlay=picture) as key:
-                row = Assessment(
-                    user_id=user_id,
-                    task="scalp",
-                    label="healthy",
-                    display_name="Healthy scalp",
-                    confidence=0.9,
-                    probabilities={"healthy": 0.9},
-                    low_confidence=False,
-                    alternatives=[],
-                    advice={},
-                    model_version="scalp-test",
-                    model_backbone="efficientnet_lite0",
-                    synthetic_data=True,
-                    image_key=key,
-                    image_type="image/jpeg",
-                )
+                row = assessment_row(user_id, key)
                 db.session.add(row)
                 db.session.commit()
             made[row.id] = {
@@ -95,3 +80,25 @@ def add_assessments(app, username: str, count: int, seed: int = 0) -> dict[int, 
                 "thumbnail": store.read(store.thumbnail_path(key)),
             }
     return made
+
+
+def assessment_row(user_id: int, image_key: str):
+    """An assessment row (a healthy scalp, test model) of `user_id` whose images are under `image_key`."""
+    from scalpcheck.web.models import Assessment
+
+    return Assessment(
+        user_id=user_id,
+        task="scalp",
+        label="healthy",
+        display_name="Healthy scalp",
+        confidence=0.9,
+        probabilities={"healthy": 0.9},
+        low_confidence=False,
+        alternatives=[],
+        advice={},
+        model_version="scalp-test",
+        model_backbone="efficientnet_lite0",
+        synthetic_data=True,
+        image_key=image_key,
+        image_type="image/jpeg",
+    )

@@ -20,6 +20,7 @@ from scalpcheck.web.extensions import app_state, db
 from scalpcheck.web.models import Assessment, User
 from tests.helpers.browser import launch
 from tests.helpers.photos import jpeg_bytes, phantom
+from tests.helpers.storage import assessment_row
 
 
 @pytest.fixture
@@ -59,22 +60,7 @@ def auth_rows():
             user = User(username=f"user-{image_key[:8]}", password_hash="not a login")
             db.session.add(user)
             db.session.flush()
-            row = Assessment(
-                user_id=user.id,
-                task="scalp",
-                label="healthy",
-                display_name="Healthy scalp",
-                confidence=0.9,
-                probabilities={"healthy": 0.9},
-                low_confidence=False,
-                alternatives=[],
-                advice={},
-                model_version="scalp-test",
-                model_backbone="efficientnet_lite0",
-                synthetic_data=True,
-                image_key=image_key,
-                image_type="image/jpeg",
-            )
+            row = assessment_row(user.id, image_key)
             db.session.add(row)
             db.session.commit()
             return row.id

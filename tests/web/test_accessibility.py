@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from tests.helpers.browser import CHROMIUM, VIEWPORTS
@@ -106,6 +107,30 @@ def test_every_page_passes_axe(database, live_server, browser, tmp_path, device,
     audit("account")
     submit(".danger-zone [type=submit]", {"#password": "not my password"})
     audit("account refused")
+    for path, name in (
+        ("/account/audit", "audit log"),
+        ("/account/email", "recovery address (no mail server)"),
+        ("/account/2fa", "two-factor enrolment"),
+    ):
+        page.goto(base + path)
+        audit(name)
+    secret = page.text_content("main figcaption code")
+    submit(FORM, {"#code": "000000", "#password": PASSWORD})
+    audit("two-factor refused")
+    submit(FORM, {"#code": pyotp.TOTP(secret).now(), "#password": PASSWORD})
+    page.wait_for_selector(".recovery-codes")
+    audit("recovery codes")
+    page.goto(base + "/account/2fa")
+    audit("two-factor on")
+    page.click("form[action$='/auth/logout'] button")
+    page.wait_for_url(re.compile(r".*/auth/login$"))
+    submit(FORM, {"#username": "axe.user", "#password": PASSWORD})
+    page.wait_for_url(re.compile(r".*/auth/2fa.*"))
+    audit("second step")
+    submit(FORM, {"#code": "000000"})
+    audit("second step refused")
+    page.goto(base + "/auth/forgot")
+    audit("forgot password (no mail server)")
     context.close()
     total = sum(len(v) for v in found.values())
     print(f"axe {device}: {total} violations on {len(found)} pages")

@@ -1,0 +1,98 @@
+"""What encrypting the stored images costs: in-process, one upload's images written (and one photo read back)
+through the image store sealed with AES-256-GCM against the same store writing them plain
+(bench.plain_store: the same pending folders, fsyncs and renames); and end to end, the 12 MP upload of
+bench_e2e at concurrency 8 through gunicorn, the production app against that app with the plain store.
+The two servers run in turn, twice each (A B A B), and each side's better run counts, so a slow spell on a
+shared machine does not decide the ratio."""
+
+from __future__ import annotations
+
+import io
+import statistics
+import tempfile
+import time
+
+from PIL import Image
+
+from bench import Row, row
+from bench.bench_decode import phone_jpeg
+from bench.bench_e2e import measure, upload
+from bench.plain_store import plain
+from bench.server import SCALPCHECK_APP
+
+PLAIN_APP = "bench.plain_store:create_app()"
+THROUGHPUT_RATIO_TARGET = 0.9  # sealed within 10 % of plain
+
+
+def run(ctx) -> list[Row]:
+    rows = _in_process(ctx)
+    level, count = 8, (60 if ctx.quick else 300)
+    body = upload(ctx)
+    best = {"sealed": 0.0, "plain": 0.0}
+    for turn in range(1 if ctx.quick else 2):
+        for name, app in (("sealed", SCALPCHECK_APP), ("plain", PLAIN_APP)):
+            out = measure(ctx, f"{name}-{turn}", app, body, {level: count}, conf=True)
+            best[name] = max(best[name], out[level]["throughput"])
+    rows.append(
+        row(
+            "store",
+            "12 MP JPEG -> JSON, concurrency 8, throughput with the images encrypted",
+            best["sealed"],
+            "assessments/s",
+            baseline=best["plain"],
+            baseline_name="the images stored plain",
+            target_ratio=THROUGHPUT_RATIO_TARGET,
+        )
+    )
+    return rows
+
+
+def _in_process(ctx) -> list[Row]:
+    from scalpcheck.settings import load_settings
+    from scalpcheck.web.storage import open_store
+
+    photo = _resized(phone_jpeg(), 1024)
+    preview = Image.open(io.BytesIO(photo)).convert("RGB")
+    overlay = preview.resize((224, 224))
+    repeats = 10 if ctx.quick else 60
+    with tempfile.TemporaryDirectory(dir=ctx.workdir) as a, tempfile.TemporaryDirectory(dir=ctx.workdir) as b:
+        sealed = open_store(load_settings({"SCALPCHECK_HOME": a}))
+        unsealed = plain(open_store(load_settings({"SCALPCHECK_HOME": b})))
+        write = {"sealed": [], "plain": []}
+        read = {"sealed": [], "plain": []}
+        for _ in range(repeats):  # alternating, so drift in the machine's speed falls on both alike
+            for name, store in (("sealed", sealed), ("plain", unsealed)):
+                start = time.perf_counter()
+                with store.adding(photo, "image/jpeg", preview, overlay) as key:
+                    pass
+                write[name].append(time.perf_counter() - start)
+                path = store.photo_path(key, "image/jpeg")
+                start = time.perf_counter()
+                assert store.read(path) == photo
+                read[name].append(time.perf_counter() - start)
+    size = f"{len(photo) / 1e6:.2f} MB"
+    measures = (
+        (f"one upload's images stored (photo {size}, overlay, thumbnail), encrypted, p50", write, "stored"),
+        (f"one stored photo ({size}) read back and decrypted, p50", read, "read"),
+    )
+    return [
+        row(
+            "store",
+            name,
+            statistics.median(times["sealed"]) * 1000,
+            "ms",
+            baseline=statistics.median(times["plain"]) * 1000,
+            baseline_name=f"{verb} plain",
+            higher_is_better=False,
+        )
+        for name, times, verb in measures
+    ]
+
+
+def _resized(jpeg: bytes, long_side: int) -> bytes:
+    """The photo as the upload page sends it: scaled to `long_side`, JPEG quality 90."""
+    image = Image.open(io.BytesIO(jpeg))
+    image.thumbnail((long_side, long_side))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()
