@@ -97,6 +97,13 @@ def register(subparsers) -> None:
         help="labelled photos of a source the model never saw: the exported bundle is evaluated on them "
         "through the serving path, by subgroup, and the card and report carry the figures",
     )
+    p.add_argument(
+        "--study-storage",
+        metavar="URL",
+        help="tune in an Optuna study kept in this database (e.g. postgresql+psycopg://...), shared by "
+        "every run given the same URL, data and seed",
+    )
+    p.add_argument("--study-name", metavar="NAME", help="the shared study's name (default scalpcheck-TASK)")
     p.add_argument("--publish", action="store_true", help="install the best bundle as the task's model")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -128,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         shift_test=args.shift_test,
         publish=args.publish,
         progress=not args.quiet,
+        study_storage=args.study_storage,
+        study_name=args.study_name,
     )
     result = train(options, load_settings())
     figures = result.summary.best_figures

@@ -24,7 +24,7 @@ from scalpcheck.learn.dataset import CV_REPEATS, PreparedData
 from scalpcheck.learn.features import Features, cache_key, cached_extract, extract, view_plan
 from scalpcheck.learn.head import TrainedHead, predict_logits, train_head
 from scalpcheck.learn.results import Calibration, Figures, FineTuning, Overfitting
-from scalpcheck.learn.tune import tune_head
+from scalpcheck.learn.tune import SharedStudy, tune_head
 from scalpcheck.learn.weights import WeightSource, create_model
 from scalpcheck.preprocess import ColorSpace, Preprocess
 
@@ -196,6 +196,7 @@ def fit_backbone(
     cache_dir: Path,
     progress: bool,
     stem_maps: bool = False,
+    shared: SharedStudy | None = None,
 ) -> Candidate:
     """Extract (or read cached) features, tune the head on validation loss, calibrate and score.
 
@@ -244,6 +245,7 @@ def fit_backbone(
         seed,
         progress,
         desc=f"{backbone.name} tuning",
+        shared=shared.for_backbone(backbone.name) if shared else None,
     )
     candidate = Candidate(backbone, source, pre, model, features, cached, trained, trial_rows, maps=maps)
     if data.folds:

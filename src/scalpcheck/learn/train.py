@@ -32,7 +32,7 @@ from scalpcheck.learn.export import make_card, write_bundle
 from scalpcheck.learn.results import BackboneSummary, RunSummary
 from scalpcheck.learn.runs import next_run_dir, write_json, write_rows, write_text, write_yaml
 from scalpcheck.learn.shift import Source, check_source, leave_one_style_out, load_source, network_outputs
-from scalpcheck.learn.tune import OBJECTIVE
+from scalpcheck.learn.tune import OBJECTIVE, SharedStudy
 from scalpcheck.learn.weights import WeightSource, check_user_file, resolve
 from scalpcheck.metrics import softmax
 from scalpcheck.preprocess import ColorSpace, preprocess
@@ -64,6 +64,15 @@ class TrainOptions:
     shift_test: Path | None = None
     publish: bool = False
     progress: bool = True
+    # Several machines tuning one study: an Optuna storage URL (e.g. PostgreSQL) and the study's name.
+    study_storage: str | None = None
+    study_name: str | None = None
+
+    @property
+    def shared_study(self) -> SharedStudy | None:
+        if not self.study_storage:
+            return None
+        return SharedStudy(self.study_storage, self.study_name or f"scalpcheck-{self.task}")
 
     def validate(self) -> None:
         if not self.task:
@@ -76,6 +85,8 @@ class TrainOptions:
             raise UsageError(f"--fine-tune-epochs must be at least 1, got {self.fine_tune_epochs}")
         if self.views < 0:
             raise UsageError(f"--views must be 0 or more, got {self.views}")
+        if self.study_name and not self.study_storage:
+            raise UsageError("--study-name goes with --study-storage")
         if self.input_size is not None and not 32 <= self.input_size <= 1024:
             raise UsageError(f"--input-size must be between 32 and 1024 pixels, got {self.input_size}")
         if self.color not in ("rgb", "hsv"):
@@ -214,6 +225,7 @@ def _compare(
             cache_dir=settings.cache_dir / "features",
             progress=options.progress,
             stem_maps=options.fine_tune,
+            shared=options.shared_study,
         )
         leader = max(candidates, key=lambda c: c.selection_score(ordinal), default=None)
         if leader is None or candidate.selection_score(ordinal) > leader.selection_score(ordinal):
