@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "quantize",
     "user",
     "keys",
+    "backup",
+    "restore",
 )
 
 
