@@ -25,12 +25,12 @@ def plain(store: ImageStore) -> PlainStore:
     return out
 
 
-def create_app():
-    """gunicorn "bench.plain_store:create_app()": the production app with a PlainStore."""
+def create_app(config: dict | None = None):
+    """gunicorn "bench.plain_store:create_app(...)": the production app (with `config`) and a PlainStore."""
     from scalpcheck.web import create_app as scalpcheck_app
     from scalpcheck.web.extensions import APP_STATE
 
-    app = scalpcheck_app()
+    app = scalpcheck_app(config)
     state = app.extensions[APP_STATE]
     state.store = plain(state.store)
     return app

@@ -34,6 +34,14 @@ timeout = 120
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
+def post_fork(server, worker) -> None:
+    """In each worker (so importing the app is safe): a data export being sent tells the arbiter the worker
+    is alive, entry by entry; a long download would otherwise outlast `timeout` and be killed."""
+    from scalpcheck.web import export
+
+    export.keep_alive = worker.notify
+
+
 def on_starting(server) -> None:
     """In the master, before any worker exists: the workers' ONNX Runtime thread count (see above)."""
     threads = max(1, available_cores() // server.cfg.workers)

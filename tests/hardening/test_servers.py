@@ -20,9 +20,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from scalpcheck.web.extensions import app_state
 from tests.helpers.http import CHANNELS, multipart, new_uploader
 from tests.helpers.photos import jpeg_bytes, phantom, phantom_jpeg
-from tests.helpers.storage import assert_consistent, store_state
+from tests.helpers.storage import assert_consistent, store_state, stored_files
 from tests.helpers.uploads import ACCEPTED, UPLOADS
 from tests.helpers.web import PASSWORD
 
@@ -555,17 +556,10 @@ def test_pages_and_the_api_say_when_the_database_is_down(
             response = client.open(path, method=method, headers=alice.headers)
             tally.tried("fault", "database down: the API")
             assert response.status_code == 503 and response.json["error"]["code"] == "service_unavailable"
-        assert _files(app) == files  # nothing written meanwhile
+        assert stored_files(app_state(app).store.root) == files  # the disk alone: nothing written meanwhile
     finally:
         postgres.pg_ctl("start")
     assert client.get("/history").status_code == 200  # the same app, its pool reconnected
     assert alice.send("api", ("image", "p.jpg", photo)).accepted
     assert assert_consistent(app).rows == 2
     tally.checked_storage()
-
-
-def _files(app) -> tuple[str, ...]:
-    from scalpcheck.web.extensions import app_state
-
-    root = app_state(app).store.root
-    return tuple(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()))

@@ -19,14 +19,19 @@ class StoreState:
         return {Path(f).parts[1] for f in self.files if not f.startswith(".pending")}
 
 
+def stored_files(root: Path) -> tuple[str, ...]:
+    """Every image and pending file under the store's `root`, relative; not the key check files."""
+    found = (str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    return tuple(sorted(f for f in found if not f.startswith(".keys")))
+
+
 def store_state(app) -> StoreState:
     """What the database and the image store hold now."""
     from scalpcheck.web.extensions import app_state, db
     from scalpcheck.web.models import Assessment
 
     root = app_state(app).store.root
-    found = (str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    files = tuple(sorted(f for f in found if not f.startswith(".keys")))  # not the key check files
+    files = stored_files(root)
     pending = (
         tuple(sorted(p.name for p in (root / ".pending").iterdir())) if (root / ".pending").is_dir() else ()
     )

@@ -110,6 +110,7 @@ def test_every_page_passes_axe(database, live_server, browser, tmp_path, device,
     for path, name in (
         ("/account/audit", "audit log"),
         ("/account/email", "recovery address (no mail server)"),
+        ("/account/password", "change the password"),
         ("/account/2fa", "two-factor enrolment"),
     ):
         page.goto(base + path)

@@ -210,6 +210,7 @@ def test_a_hindi_session_meets_no_english_on_any_page_of_the_flow(app, client, b
     ids = [int(r.headers["Location"].rsplit("/", 1)[1]) for r in (first, second)]
     pages["compare"] = get(f"/history/compare?first=a{ids[0]}&second=a{ids[1]}")
     pages["account"] = get("/account")
+    pages["export"] = get("/account/export")
     pages["account refused"] = client.post("/account/delete", data={"password": "wrong"}, headers=HINDI)
     pages["not found"] = get("/assessments/999999")
     pages["offline"] = get("/offline")

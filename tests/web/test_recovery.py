@@ -156,3 +156,22 @@ def test_the_administrator_resets_a_password(app, client, auth, smtp, monkeypatc
     assert main(["user", "reset-password", "alice"]) == 2
     auth.logout()
     assert auth.login("alice", generated).status_code == 303  # unchanged
+
+
+def test_changing_the_password_asks_for_the_old_one_and_ends_every_session(app, client, auth):
+    auth.signup()
+    token = client.post("/api/v1/tokens", auth=("alice", PASSWORD)).json["token"]
+    other = app.test_client()
+    assert AuthActions(other).login("alice").status_code == 303
+    form = {"current": "not-the-password", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert client.post("/account/password", data=form).status_code == 422
+    mismatch = {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": "something else"}
+    assert client.post("/account/password", data=mismatch).status_code == 422
+    response = client.post("/account/password", data={**form, "current": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == "/auth/login"
+    for browser in (client, other):
+        assert browser.get("/account").status_code == 302
+    assert client.get("/api/v1/assessments", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert auth.login("alice", PASSWORD).status_code == 401
+    assert auth.login("alice", NEW_PASSWORD).status_code == 303
+    assert "Password changed" in client.get("/account/audit").get_data(as_text=True)

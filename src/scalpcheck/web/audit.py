@@ -31,6 +31,7 @@ ACTIONS = {
     "logout": N_("Logged out"),
     "register": N_("Account created"),
     "password_reset": N_("Password changed with a reset link"),
+    "password_changed": N_("Password changed"),
     "password_set_by_admin": N_("Password set by an administrator"),
     "email_confirmed": N_("Recovery address confirmed"),
     "reset_requested": N_("Password reset link sent"),
@@ -62,6 +63,7 @@ THINGS = {
     "comparison": N_("a comparison"),
     "report": N_("the report of %(id)s"),
     "audit log": N_("this log"),
+    "export": N_("a copy of all your data"),
 }
 
 
@@ -135,6 +137,8 @@ ROUTES = {
     "api.report": Audited("report", "report", "task"),
     "account.audit_log": Audited("view", "audit log"),
     "api.audit_log": Audited("view", "audit log"),
+    "account.export_zip": Audited("download", "export"),
+    "api.export": Audited("download", "export"),
 }
 
 

@@ -7,7 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SubmitField
 from wtforms.validators import InputRequired
 
-from scalpcheck.web.auth.forms import ForgotForm, current_password, second_factor
+from scalpcheck.web.auth.forms import (
+    ForgotForm,
+    confirm_password,
+    current_password,
+    new_password,
+    second_factor,
+)
 
 
 class DeleteAccountForm(FlaskForm):
@@ -37,3 +43,10 @@ class DisableTwoFactorForm(FlaskForm):
     code = second_factor(_l("Code from your authenticator app, or a recovery code"))
     password = current_password(_l("Your password"))
     submit = SubmitField(_l("Turn off two-factor sign-in"))
+
+
+class PasswordForm(FlaskForm):
+    current = current_password(_l("Your password now"))
+    password = new_password(_l("New password"))
+    confirm = confirm_password()
+    submit = SubmitField(_l("Change the password"))

@@ -1,5 +1,5 @@
 """/account (what the account holds), /account/email (the recovery address), /account/audit (what was done
-with it) and /account/delete."""
+with it), /account/export (all of it as a zip) and /account/delete."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from scalpcheck.web.account.forms import (
     DisableTwoFactorForm,
     EmailForm,
     EnableTwoFactorForm,
+    PasswordForm,
 )
 from scalpcheck.web.audit import Line
 from scalpcheck.web.auth.passwords import check_password
+from scalpcheck.web.export import export_response, holdings
 from scalpcheck.web.extensions import db, limiter
 from scalpcheck.web.models import Assessment, AuditEntry
 from scalpcheck.web.security import forget_cached_pages
@@ -113,6 +115,20 @@ def audit_log():
     return render_template("account/audit.html", lines=lines, page=page, pages=pages, total=total)
 
 
+@bp.route("/export")
+@login_required
+def export():
+    """What the export holds, and the link that downloads it."""
+    return render_template("account/export.html", holds=holdings(current_user.id))
+
+
+@bp.route("/export.zip")
+@login_required
+def export_zip():
+    """The download: a GET that changes nothing (but the audit log), so it needs no CSRF token."""
+    return export_response(current_user._get_current_object())
+
+
 @bp.route("/2fa", methods=["GET", "POST"])
 @login_required
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
@@ -158,3 +174,23 @@ def two_factor_off():
             return redirect(url_for("account.two_factor"), 303)
     left = twofactor.remaining_codes(current_user)
     return render_template("account/two_factor.html", form=form, enabled=True, codes_left=left), 422
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def password():
+    """A new password ends every session, this one included, and every API token: log in again."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if check_password(current_user, form.current.data):
+            user_id = current_user.id
+            recovery.set_password(current_user, form.password.data)
+            audit.record("password_changed", user_id)
+            logout_user()
+            session.clear()
+            flash(gettext("Your password is changed and every session is ended. Please log in."), "success")
+            return forget_cached_pages(redirect(url_for("auth.login"), 303))
+        form.current.errors.append(gettext("That is not your password."))
+    status = 422 if form.is_submitted() else 200
+    return render_template("account/password.html", form=form), status

@@ -8,4 +8,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 limiter.limit(lambda: current_app.config["RATELIMIT_API"])(bp)
 
-from scalpcheck.web.api import routes, visits  # noqa: E402,F401  (register the views on bp)
+from scalpcheck.web.api import export, routes, visits  # noqa: E402,F401  (register the views on bp)

@@ -63,7 +63,11 @@ COMMON_ERRORS = {
     "503": _error("The database is briefly unreachable (`service_unavailable`); see Retry-After."),
 }
 PAGE_PARAMETERS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1, "default": 1},
+    },
     {
         "name": "per_page",
         "in": "query",
@@ -489,6 +493,27 @@ PATHS = {
             "responses": {
                 "200": _json(_ref("AuditPage"), "One page."),
                 "400": _error("Bad page or per_page (`bad_request`)."),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/export": {
+        "get": {
+            "summary": "All of your data as one zip: every photo (decrypted) and heat map, every assessment "
+            "and visit as JSON, the PDF report of each task, your account and your audit log",
+            "responses": {
+                "200": {
+                    "description": "A zip made while it is sent (no Content-Length), under "
+                    "`scalpcheck-export/`: README.txt, account.json, assessments/<id>/ (result.json, "
+                    "photo.jpg or photo.png, overlay.jpg), visits/<id>.json, reports/<task>.pdf, "
+                    "audit-log.json; `Content-Disposition: attachment`, `Cache-Control: private, "
+                    "no-store`.",
+                    "content": {
+                        "application/zip": {
+                            "schema": {"type": "string", "contentMediaType": "application/zip"}
+                        }
+                    },
+                },
                 **COMMON_ERRORS,
             },
         }

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from scalpcheck.web.errors import error_response
 from scalpcheck.web.extensions import db
 
+MAX_PAGE = 2**63 - 1  # as the OpenAPI document says: a signed 64-bit whole number
+
 
 def page_of(model, where: list, endpoint: str, to_json: Callable[[list], list[dict]]) -> Response:
     """`model`'s rows matching `where` (plus `?task=`), one page of `?page=` and `?per_page=`."""
@@ -60,4 +62,7 @@ def _whole(name: str, default: int) -> int | None:
     if text is None:
         return default
     text = text.strip()
-    return int(text) if text.lstrip("-").isdigit() and len(text) <= 18 else None
+    if not text.lstrip("-").isdigit() or len(text) > 20:
+        return None
+    number = int(text)
+    return number if number <= MAX_PAGE else None
