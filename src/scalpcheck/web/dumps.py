@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import text as sql_text  # not `text`: `make messages` extracts text(...) calls
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,35 +41,32 @@ class Facts:
     schema: str | None = None  # PostgreSQL: the schema the app's tables are in
 
 
-class Database:
+class Database(Protocol):
     """One kind of database, as backup and restore use it."""
 
     kind: str
 
     def snapshot(self, target: Path) -> Facts:
         """Copy the database to `target` and return what that copy holds."""
-        raise NotImplementedError
+        ...
 
     def live_keys(self, keys: list[str]) -> set[str]:
         """Those of `keys` that have an assessment row now."""
-        raise NotImplementedError
+        ...
 
-    def check_empty(self, schema: str | None) -> None:
-        raise NotImplementedError
+    def check_empty(self, schema: str | None) -> None: ...
 
-    def load(self, source: Path) -> None:
-        raise NotImplementedError
+    def load(self, source: Path) -> None: ...
 
-    def facts(self) -> Facts:
-        raise NotImplementedError
+    def facts(self) -> Facts: ...
 
     def forget(self, keys: list[str]) -> None:
         """Delete the assessments of these image keys, and visits they leave without a photo."""
-        raise NotImplementedError
+        ...
 
     def clear(self) -> None:
         """Remove what load wrote (the database was empty before)."""
-        raise NotImplementedError
+        ...
 
 
 def connect(url: str) -> Database:
