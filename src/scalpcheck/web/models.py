@@ -6,6 +6,7 @@ these models and the migrations agree.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -211,6 +212,11 @@ class Assessment(UserTaskRecord, Model):
 
 def reading_dict(reading: Reading | None) -> dict[str, float] | None:
     return None if reading is None else asdict(reading)
+
+
+def token_hash(token: str) -> str:
+    """How an API token or a mailed link's token is stored: its SHA-256 (256 random bits need no salt)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ApiToken(Model):

@@ -8,7 +8,6 @@ nobody which addresses have accounts.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
@@ -22,7 +21,7 @@ from sqlalchemy import delete, select, update
 from scalpcheck.web import audit
 from scalpcheck.web.auth.passwords import hash_password
 from scalpcheck.web.extensions import db, mail
-from scalpcheck.web.models import AccountLink, ApiToken, User
+from scalpcheck.web.models import AccountLink, ApiToken, User, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +36,6 @@ def mail_enabled() -> bool:
 def reset_minutes() -> int:
     """How long a reset link works, for the page and the message that promise it."""
     return int(current_app.config["RESET_LINK_LIFETIME"].total_seconds() // 60)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_link(user: User, purpose: str, email: str | None = None) -> str:

@@ -7,7 +7,6 @@ password), and lookups by hash stay a single indexed query.
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 from datetime import datetime
 
@@ -16,13 +15,9 @@ from sqlalchemy import delete, select
 
 from scalpcheck.web.api.errors import unauthorized
 from scalpcheck.web.extensions import db
-from scalpcheck.web.models import ApiToken, User, utcnow
+from scalpcheck.web.models import ApiToken, User, token_hash, utcnow
 
 TOKEN_PREFIX = "sct_"  # makes a leaked token recognisable to secret scanners
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(user: User) -> tuple[str, ApiToken]:
