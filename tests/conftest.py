@@ -62,7 +62,9 @@ def home(tmp_path, monkeypatch):
     path.mkdir()
     monkeypatch.setenv("SCALPCHECK_HOME", str(path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    for name in ("DATABASE_URL", "RATELIMIT_STORAGE_URI", "SECRET_KEY", "MAX_UPLOAD_MB"):
+    for name in ("DATABASE_URL", "RATELIMIT_STORAGE_URI", "SECRET_KEY", "MAX_UPLOAD_MB", "IMAGE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("IMAGE_STORE_URL", "IMAGE_STORE_SETTLE_AFTER_S", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     return path
 
@@ -227,6 +229,37 @@ def user_id(app):
             return db.session.scalar(select(User.id).where(User.username == username))
 
     return find
+
+
+@pytest.fixture(scope="session")
+def s3_servers():
+    """The session's S3-compatible servers on loopback, started when first asked for."""
+    from tests.helpers.s3 import start_s3
+
+    started: dict = {}
+
+    def get(kind: str):
+        if kind not in started:
+            started[kind] = start_s3(kind)
+        return started[kind]
+
+    yield get
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture(params=["rclone", "moto"])
+def s3(request, s3_servers, monkeypatch):
+    """A fresh bucket on rclone's S3 server, and again on moto's; IMAGE_STORE_URL points the app at it.
+    `s3.server` is the server, `s3.bucket` the bucket."""
+    from types import SimpleNamespace
+
+    server = s3_servers(request.param)
+    bucket = server.new_bucket()
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IMAGE_STORE_URL", f"s3://{bucket}/scalpcheck")
+    return SimpleNamespace(server=server, bucket=bucket, kind=request.param)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from scalpcheck.errors import UsageError
 
@@ -58,6 +59,18 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class ImageStoreLocation:
+    """IMAGE_STORE_URL: a folder of this host (`file:///path`), or a bucket and key prefix (`s3://b/p`)
+    that several hosts share; unset, the home folder's `uploads/`. boto3 finds the S3 endpoint and
+    credentials in its own settings (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...)."""
+
+    url: str = ""
+    folder: Path | None = None
+    bucket: str = ""
+    prefix: str = ""  # "" or ending in "/"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -73,6 +86,10 @@ class Settings:
     mail: MailSettings | None = None
     # IMAGE_KEY's keys, current first (scalpcheck.web.crypto); empty: the home folder's image_keys file.
     image_keys_env: tuple[bytes, ...] = ()
+    image_store: ImageStoreLocation = ImageStoreLocation()
+    # An S3 store's pending operation older than this is taken for one whose process died, by any host:
+    # longer than any request may run (gunicorn's worker timeout).
+    image_store_settle_after_s: int = 600
 
     @property
     def models_dir(self) -> Path:
@@ -80,7 +97,7 @@ class Settings:
 
     @property
     def uploads_dir(self) -> Path:
-        return self.home / "uploads"
+        return self.image_store.folder or self.home / "uploads"
 
     @property
     def runs_dir(self) -> Path:
@@ -156,7 +173,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         upload_long_side=_long_side(env, "UPLOAD_LONG_SIDE", default=1024),
         mail=_mail(env),
         image_keys_env=tuple(parse_image_keys(env.get("IMAGE_KEY") or "", "IMAGE_KEY")),
+        image_store=_image_store(env.get("IMAGE_STORE_URL") or ""),
+        image_store_settle_after_s=_positive_int(env, "IMAGE_STORE_SETTLE_AFTER_S") or 600,
     )
+
+
+def _image_store(url: str) -> ImageStoreLocation:
+    url = url.strip()
+    if not url:
+        return ImageStoreLocation()
+    parts = urlsplit(url)
+    if parts.scheme == "file" and parts.path.startswith("/") and parts.netloc in ("", "localhost"):
+        return ImageStoreLocation(url, folder=Path(unquote(parts.path)))
+    if parts.scheme == "s3" and parts.netloc and not (parts.query or parts.fragment):
+        prefix = parts.path.strip("/")
+        return ImageStoreLocation(url, bucket=parts.netloc, prefix=prefix + "/" if prefix else "")
+    raise UsageError(f"IMAGE_STORE_URL must be file:///absolute/folder or s3://bucket/prefix, got {url!r}")
 
 
 def _mail(env: Mapping[str, str]) -> MailSettings | None:

@@ -30,11 +30,18 @@ def store_state(app) -> StoreState:
     from scalpcheck.web.extensions import app_state, db
     from scalpcheck.web.models import Assessment
 
-    root = app_state(app).store.root
-    files = stored_files(root)
-    pending = (
-        tuple(sorted(p.name for p in (root / ".pending").iterdir())) if (root / ".pending").is_dir() else ()
-    )
+    store = app_state(app).store
+    if hasattr(store, "bucket"):  # an S3 store: the same names, from the bucket's listing
+        files = tuple(sorted(n for n in store.bucket.names() if not n.startswith(".keys/")))
+        pending = tuple(sorted(store.pending_markers()))
+    else:
+        root = store.root
+        files = stored_files(root)
+        pending = (
+            tuple(sorted(p.name for p in (root / ".pending").iterdir()))
+            if (root / ".pending").is_dir()
+            else ()
+        )
     with app.app_context():
         rows = db.session.scalar(select(func.count()).select_from(Assessment))
     return StoreState(rows, files, pending)

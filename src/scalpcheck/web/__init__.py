@@ -116,6 +116,9 @@ def create_app(config: dict | None = None) -> Flask:
         # Every upload page announces both: the browser checks the size and scales the photo down first.
         return {"upload": settings.upload_limits}
 
+    # What a process killed mid-change left (on any host, when they share a bucket): settled at start, after
+    # every upload, and by the first request after each RECOVERY_INTERVAL_S, uploads or not.
+    app.before_request(service.recover_images_when_due)
     with app.app_context():
-        service.recover_images()  # what a worker killed mid-upload left behind
+        service.recover_images()
     return app

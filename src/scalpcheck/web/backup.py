@@ -38,10 +38,10 @@ from scalpcheck.web.storage import (
     OVERLAY_FILE,
     PHOTO_FILES,
     THUMBNAIL_FILE,
-    ImageStore,
+    FolderStore,
     locked,
     open_dir,
-    open_store,
+    open_folder_store,
     replace_in,
 )
 
@@ -117,7 +117,9 @@ def _snapshot_and_copy(
     """The database's snapshot, then its images; also the image keys as they were before the copy."""
     target = out / DATABASE_FILES[database.kind]
     facts = database.snapshot(target)  # first: a home without a database gets no store made here
-    store = open_store(settings)  # refuses a missing or wrong key before any image is copied
+    store = open_folder_store(
+        settings, "scalpcheck backup"
+    )  # refuses a missing or wrong key before any image is copied
     keys_before = _key_map(settings)
     copied = _copy_images(store, facts.images, out)
     lost = database.live_keys(copied.missing) if copied.missing else set()
@@ -130,7 +132,7 @@ def _snapshot_and_copy(
     return copied, facts, keys_before
 
 
-def _copy_images(store: ImageStore, images: dict[str, str], out: Path) -> _Copied:
+def _copy_images(store: FolderStore, images: dict[str, str], out: Path) -> _Copied:
     copied = _Copied()
     for key, media_type in sorted(images.items()):
         names = [PHOTO_FILES.get(media_type, f"photo of type {media_type}"), OVERLAY_FILE, THUMBNAIL_FILE]
@@ -157,7 +159,7 @@ def _copy_images(store: ImageStore, images: dict[str, str], out: Path) -> _Copie
     return copied
 
 
-def _read_folder(store: ImageStore, key: str, names: list[str]) -> dict[str, bytes] | None:
+def _read_folder(store: FolderStore, key: str, names: list[str]) -> dict[str, bytes] | None:
     """The files `names` of one assessment's folder, in place or pending; None when it is nowhere."""
     folder = store.overlay_path(key).parent
     for _ in range(FOLDER_TRIES):
@@ -191,7 +193,7 @@ def _read_locked(lock: Path, folder: Path, names: list[str]) -> dict[str, bytes]
         return None
 
 
-def _pending_folder(store: ImageStore, key: str) -> tuple[Path, Path] | None:
+def _pending_folder(store: FolderStore, key: str) -> tuple[Path, Path] | None:
     """(operation folder, the key's folder in it) of a pending add or deletion holding `key`."""
     add = store.pending / (ADD + key)
     if add.is_dir():

@@ -22,6 +22,7 @@ from scalpcheck.errors import ERRORS, ImageRejected, for_status
 from scalpcheck.i18n import N_, Text, text
 from scalpcheck.web.extensions import get_settings, limiter, login_manager
 from scalpcheck.web.service import task_catalog
+from scalpcheck.web.storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +126,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(
         InterfaceError
     )  # a connection that broke under the driver (psycopg: "connection closed")
-    def database_unavailable(exc: OperationalError | InterfaceError):
-        """The database cannot be reached now (restarting, failing over, a lock held too long): a passing
-        state, answered 503 with when to try again, as load balancers and clients expect, not a bug (500).
-        Nothing was stored: every change commits or rolls back whole, images included."""
-        log.warning("database unavailable, answered 503: %s", exc.orig or exc)
+    @app.errorhandler(StoreUnavailable)  # the image store's bucket cannot be reached
+    def unavailable(exc: OperationalError | InterfaceError | StoreUnavailable):
+        """The database or the image store cannot be reached now (restarting, failing over, a lock held
+        too long): a passing state, answered 503 with when to try again, as load balancers and clients
+        expect, not a bug (500). Nothing was stored: every change commits or rolls back whole, images
+        included."""
+        log.warning("%s unavailable, answered 503: %s", *_unavailable(exc))
         headers = [("Retry-After", str(RETRY_AFTER_S))]
         if wants_json():
             return error_response("service_unavailable", headers=headers)
@@ -159,3 +162,9 @@ def _json_message(exc: HTTPException, status: int) -> str | None:
     if status in (404, 500):
         return None  # the table's message: never Werkzeug's text about the server
     return exc.description
+
+
+def _unavailable(exc: Exception) -> tuple[str, object]:
+    if isinstance(exc, StoreUnavailable):
+        return "image store", exc
+    return "database", getattr(exc, "orig", None) or exc

@@ -27,7 +27,6 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from flask import Response, stream_with_context
 from flask_babel import gettext
@@ -42,6 +41,7 @@ from scalpcheck.web.language import moment_text
 from scalpcheck.web.models import Assessment, AuditEntry, User, Visit
 from scalpcheck.web.report import report_for
 from scalpcheck.web.service import previous_assessments, previous_visits
+from scalpcheck.web.storage import OVERLAY_FILE, PHOTO_FILES
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,15 @@ class Member:
 
     name: str
     when: datetime
-    content: bytes | Path | Iterable[bytes]
+    content: bytes | StoredFile | Iterable[bytes]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An image of the store, read when its member is written."""
+
+    key: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def archive(user_id: int, now: datetime) -> Iterator[bytes]:
         for member in members(user_id, now):
             content = member.content
             info = _info(member.name, member.when)
-            if isinstance(content, Path):
+            if isinstance(content, StoredFile):
                 image = _read_image(content, member.name, unreadable)
                 if image is not None:
                     zf.writestr(info, image)
@@ -137,18 +145,17 @@ def members(user_id: int, now: datetime) -> Iterator[Member]:
     _end_transaction()
     yield Member("README.txt", now, readme)
     yield Member("account.json", now, account)
-    store = get_store()
 
     def assessment_members(rows: list[Assessment]) -> list[Member]:
         earlier = previous_assessments(user, rows)
         found = []
         for row in rows:
             folder, when = f"assessments/{row.id}", row.created_at
-            photo = store.photo_path(row.image_key, row.image_type)
+            photo = PHOTO_FILES[row.image_type]
             found += [
                 Member(f"{folder}/result.json", when, _json(assessment_json(row, earlier[row.id]))),
-                Member(f"{folder}/{photo.name}", when, photo),
-                Member(f"{folder}/overlay.jpg", when, store.overlay_path(row.image_key)),
+                Member(f"{folder}/{photo}", when, StoredFile(row.image_key, photo)),
+                Member(f"{folder}/{OVERLAY_FILE}", when, StoredFile(row.image_key, OVERLAY_FILE)),
             ]
         return found
 
@@ -246,10 +253,10 @@ def _readme(user: User, now: datetime, synthetic: bool) -> str:
     return "\n".join(lines)
 
 
-def _read_image(path: Path, name: str, unreadable: list[str]) -> bytes | None:
+def _read_image(stored: StoredFile, name: str, unreadable: list[str]) -> bytes | None:
     """The decrypted image, or None (noted in `unreadable`) when it is gone or cannot be trusted."""
     try:
-        return get_store().read(path)
+        return get_store().fetch(stored.key, stored.name).data
     except FileNotFoundError:  # its assessment was deleted meanwhile, or the store lost it
         unreadable.append(name)
     except SealError as exc:

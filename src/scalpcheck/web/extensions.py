@@ -62,6 +62,7 @@ class AppState:
     store: ImageStore
     password_hasher: PasswordHasher
     dummy_password_hash: str | None = None  # made on first use: unknown users' logins take as long
+    next_recovery: float = 0.0  # time.monotonic() when a request next settles dead processes' changes
 
 
 def app_state(app: Flask | None = None) -> AppState:

@@ -34,6 +34,7 @@ from scalpcheck.web.extensions import get_store
 from scalpcheck.web.language import date_text, language, localize, moment_text, percent_text
 from scalpcheck.web.models import User
 from scalpcheck.web.service import entry_count, task_named, timeline
+from scalpcheck.web.storage import THUMBNAIL_FILE
 from scalpcheck.web.trend import Change, label_order, x_positions
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def _table(items: list[tuple[Entry, Change | None]], styles, bold: str) -> Table
 def _thumbnail(store, key: str) -> Image | None:
     """The photo's thumbnail for the table; None when it is gone or cannot be trusted (the row stays)."""
     try:
-        data = store.read(store.thumbnail_path(key))
+        data = store.fetch(key, THUMBNAIL_FILE).data
     except FileNotFoundError:
         return None
     except SealError as exc:

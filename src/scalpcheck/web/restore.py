@@ -43,13 +43,15 @@ from scalpcheck.web.storage import (
     PHOTO_FILES,
     PLAIN,
     THUMBNAIL_FILE,
-    ImageStore,
+    FolderStore,
     open_dir,
     replace_in,
+    require_folder_store,
 )
 
 
 def restore(settings: Settings, folder: Path, say: Callable[[str], None] = print) -> dict:
+    require_folder_store(settings, "scalpcheck restore")
     manifest = read_backup(folder)
     database = connect(settings.database_url)
     if manifest["database"] != database.kind:
@@ -236,7 +238,7 @@ def _stage_images(folder: Path, manifest: dict, uploads: Path, ring: _Keys) -> N
     (uploads / KEYS).mkdir()
     if ring.keys:  # each key the images use gets its check file, as the live store has
         keys = list(ring.keys)
-        store = ImageStore(uploads, KeyRing(lambda: keys))
+        store = FolderStore(uploads, KeyRing(lambda: keys))
         for kid in manifest["keys"]["needed"]:
             store.ensure_check(kid)
     if manifest["plain_images"]:

@@ -31,11 +31,11 @@ from scalpcheck.web.storage import (
     ADD,
     DELETE,
     PLAIN,
-    ImageStore,
+    FolderStore,
     image_folders,
     locked,
     open_dir,
-    open_store,
+    open_folder_store,
     replace_in,
     used_key_ids,
 )
@@ -53,7 +53,9 @@ class Rotation:
 
 
 def rotate(settings: Settings, say: Callable[[str], None] = print) -> Rotation:
-    store = open_store(settings)  # refuses a missing or wrong key before anything changes
+    store = open_folder_store(
+        settings, "scalpcheck keys rotate"
+    )  # refuses a missing or wrong key before anything changes
     with _only_rotation(store):
         _remove_leftovers(store, settings)
         if not settings.image_keys_env:
@@ -85,7 +87,7 @@ def rotate(settings: Settings, say: Callable[[str], None] = print) -> Rotation:
 
 
 @contextmanager
-def _only_rotation(store: ImageStore) -> Iterator[None]:
+def _only_rotation(store: FolderStore) -> Iterator[None]:
     with open_dir(store.keys_dir) as fd:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -94,7 +96,7 @@ def _only_rotation(store: ImageStore) -> Iterator[None]:
         yield
 
 
-def _remove_leftovers(store: ImageStore, settings: Settings) -> None:
+def _remove_leftovers(store: FolderStore, settings: Settings) -> None:
     """The temporary files of a rotation killed while writing them (the key file's holds an unused key)."""
     for folder, pattern in (
         (store.keys_dir, ".*.tmp"),
@@ -104,7 +106,7 @@ def _remove_leftovers(store: ImageStore, settings: Settings) -> None:
             path.unlink(missing_ok=True)
 
 
-def _wait_for_operations(store: ImageStore) -> None:
+def _wait_for_operations(store: FolderStore) -> None:
     """Wait for every operation pending now: one that read the keys before the new one came finishes."""
     if not store.pending.is_dir():
         return
@@ -116,7 +118,7 @@ def _wait_for_operations(store: ImageStore) -> None:
             pass
 
 
-def _reseal_pass(store: ImageStore, result: Rotation) -> bool:
+def _reseal_pass(store: FolderStore, result: Rotation) -> bool:
     """Reseal what is not under the current key, in place and pending; True when anything moved."""
     changed = False
     for folder in image_folders(store.root):
@@ -135,7 +137,7 @@ def _reseal_pass(store: ImageStore, result: Rotation) -> bool:
     return changed
 
 
-def _reseal_pending(store: ImageStore, operation: Path, result: Rotation) -> bool:
+def _reseal_pending(store: FolderStore, operation: Path, result: Rotation) -> bool:
     if all(_is_current(store, path, result) for _, path in _pending_images(operation)):
         return False  # nothing to wait for: the operation sealed under the current key
     try:
@@ -150,7 +152,7 @@ def _reseal_pending(store: ImageStore, operation: Path, result: Rotation) -> boo
     return True
 
 
-def _reseal_in(store: ImageStore, fd: int, key: str, result: Rotation) -> bool:
+def _reseal_in(store: FolderStore, fd: int, key: str, result: Rotation) -> bool:
     """Reseal the images of one assessment's folder (open as `fd`, locked); True when any changed."""
     changed = False
     for name in sorted(os.listdir(fd)):
@@ -177,7 +179,7 @@ def _reseal_in(store: ImageStore, fd: int, key: str, result: Rotation) -> bool:
     return changed
 
 
-def _retire(store: ImageStore, settings: Settings) -> list[str]:
+def _retire(store: FolderStore, settings: Settings) -> list[str]:
     """Drop every key but the current one: first its check file, then (without IMAGE_KEY) its key."""
     current = store.keys.current
     old = [kid for kid in store.keys.ids if kid != current]
@@ -215,7 +217,7 @@ def _pending_images(operation: Path) -> Iterator[tuple[str, Path]]:
         return
 
 
-def _is_current(store: ImageStore, path: Path, result: Rotation) -> bool:
+def _is_current(store: FolderStore, path: Path, result: Rotation) -> bool:
     """Whether a pending image needs nothing from the rotation (a refused one never will)."""
     if path.name.startswith("."):
         return not path.name.endswith(".tmp")

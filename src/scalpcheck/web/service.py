@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,9 +32,10 @@ from scalpcheck.tasks import TASKS, Task, custom_task
 from scalpcheck.web import audit
 from scalpcheck.web.crypto import SealError
 from scalpcheck.web.entries import MAX_VISIT_PHOTOS, REGIONS, Entry, assessment_entry, visit_entry
-from scalpcheck.web.extensions import db, get_assessor, get_store
+from scalpcheck.web.extensions import app_state, db, get_assessor, get_store
 from scalpcheck.web.metadata import clean_photo
 from scalpcheck.web.models import Assessment, User, Visit
+from scalpcheck.web.storage import OVERLAY_FILE, PHOTO_FILES, THUMBNAIL_FILE, StoreUnavailable
 from scalpcheck.web.trend import Change, describe_change
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 IMAGE_FIELD = "image"
 DAMAGED_PHOTO = N_("This photo's file is damaged. Please take or export the photo again and upload it.")
 MAX_ROW_ID = 2**31 - 1  # the largest id an Integer primary key holds on every backend (PostgreSQL's int4)
+RECOVERY_INTERVAL_S = 60  # a request settles what dead processes left at most this often
 
 
 def pick_upload(files: MultiDict[str, FileStorage]) -> bytes:
@@ -344,24 +347,25 @@ def send_stored_image(row: Assessment, kind: str) -> Response:
     would load with the network off, or for the next person at a shared computer after logout. The file is
     opened in memory (its largest, a photo, is MAX_UPLOAD_MB); one that fails to open is never sent.
     """
-    store = get_store()
-    path, media_type = {
-        "photo": (store.photo_path(row.image_key, row.image_type), row.image_type),
-        "overlay": (store.overlay_path(row.image_key), "image/jpeg"),
-        "thumbnail": (store.thumbnail_path(row.image_key), "image/jpeg"),
+    name, media_type = {
+        "photo": (PHOTO_FILES[row.image_type], row.image_type),
+        "overlay": (OVERLAY_FILE, "image/jpeg"),
+        "thumbnail": (THUMBNAIL_FILE, "image/jpeg"),
     }[kind]
     try:
-        stat = path.stat()
-        data = store.read(path)
+        image = get_store().fetch(row.image_key, name)
     except FileNotFoundError:
         abort(404)
     except SealError as exc:
-        log.error("stored image refused: %s", exc)  # altered on disk, or under a key this host lacks
+        log.error("stored image refused: %s", exc)  # altered in the store, or under a key this host lacks
         abort(500)
     # The ETag names this version of the file (a rotation rewrites it), never its contents.
-    etag = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
     response = send_file(
-        io.BytesIO(data), mimetype=media_type, conditional=True, etag=etag, last_modified=stat.st_mtime
+        io.BytesIO(image.data),
+        mimetype=media_type,
+        conditional=True,
+        etag=image.version,
+        last_modified=image.modified,
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -400,6 +404,15 @@ def delete_account(user: User) -> int:
     return len(keys)
 
 
+def recover_images_when_due() -> None:
+    """recover_images, at most once every RECOVERY_INTERVAL_S (or the settle time, if shorter) a process."""
+    state = app_state()
+    now = time.monotonic()
+    if now >= state.next_recovery:
+        state.next_recovery = now + min(RECOVERY_INTERVAL_S, state.settings.image_store_settle_after_s)
+        recover_images()
+
+
 def recover_images() -> int:
     """Settle the image store operations of processes that died mid-way (see scalpcheck.web.storage).
 
@@ -408,7 +421,7 @@ def recover_images() -> int:
     """
     try:
         return get_store().recover(_existing_keys)
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, StoreUnavailable) as exc:
         db.session.rollback()
         log.warning("image store recovery postponed: %s", exc)
         return 0

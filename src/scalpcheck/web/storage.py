@@ -1,7 +1,12 @@
 """The image store: each assessment's photo, Grad-CAM overlay and thumbnail, in step with the database.
 
-Layout: `uploads/<k[:2]>/<k>/{photo.jpg|photo.png, overlay.jpg, thumbnail.jpg}`, where k is a random
-192-bit key held only in the assessment's row, so a path can neither be guessed nor derived from an id.
+Two backends behind one interface (`ImageStore`): a folder on this host (`FolderStore`, here, the default)
+and an S3-compatible bucket that several web hosts share (`S3Store`, scalpcheck.web.s3_store), chosen by
+IMAGE_STORE_URL. Both seal every image (scalpcheck.web.crypto) and keep the same promise: no row without
+its images, no image outliving its row, whatever is killed when.
+
+The folder's layout: `uploads/<k[:2]>/<k>/{photo.jpg|photo.png, overlay.jpg, thumbnail.jpg}`, where k is a
+random 192-bit key held only in the assessment's row, so a path can neither be guessed nor derived from an id.
 
 Files and rows change together without a shared transaction, so every change goes through a pending
 folder, `uploads/.pending/`, and the database decides what happens to it:
@@ -37,8 +42,10 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image
 
@@ -66,13 +73,74 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{32}")
 _KEY_ID = re.compile(r"[0-9a-f]{8}")
 
 
-class ImageStore:
+class StoreUnavailable(Exception):
+    """The image store cannot be reached now (a bucket's endpoint down): answered 503, nothing stored."""
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image as read from the store: its opened bytes, and what names this version of the file."""
+
+    data: bytes
+    version: str  # changes whenever the file is rewritten (a rotation), for ETags
+    modified: float  # seconds since the epoch
+
+
+ExistingKeys = Callable[[list[str]], set[str]]  # those of the keys that have an assessment row
+
+
+class ImageStore(Protocol):
+    """What the app asks of an image store, whichever the backend."""
+
+    @property
+    def where(self) -> str:
+        """The folder or the bucket, for messages."""
+        ...
+
+    def check_keys(self) -> None: ...
+
+    def adding(
+        self, photo: bytes, media_type: str, preview: Image.Image, overlay: Image.Image
+    ) -> AbstractContextManager[str]: ...
+
+    def removing(self, keys: Iterable[str]) -> AbstractContextManager[None]: ...
+
+    def recover(self, existing_keys: ExistingKeys) -> int: ...
+
+    def fetch(self, key: str, name: str) -> StoredImage:
+        """The image `name` of assessment `key`, opened; FileNotFoundError or SealError."""
+        ...
+
+
+def image_contents(
+    photo: bytes, media_type: str, preview: Image.Image, overlay: Image.Image
+) -> dict[str, bytes]:
+    """The files of a new assessment, by name: the clean photo, the overlay, the thumbnail of `preview`."""
+    return {
+        PHOTO_FILES[media_type]: photo,
+        OVERLAY_FILE: _jpeg(overlay, quality=85),
+        THUMBNAIL_FILE: _jpeg(_thumbnail(preview), quality=80),
+    }
+
+
+class FolderStore:
+    """The image store in a folder of this host."""
+
     def __init__(self, root: str | Path, keys: KeyRing):
         self.root = Path(root)
         self.pending = self.root / PENDING
         self.keys_dir = self.root / KEYS
         self.keys = keys
         self._checked: set[str] = set()  # key ids whose check file is known to exist
+
+    @property
+    def where(self) -> str:
+        return str(self.root)
+
+    def fetch(self, key: str, name: str) -> StoredImage:
+        path = self._folder(key) / name
+        stat = path.stat()
+        return StoredImage(self.read(path), f"{stat.st_mtime_ns:x}-{stat.st_size:x}", stat.st_mtime)
 
     def photo_path(self, key: str, media_type: str) -> Path:
         return self._folder(key) / PHOTO_FILES[media_type]
@@ -142,12 +210,9 @@ class ImageStore:
         already clean (scalpcheck.web.metadata), `preview` the upright, downscaled photo the thumbnail is
         made from, `overlay` the Grad-CAM overlay.
         """
-        key = secrets.token_urlsafe(24)
-        contents = {  # encoded before the operation starts: a failure here leaves nothing to undo
-            PHOTO_FILES[media_type]: photo,
-            OVERLAY_FILE: _jpeg(overlay, quality=85),
-            THUMBNAIL_FILE: _jpeg(_thumbnail(preview), quality=80),
-        }
+        key = new_key()
+        # encoded before the operation starts: a failure here leaves nothing to undo
+        contents = image_contents(photo, media_type, preview, overlay)
         with self._operation(ADD + key) as staged:
             try:
                 _write_synced(staged, self._sealed(key, contents))
@@ -183,7 +248,7 @@ class ImageStore:
                 raise
             shutil.rmtree(removed)
 
-    def recover(self, existing_keys: Callable[[list[str]], set[str]]) -> int:
+    def recover(self, existing_keys: ExistingKeys) -> int:
         """Settle the pending operations of processes that died; returns how many were settled.
 
         `existing_keys(keys)` returns those of `keys` that have an assessment row. Operations still
@@ -263,11 +328,11 @@ class ImageStore:
                 )
             return
 
-    def _settle(self, folder: Path, existing_keys: Callable[[list[str]], set[str]]) -> None:
+    def _settle(self, folder: Path, existing_keys: ExistingKeys) -> None:
         if folder.name.startswith(ADD):
             staged = {folder.name.removeprefix(ADD): folder}
         else:
-            staged = {path.name: path for path in folder.iterdir() if _KEY.fullmatch(path.name)}
+            staged = {path.name: path for path in folder.iterdir() if is_key(path.name)}
         keep = existing_keys(list(staged)) if staged else set()
         for key, path in staged.items():
             if key in keep:
@@ -280,24 +345,69 @@ class ImageStore:
         os.rename(folder, target)
 
     def _folder(self, key: str) -> Path:
-        if not _KEY.fullmatch(key):  # keys come from our own rows; refuse anything that could leave the root
-            raise ValueError(f"not an image store key: {key!r}")
-        return self.root / key[:2] / key
+        return self.root / key_prefix(key) / key
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def key_prefix(key: str) -> str:
+    """The first two letters of an assessment's key, its folder's parent; refuses anything not a key."""
+    if not _KEY.fullmatch(key):  # keys come from our own rows; refuse anything that could leave the root
+        raise ValueError(f"not an image store key: {key!r}")
+    return key[:2]
+
+
+def is_key(name: str) -> bool:
+    return _KEY.fullmatch(name) is not None
 
 
 def open_store(settings: Settings) -> ImageStore:
     """The image store under its keys, checked: a missing or wrong key stops the start here (UsageError)."""
+    if settings.image_store.bucket:
+        # boto3 is imported only by the hosts that use it
+        from scalpcheck.web.s3_store import Bucket, S3Store, used_key_ids
+
+        bucket = Bucket.from_settings(settings)
+        try:
+            _require_keys(settings, used_key_ids(bucket), bucket.where)
+            s3 = S3Store(bucket, KeyRing.from_settings(settings), settings.image_store_settle_after_s)
+            s3.check_keys()
+        except StoreUnavailable as exc:
+            raise UsageError(
+                f"the image store {bucket.where} cannot be reached ({exc}); check IMAGE_STORE_URL, "
+                "AWS_ENDPOINT_URL and the credentials, and that the bucket exists"
+            ) from None
+        return s3
+    return open_folder_store(settings, "the app")
+
+
+def open_folder_store(settings: Settings, purpose: str) -> FolderStore:
+    """The folder store, checked as open_store does; UsageError naming `purpose` when the store is S3."""
+    require_folder_store(settings, purpose)
     root = settings.uploads_dir
-    sealed = used_key_ids(root)
+    _require_keys(settings, used_key_ids(root), str(root))
+    store = FolderStore(root, KeyRing.from_settings(settings))
+    store.check_keys()
+    return store
+
+
+def require_folder_store(settings: Settings, purpose: str) -> None:
+    if settings.image_store.bucket:
+        raise UsageError(
+            f"{purpose} works on an image store in a folder, and IMAGE_STORE_URL names the bucket "
+            f"{settings.image_store.url}: back it up with the object store's own versioning or replication"
+        )
+
+
+def _require_keys(settings: Settings, sealed: list[str], where: str) -> None:
     if not settings.image_keys(create=not sealed):  # a new key would only hide that the old one is lost
         raise UsageError(
             f"no image key: IMAGE_KEY is unset and {settings.image_keys_file} is missing, but the image "
-            f"store {root} holds images sealed under key(s) {', '.join(sealed)}; restore the file or set "
+            f"store {where} holds images sealed under key(s) {', '.join(sealed)}; restore the file or set "
             "IMAGE_KEY"
         )
-    store = ImageStore(root, KeyRing.from_settings(settings))
-    store.check_keys()
-    return store
 
 
 def used_key_ids(root: Path) -> list[str]:
@@ -323,7 +433,7 @@ def image_folders(root: Path) -> Iterator[Path]:
         if prefix.name.startswith(".") or not prefix.is_dir():
             continue
         for folder in sorted(prefix.iterdir()):
-            if _KEY.fullmatch(folder.name):
+            if is_key(folder.name):
                 yield folder
 
 
