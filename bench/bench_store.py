@@ -1,9 +1,10 @@
 """What encrypting the stored images costs: in-process, one upload's images written (and one photo read back)
 through the image store sealed with AES-256-GCM against the same store writing them plain
 (bench.plain_store: the same pending folders, fsyncs and renames); and end to end, the 12 MP upload of
-bench_e2e at concurrency 8 through gunicorn, the production app against that app with the plain store.
-The two servers run in turn, twice each (A B A B), and each side's better run counts, so a slow spell on a
-shared machine does not decide the ratio."""
+bench_e2e at concurrency 8 through gunicorn, the production app against that app with the plain store, and
+the production app with its images in an S3 bucket (`rclone serve s3` on loopback, over this disk) against
+the same app with them in a folder. The servers run in turn, twice each (A B C A B C), and each side's
+better run counts, so a slow spell on a shared machine does not decide the ratio."""
 
 from __future__ import annotations
 
@@ -22,19 +23,28 @@ from bench.server import BENCH_CONFIG, SCALPCHECK_APP
 
 PLAIN_APP = f"bench.plain_store:create_app({BENCH_CONFIG!r})"  # as SCALPCHECK_APP, the store plain
 THROUGHPUT_RATIO_TARGET = 0.9  # sealed within 10 % of plain
+S3_RATIO_TARGET = 0.75  # the bucket within 25 % of the folder
 
 
 def run(ctx) -> list[Row]:
+    from tests.helpers.s3 import start_s3
+
     rows = _in_process(ctx)
     level, count = 8, (60 if ctx.quick else 300)
     body = upload(ctx)
-    best = {"sealed": 0.0, "plain": 0.0}
-    for turn in range(1 if ctx.quick else 2):
-        for name, app in (("sealed", SCALPCHECK_APP), ("plain", PLAIN_APP)):
-            out = measure(ctx, f"{name}-{turn}", app, body, {level: count}, conf=True)
-            if out[level]["errors"]:  # a failed request is fast: its throughput would mean nothing
-                raise RuntimeError(f"{name}: {out[level]['errors']} of {count} requests failed")
-            best[name] = max(best[name], out[level]["throughput"])
+    s3 = start_s3("rclone")
+    try:
+        bucket = {**s3.env, "IMAGE_STORE_URL": f"s3://{s3.new_bucket()}/images"}
+        sides = (("sealed", SCALPCHECK_APP, None), ("plain", PLAIN_APP, None), ("s3", SCALPCHECK_APP, bucket))
+        best = {name: 0.0 for name, _, _ in sides}
+        for turn in range(1 if ctx.quick else 2):
+            for name, app, env in sides:
+                out = measure(ctx, f"{name}-{turn}", app, body, {level: count}, conf=True, env=env)
+                if out[level]["errors"]:  # a failed request is fast: its throughput would mean nothing
+                    raise RuntimeError(f"{name}: {out[level]['errors']} of {count} requests failed")
+                best[name] = max(best[name], out[level]["throughput"])
+    finally:
+        s3.stop()
     rows.append(
         row(
             "store",
@@ -44,6 +54,17 @@ def run(ctx) -> list[Row]:
             baseline=best["plain"],
             baseline_name="the images stored plain",
             target_ratio=THROUGHPUT_RATIO_TARGET,
+        )
+    )
+    rows.append(
+        row(
+            "store",
+            "12 MP JPEG -> JSON, concurrency 8, throughput with the images in an S3 bucket (rclone)",
+            best["s3"],
+            "assessments/s",
+            baseline=best["sealed"],
+            baseline_name="the images in a folder",
+            target_ratio=S3_RATIO_TARGET,
         )
     )
     return rows
@@ -68,9 +89,8 @@ def _in_process(ctx) -> list[Row]:
                 with store.adding(photo, "image/jpeg", preview, overlay) as key:
                     pass
                 write[name].append(time.perf_counter() - start)
-                path = store.photo_path(key, "image/jpeg")
                 start = time.perf_counter()
-                assert store.read(path) == photo
+                assert store.fetch(key, "photo.jpg").data == photo
                 read[name].append(time.perf_counter() - start)
     size = f"{len(photo) / 1e6:.2f} MB"
     measures = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scalpcheck.web.storage import KEYS, PLAIN, ImageStore
+from scalpcheck.web.storage import KEYS, PLAIN, FolderStore
 
 
-class PlainStore(ImageStore):
-    """ImageStore with sealing left out: the same pending folders, fsyncs and renames, plain bytes."""
+class PlainStore(FolderStore):
+    """FolderStore with sealing left out: the same pending folders, fsyncs and renames, plain bytes."""
 
     def _sealed(self, key: str, contents: dict[str, bytes]) -> dict[str, bytes]:
         return contents
@@ -19,7 +19,7 @@ class PlainStore(ImageStore):
         (self.root / KEYS / PLAIN).touch()  # the store then reads unsealed images as they are
 
 
-def plain(store: ImageStore) -> PlainStore:
+def plain(store: FolderStore) -> PlainStore:
     out = PlainStore(Path(store.root), store.keys)
     out.check_keys()
     return out

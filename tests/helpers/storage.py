@@ -87,9 +87,9 @@ def add_assessments(app, username: str, count: int, seed: int = 0) -> dict[int, 
                 db.session.add(row)
                 db.session.commit()
             made[row.id] = {
-                "photo": store.read(store.photo_path(key, "image/jpeg")),
-                "overlay": store.read(store.overlay_path(key)),
-                "thumbnail": store.read(store.thumbnail_path(key)),
+                "photo": store.fetch(key, "photo.jpg").data,
+                "overlay": store.fetch(key, "overlay.jpg").data,
+                "thumbnail": store.fetch(key, "thumbnail.jpg").data,
             }
     return made
 

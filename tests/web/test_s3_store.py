@@ -5,6 +5,7 @@ serve each other's photos."""
 from __future__ import annotations
 
 import io
+import secrets
 import shutil
 
 import pytest
@@ -13,12 +14,13 @@ from PIL import Image
 from scalpcheck.errors import UsageError
 from scalpcheck.settings import load_settings
 from scalpcheck.web.crypto import is_sealed
-from scalpcheck.web.extensions import app_state
+from scalpcheck.web.extensions import app_state, db
+from scalpcheck.web.models import Assessment
 from scalpcheck.web.s3_store import S3Store
 from scalpcheck.web.storage import open_store
 from tests.helpers.api import bearer
 from tests.helpers.photos import jpeg_bytes, phantom
-from tests.helpers.storage import assert_consistent
+from tests.helpers.storage import add_assessments, assert_consistent
 from tests.helpers.web import PASSWORD, AuthActions
 from tests.web.test_storage import add, die_inside, picture
 
@@ -177,3 +179,56 @@ def test_two_hosts_share_the_bucket_and_the_database(
     assert objects(s3) == []
     for name in ("a", "b"):  # neither host kept an image of its own
         assert not (tmp_path / f"host-{name}" / "uploads").exists()
+
+
+def test_keys_rotate_reseals_every_object_under_image_keys_new_first(s3, make_app, monkeypatch):
+    from scalpcheck.settings import encode_image_key
+    from scalpcheck.web.crypto import key_id, sealed_key_id
+    from scalpcheck.web.rotation import rotate
+
+    old, new = (secrets.token_bytes(32) for _ in range(2))
+    monkeypatch.setenv("IMAGE_KEY", encode_image_key(old))
+    made = add_assessments(make_app(), "alice", 3)
+    monkeypatch.delenv("IMAGE_KEY")
+    with pytest.raises(UsageError, match="IMAGE_KEY on every host"):
+        rotate(load_settings())
+    monkeypatch.setenv("IMAGE_KEY", f"{encode_image_key(new)},{encode_image_key(old)}")
+    result = rotate(load_settings(), say=lambda line: None)
+    assert result.resealed == 9 and result.retired == [key_id(old)] and not result.refused
+    client = s3.server.client()
+    for name in objects(s3):
+        body = client.get_object(Bucket=s3.bucket, Key=f"scalpcheck/{name}")["Body"].read()
+        assert sealed_key_id(body) == key_id(new)
+    monkeypatch.setenv("IMAGE_KEY", encode_image_key(new))  # the old key dropped: everything still opens
+    app = make_app()
+    store = app_state(app).store
+    with app.app_context():
+        for number, images in made.items():
+            key = db.session.get_one(Assessment, number).image_key
+            assert {name: store.fetch(key, f"{name}.jpg").data for name in images} == images
+    assert rotate(load_settings(), say=lambda line: None).resealed == 0  # a rerun finds nothing left
+
+
+def test_a_reseal_that_races_a_deletion_leaves_no_orphan(s3, store):
+    """An image resealed after a deletion removed it would come back without its row: the pass deletes
+    what it rewrote when no row and no upload under way claim it."""
+    from scalpcheck.web.crypto import KeyRing
+
+    add(store)  # an orphan: no row claims it
+    uploading = add(store)
+    store.bucket.put(f".pending/add-{uploading}", b"")
+    newer = S3Store(store.bucket, KeyRing(lambda: [secrets.token_bytes(32), *load_settings().image_keys()]))
+    refused: set[str] = set()
+    assert newer.reseal_pass(lambda place: None, refused, existing=lambda keys: set())
+    assert {name.split("/")[1] for name in objects(s3) if not name.startswith(".")} == {uploading}
+
+
+def test_backup_and_restore_say_a_bucket_is_not_theirs(s3, make_app, tmp_path):
+    from scalpcheck.web.backup import backup
+    from scalpcheck.web.restore import restore
+
+    make_app()
+    for run in (backup, restore):
+        with pytest.raises(UsageError, match="versioning or replication"):
+            run(load_settings(), tmp_path / "backup", say=lambda line: None)
+    assert not (tmp_path / "backup").exists()

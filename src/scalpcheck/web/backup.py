@@ -43,6 +43,7 @@ from scalpcheck.web.storage import (
     open_dir,
     open_folder_store,
     replace_in,
+    require_folder_store,
 )
 
 FORMAT = "scalpcheck-backup"
@@ -75,6 +76,7 @@ class _Copied:
 def backup(
     settings: Settings, out: Path, with_keys: bool = True, say: Callable[[str], None] = print
 ) -> Backup:
+    require_folder_store(settings, "scalpcheck backup")
     database = connect(settings.database_url)
     created = _start_folder(out)
     try:

@@ -12,6 +12,10 @@ Each step is safe to interrupt at any instant, and a rerun finishes the rotation
 
 With IMAGE_KEY the keys cannot be written here: its first key is the new one, put there beforehand on
 every host, and step 4 says which keys IMAGE_KEY may then drop.
+
+An S3 store is shared by hosts whose key files this command cannot reach, so it rotates with IMAGE_KEY only:
+every object not under the current key is rewritten (a PUT replaces it whole), pass after pass, and what a
+deletion removed while it was being rewritten is deleted again (S3Store.reseal_pass).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from scalpcheck.web.storage import (
     locked,
     open_dir,
     open_folder_store,
+    open_store,
     replace_in,
     used_key_ids,
 )
@@ -53,9 +58,10 @@ class Rotation:
 
 
 def rotate(settings: Settings, say: Callable[[str], None] = print) -> Rotation:
-    store = open_folder_store(
-        settings, "scalpcheck keys rotate"
-    )  # refuses a missing or wrong key before anything changes
+    if settings.image_store.bucket:
+        return _rotate_bucket(settings, say)
+    # refuses a missing or wrong key before anything changes
+    store = open_folder_store(settings, "scalpcheck keys rotate")
     with _only_rotation(store):
         _remove_leftovers(store, settings)
         if not settings.image_keys_env:
@@ -75,8 +81,58 @@ def rotate(settings: Settings, say: Callable[[str], None] = print) -> Rotation:
         else:
             raise UsageError("images keep coming back under old keys; run `scalpcheck keys rotate` again")
         result.retired = _retire(store, settings)
+    return _told(result, settings, say)
+
+
+def _rotate_bucket(settings: Settings, say: Callable[[str], None]) -> Rotation:
+    """The rotation of an S3 store: every host reads IMAGE_KEY, so the new key is already current on all
+    of them; each image not under it is rewritten (a PUT replaces an object whole), pass after pass."""
+    if not settings.image_keys_env:
+        raise UsageError(
+            "an image store in a bucket is shared by several hosts, whose key files this command cannot "
+            "change: put a new key first in IMAGE_KEY on every host (`scalpcheck keys new` prints one), "
+            "restart them, then run `scalpcheck keys rotate` with that IMAGE_KEY"
+        )
+    from scalpcheck.web.s3_store import S3Store
+
+    store = open_store(settings)  # refuses a missing or wrong key before anything changes
+    assert isinstance(store, S3Store)
+    result = Rotation(store.keys.current)
+    say(f"key {result.key} is current; resealing the stored images under it")
+
+    def resealed(place: str) -> None:
+        result.resealed += 1
+
+    existing = existing_keys(settings)
+    for _ in range(MAX_PASSES):
+        if not store.reseal_pass(resealed, result.refused, existing):
+            break
+    else:
+        raise UsageError("images keep coming back under old keys; run `scalpcheck keys rotate` again")
+    store.retire()
+    result.retired = [kid for kid in store.keys.ids if kid != result.key]
+    return _told(result, settings, say)
+
+
+def existing_keys(settings: Settings) -> Callable[[list[str]], set[str]]:
+    """Those of the keys that have an assessment row, asked of the database itself (a command has no app)."""
+    from sqlalchemy import create_engine, select
+
+    from scalpcheck.web.database import database_uri
+    from scalpcheck.web.models import Assessment
+
+    engine = create_engine(database_uri(settings.database_url))
+
+    def existing(keys: list[str]) -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.scalars(select(Assessment.image_key).where(Assessment.image_key.in_(keys))))
+
+    return existing
+
+
+def _told(result: Rotation, settings: Settings, say: Callable[[str], None]) -> Rotation:
     for place in sorted(result.refused):
-        say(f"warning: {place} cannot be opened (altered on disk?) and was left as it was")
+        say(f"warning: {place} cannot be opened (altered in the store?) and was left as it was")
     counts = f"{result.resealed} image(s) ({result.unsealed} from before encryption)"
     say(f"resealed {counts} under key {result.key}")
     if result.retired and settings.image_keys_env:

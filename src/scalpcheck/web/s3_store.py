@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -181,6 +181,51 @@ class S3Store:
             if len(parts) == 3 and is_key(parts[1]) and parts[0] == parts[1][:2]:
                 found.add(parts[1])
         return found
+
+    # ---------------------------------------------------------------------------------------- rotation
+    def reseal_pass(self, resealed: Callable[[str], None], refused: set[str], existing: ExistingKeys) -> bool:
+        """Reseal every image not under the current key (calling `resealed(place)` for each); True when
+        anything changed. An image no key opens is added to `refused` and left as it is."""
+        changed, rewritten = False, set()
+        for name in self.bucket.names():
+            parts = name.split("/")
+            if len(parts) != 3 or not is_key(parts[1]) or f"{parts[1]}/{parts[2]}" in refused:
+                continue
+            place = f"{parts[1]}/{parts[2]}"
+            try:
+                data = self.bucket.get(name).data
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+            if sealed_key_id(data) == self.keys.current:
+                continue
+            try:
+                image = self.keys.open(data, place)
+            except SealError:
+                refused.add(place)
+                continue
+            self.bucket.put(name, self.keys.seal(image, place))
+            rewritten.add(parts[1])
+            resealed(place)
+            changed = True
+        self._drop_rewritten_orphans(rewritten, existing)
+        return changed
+
+    def retire(self) -> None:
+        """Delete the check files of every key but the current one."""
+        self.bucket.delete([f"{KEYS}/{kid}" for kid in used_key_ids(self.bucket) if kid != self.keys.current])
+
+    def _drop_rewritten_orphans(self, keys: set[str], existing: ExistingKeys) -> None:
+        """A deletion that ran while an image was resealed may have deleted it before the reseal wrote it
+        back: delete the images of rewritten keys with no row and no upload under way. The row is asked
+        again after the markers are read, since an upload commits its row before it drops its marker."""
+        if not keys:
+            return
+        no_row = keys - existing(sorted(keys))
+        adding = {m.removeprefix(ADD) for m in self.pending_markers() if m.startswith(ADD)}
+        candidates = no_row - adding
+        orphans = candidates - existing(sorted(candidates)) if candidates else set()
+        if orphans:
+            self.bucket.delete(self._objects_of(orphans))
 
     # ------------------------------------------------------------------------------------------- helpers
     def _image(self, key: str, name: str) -> str:
