@@ -34,7 +34,6 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scalpcheck.errors import UsageError
 from scalpcheck.web.crypto import HEADER_BYTES, KeyRing, SealError, is_sealed, sealed_key_id
 from scalpcheck.web.storage import (
     ADD,
@@ -46,10 +45,12 @@ from scalpcheck.web.storage import (
     ExistingKeys,
     StoredImage,
     StoreUnavailable,
+    check_key_files,
     image_contents,
     is_key,
     key_prefix,
     new_key,
+    unknown_keys,
 )
 
 if TYPE_CHECKING:
@@ -86,19 +87,7 @@ class S3Store:
     def check_keys(self) -> None:
         """Refuse keys that do not open what is stored (UsageError); then record the current key."""
         used = used_key_ids(self.bucket)
-        unknown = sorted(set(used) - set(self.keys.ids))
-        if unknown:
-            raise UsageError(
-                f"the image store {self.where} holds images sealed under key(s) {', '.join(unknown)}, "
-                f"which {self.keys.source} does not have: set it to the keys the images were written with"
-            )
-        for kid in used:
-            try:
-                self.keys.open(self.bucket.get(f"{KEYS}/{kid}").data, f"{KEYS}/{kid}")
-            except FileNotFoundError:
-                continue
-            except SealError as exc:
-                raise UsageError(f"the image key check failed: {exc}") from None
+        check_key_files(self.keys, self.where, used, lambda kid: self.bucket.get(f"{KEYS}/{kid}").data)
         self._check_sample()
         self.ensure_check(self.keys.current)
 
@@ -245,10 +234,7 @@ class S3Store:
                 continue
             kid = sealed_key_id(self.bucket.get(name).data[:HEADER_BYTES])
             if kid is None or kid not in self.keys.ids:
-                raise UsageError(
-                    f"the image store {self.where} holds {name}, sealed under key {kid or '(none)'}, which "
-                    f"{self.keys.source} does not have: set it to the keys the images were written with"
-                )
+                raise unknown_keys(self.where, [kid or "(none)"], self.keys)
             return
 
     def _undo(self, names: list[str]) -> None:

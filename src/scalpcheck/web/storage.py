@@ -171,19 +171,7 @@ class FolderStore:
         if not self.keys_dir.is_dir():
             self._start_keys()
         used = used_key_ids(self.root)
-        unknown = sorted(set(used) - set(self.keys.ids))
-        if unknown:
-            raise UsageError(
-                f"the image store {self.root} holds images sealed under key(s) {', '.join(unknown)}, which "
-                f"{self.keys.source} does not have: set it to the keys the images were written with"
-            )
-        for kid in used:
-            try:
-                self.keys.open((self.keys_dir / kid).read_bytes(), f"{KEYS}/{kid}")
-            except FileNotFoundError:  # retired by a rotation meanwhile
-                continue
-            except SealError as exc:
-                raise UsageError(f"the image key check failed: {exc}") from None
+        check_key_files(self.keys, self.where, used, lambda kid: (self.keys_dir / kid).read_bytes())
         self._check_sample()
         self.ensure_check(self.keys.current)
 
@@ -322,10 +310,7 @@ class FolderStore:
             if kid is None and not is_sealed(head) and not (self.keys_dir / PLAIN).exists():
                 raise UsageError(f"the image store {self.root} has unsealed images but no record of them")
             if kid is not None and kid not in self.keys.ids:
-                raise UsageError(
-                    f"the image store {self.root} holds images sealed under key {kid}, which "
-                    f"{self.keys.source} does not have: set it to the keys the images were written with"
-                )
+                raise unknown_keys(self.where, [kid], self.keys)
             return
 
     def _settle(self, folder: Path, existing_keys: ExistingKeys) -> None:
@@ -346,6 +331,28 @@ class FolderStore:
 
     def _folder(self, key: str) -> Path:
         return self.root / key_prefix(key) / key
+
+
+def check_key_files(keys: KeyRing, where: str, used: list[str], read_check: Callable[[str], bytes]) -> None:
+    """Refuse keys that lack one of the `used` key ids or fail to open its check file (UsageError);
+    `read_check(kid)` reads one, FileNotFoundError when a rotation retired it meanwhile."""
+    unknown = sorted(set(used) - set(keys.ids))
+    if unknown:
+        raise unknown_keys(where, unknown, keys)
+    for kid in used:
+        try:
+            keys.open(read_check(kid), f"{KEYS}/{kid}")
+        except FileNotFoundError:  # retired by a rotation meanwhile
+            continue
+        except SealError as exc:
+            raise UsageError(f"the image key check failed: {exc}") from None
+
+
+def unknown_keys(where: str, kids: list[str], keys: KeyRing) -> UsageError:
+    return UsageError(
+        f"the image store {where} holds images sealed under key(s) {', '.join(kids)}, which "
+        f"{keys.source} does not have: set it to the keys the images were written with"
+    )
 
 
 def new_key() -> str:
