@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import collections
+import os
+import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+import numpy as np
+from PIL import Image
+from sqlalchemy import create_engine, func, select, text
 
 
 @dataclass(frozen=True)
@@ -114,3 +119,78 @@ def assessment_row(user_id: int, image_key: str):
         image_key=image_key,
         image_type="image/jpeg",
     )
+
+
+def picture(side: int = 300, seed: int = 0) -> Image.Image:
+    pixels = np.random.default_rng(seed).integers(0, 255, (side, side, 3), dtype=np.uint8)
+    return Image.fromarray(pixels, "RGB")
+
+
+def add(store, photo: bytes = b"\xff\xd8photo", media_type: str = "image/jpeg") -> str:
+    with store.adding(photo, media_type, preview=picture(), overlay=picture(seed=1)) as key:
+        pass
+    return key
+
+
+def die_inside(operation) -> None:
+    """Run the `with operation():` block in a child process and SIGKILL it there, as a worker can be."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            with operation():
+                os.write(ready_w, b"x")
+                time.sleep(60)
+        finally:
+            os._exit(1)
+    os.read(ready_r, 1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(ready_r)
+    os.close(ready_w)
+
+
+def empty_target(tmp_path, monkeypatch, database: str, apps=()) -> object:
+    """A fresh home for the restore; on PostgreSQL the test's schema emptied, as a new database is."""
+    home = tmp_path / "restored-home"
+    home.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("SCALPCHECK_HOME", str(home))
+    from scalpcheck.web.extensions import db
+
+    if database == "postgresql":
+        for app in apps:
+            with app.app_context():
+                db.engine.dispose()
+        engine = create_engine(os.environ["DATABASE_URL"])
+        with engine.begin() as conn:
+            schema = conn.scalar(text("SELECT current_schema()"))
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+    return home
+
+
+def target_is_empty(home, database: str) -> bool:
+    uploads = home / "uploads"
+    images = [p for p in uploads.iterdir() if p.name != ".keys"] if uploads.exists() else []
+    if database == "sqlite":
+        tables = (home / "scalpcheck.db").exists()
+    else:
+        engine = create_engine(os.environ["DATABASE_URL"])
+        with engine.connect() as conn:
+            tables = conn.scalar(text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"))
+        engine.dispose()
+    return not images and not tables
+
+
+def delete_one(app):
+    from scalpcheck.web.extensions import app_state, db
+    from scalpcheck.web.models import Assessment
+
+    store = app_state(app).store
+    with app.app_context():
+        row = db.session.scalars(select(Assessment).order_by(Assessment.id)).first()
+        with store.removing([row.image_key]):
+            db.session.delete(row)
+            db.session.commit()
+        return row.image_key

@@ -5,11 +5,10 @@ with the target left empty. On SQLite and, with TEST_DATABASE_URL, on PostgreSQL
 from __future__ import annotations
 
 import json
-import os
 import threading
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from scalpcheck.cli import main
 from scalpcheck.settings import load_settings
@@ -19,39 +18,14 @@ from scalpcheck.web.extensions import app_state, db
 from scalpcheck.web.models import Assessment
 from scalpcheck.web.restore import restore
 from tests.helpers.api import bearer
-from tests.helpers.storage import add_assessments, assert_consistent
+from tests.helpers.storage import (
+    add_assessments,
+    assert_consistent,
+    delete_one,
+    empty_target,
+    target_is_empty,
+)
 from tests.helpers.web import PASSWORD
-
-
-def empty_target(tmp_path, monkeypatch, database: str, apps=()) -> object:
-    """A fresh home for the restore; on PostgreSQL the test's schema emptied, as a new database is."""
-    home = tmp_path / "restored-home"
-    home.mkdir(parents=True, exist_ok=True)
-    monkeypatch.setenv("SCALPCHECK_HOME", str(home))
-    if database == "postgresql":
-        for app in apps:
-            with app.app_context():
-                db.engine.dispose()
-        engine = create_engine(os.environ["DATABASE_URL"])
-        with engine.begin() as conn:
-            schema = conn.scalar(text("SELECT current_schema()"))
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-    return home
-
-
-def target_is_empty(home, database: str) -> bool:
-    uploads = home / "uploads"
-    images = [p for p in uploads.iterdir() if p.name != ".keys"] if uploads.exists() else []
-    if database == "sqlite":
-        tables = (home / "scalpcheck.db").exists()
-    else:
-        engine = create_engine(os.environ["DATABASE_URL"])
-        with engine.connect() as conn:
-            tables = conn.scalar(text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"))
-        engine.dispose()
-    return not images and not tables
 
 
 @pytest.fixture
@@ -150,16 +124,6 @@ def test_a_backup_during_uploads_and_deletions_is_consistent(database, app, make
             restored_store.read(path)  # opens under the restored key
         with restored.app_context():
             db.engine.dispose()
-
-
-def delete_one(app):
-    store = app_state(app).store
-    with app.app_context():
-        row = db.session.scalars(select(Assessment).order_by(Assessment.id)).first()
-        with store.removing([row.image_key]):
-            db.session.delete(row)
-            db.session.commit()
-        return row.image_key
 
 
 def test_an_assessment_deleted_during_the_backup_stays_deleted(

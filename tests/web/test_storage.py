@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import time
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -18,43 +16,14 @@ from scalpcheck.web.extensions import app_state, db
 from scalpcheck.web.models import Assessment
 from scalpcheck.web.rotation import rotate
 from scalpcheck.web.storage import ABANDONED_AFTER_S, ImageStore, open_store
-from tests.helpers.storage import add_assessments
+from tests.helpers.storage import add, add_assessments, die_inside, picture
 from tests.helpers.web import PASSWORD
-
-
-def picture(side: int = 300, seed: int = 0) -> Image.Image:
-    pixels = np.random.default_rng(seed).integers(0, 255, (side, side, 3), dtype=np.uint8)
-    return Image.fromarray(pixels, "RGB")
 
 
 def files(root) -> list[str]:
     """The images and pending files under `root` (not the key check files of `.keys/`)."""
     found = (str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     return sorted(f for f in found if not f.startswith(storage.KEYS))
-
-
-def add(store: ImageStore, photo: bytes = b"\xff\xd8photo", media_type: str = "image/jpeg") -> str:
-    with store.adding(photo, media_type, preview=picture(), overlay=picture(seed=1)) as key:
-        pass
-    return key
-
-
-def die_inside(operation) -> None:
-    """Run the `with operation():` block in a child process and SIGKILL it there, as a worker can be."""
-    ready_r, ready_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            with operation():
-                os.write(ready_w, b"x")
-                time.sleep(60)
-        finally:
-            os._exit(1)
-    os.read(ready_r, 1)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    os.close(ready_r)
-    os.close(ready_w)
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ format, of the app's schema only), `images/<k[:2]>/<k>/...` (the stored files as
 format, versions, schema revision, counts, and the SHA-256 and size of every file. A backup that did not
 finish has no manifest, and restore refuses it.
 
-Consistency: the database is copied first, from one snapshot, and then exactly the image folders of the
-assessments in that snapshot, each under its folder's lock (which a deletion takes before it moves a folder),
-so later uploads are left out and every row gets its files. Each image is opened under its key as it is
+Consistency: the database is copied first, from one snapshot, and then exactly the images of the
+assessments in that snapshot (from a folder, each under its folder's lock, which a deletion takes before it
+moves a folder; from a bucket, where a deletion can come between two files, the database says whether a
+half-copied assessment was deleted), so later uploads are left out and every row gets its files. Each image is opened under its key as it is
 copied: a damaged store fails the backup instead of giving one that restores broken images. An assessment
 deleted after the snapshot, before its images were copied, is listed in the manifest (`left_out`), and
 restore deletes it again: a restore never brings back what a user deleted while the backup ran.
@@ -33,17 +34,13 @@ from scalpcheck.settings import Settings, encode_image_key
 from scalpcheck.web.crypto import SealError, key_id, sealed_key_id
 from scalpcheck.web.dumps import Database, Facts, connect
 from scalpcheck.web.storage import (
-    ADD,
-    DELETE,
     OVERLAY_FILE,
     PHOTO_FILES,
     THUMBNAIL_FILE,
-    FolderStore,
-    locked,
+    ImageStore,
     open_dir,
-    open_folder_store,
+    open_store,
     replace_in,
-    require_folder_store,
 )
 
 FORMAT = "scalpcheck-backup"
@@ -52,7 +49,6 @@ MANIFEST = "manifest.json"
 IMAGES = "images"
 KEY_FILE = "image_keys"
 DATABASE_FILES = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
-FOLDER_TRIES = 5  # looks for a folder that pending operations move meanwhile
 SHOWN = 3  # problems named in a message; the rest are counted
 NOTHING_BACKED_UP = "; nothing was backed up"
 
@@ -68,7 +64,8 @@ class Backup:
 class _Copied:
     files: dict[str, dict] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # image keys with no folder anywhere
-    damaged: list[str] = field(default_factory=list)  # files missing or failing to open
+    damaged: list[str] = field(default_factory=list)  # files failing to open
+    partial: dict[str, list[str]] = field(default_factory=dict)  # image keys with files missing
     key_ids: set[str] = field(default_factory=set)
     plain: bool = False  # some image is from before encryption
 
@@ -76,7 +73,6 @@ class _Copied:
 def backup(
     settings: Settings, out: Path, with_keys: bool = True, say: Callable[[str], None] = print
 ) -> Backup:
-    require_folder_store(settings, "scalpcheck backup")
     database = connect(settings.database_url)
     created = _start_folder(out)
     try:
@@ -119,11 +115,16 @@ def _snapshot_and_copy(
     """The database's snapshot, then its images; also the image keys as they were before the copy."""
     target = out / DATABASE_FILES[database.kind]
     facts = database.snapshot(target)  # first: a home without a database gets no store made here
-    store = open_folder_store(
-        settings, "scalpcheck backup"
-    )  # refuses a missing or wrong key before any image is copied
+    store = open_store(settings)  # refuses a missing or wrong key before any image is copied
     keys_before = _key_map(settings)
     copied = _copy_images(store, facts.images, out)
+    # A bucket has no lock a deletion takes: one that ran meanwhile can leave a key's files half copied.
+    gone = set(copied.partial) - database.live_keys(list(copied.partial)) if copied.partial else set()
+    for key in sorted(gone):
+        _drop_copied(copied, out, key)
+    copied.damaged += [
+        problem for key, found in copied.partial.items() if key not in gone for problem in found
+    ]
     lost = database.live_keys(copied.missing) if copied.missing else set()
     # Rows still there whose images are nowhere: lost from the store. The others were deleted after the
     # snapshot; the manifest lists them and restore deletes them again.
@@ -134,11 +135,11 @@ def _snapshot_and_copy(
     return copied, facts, keys_before
 
 
-def _copy_images(store: FolderStore, images: dict[str, str], out: Path) -> _Copied:
+def _copy_images(store: ImageStore, images: dict[str, str], out: Path) -> _Copied:
     copied = _Copied()
     for key, media_type in sorted(images.items()):
         names = [PHOTO_FILES.get(media_type, f"photo of type {media_type}"), OVERLAY_FILE, THUMBNAIL_FILE]
-        found = _read_folder(store, key, names)
+        found = store.stored_files(key, names)
         if found is None:
             copied.missing.append(key)
             continue
@@ -146,7 +147,7 @@ def _copy_images(store: FolderStore, images: dict[str, str], out: Path) -> _Copi
             place = f"{key}/{name}"
             data = found.get(name)
             if data is None:
-                copied.damaged.append(f"{place}: missing")
+                copied.partial.setdefault(key, []).append(f"{place}: missing")
                 continue
             try:
                 store.opened(data, place)
@@ -161,50 +162,12 @@ def _copy_images(store: FolderStore, images: dict[str, str], out: Path) -> _Copi
     return copied
 
 
-def _read_folder(store: FolderStore, key: str, names: list[str]) -> dict[str, bytes] | None:
-    """The files `names` of one assessment's folder, in place or pending; None when it is nowhere."""
-    folder = store.overlay_path(key).parent
-    for _ in range(FOLDER_TRIES):
-        found = _read_locked(folder, folder, names)
-        if found is not None:
-            return found
-        pending = _pending_folder(store, key)
-        if pending is None:
-            found = _read_locked(folder, folder, names)  # it went into place between the two looks
-            if found is not None:
-                return found
-            return None
-        operation, staged = pending
-        # A live operation holds this lock: waiting for it settles where the folder is. A dead one's folder
-        # is read where it lies (its row is in the snapshot, so recovery will put it in place).
-        found = _read_locked(operation, staged, names)
-        if found is not None:
-            return found
-    return None
-
-
-def _read_locked(lock: Path, folder: Path, names: list[str]) -> dict[str, bytes] | None:
-    try:
-        with locked(lock) as fd:
-            if os.stat(lock).st_ino != os.fstat(fd).st_ino or not folder.is_dir():
-                return None  # moved between opening and locking
-            with open_dir(folder) as folder_fd:
-                present = set(os.listdir(folder_fd))
-                return {name: _read_at(folder_fd, name) for name in names if name in present}
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
-def _pending_folder(store: FolderStore, key: str) -> tuple[Path, Path] | None:
-    """(operation folder, the key's folder in it) of a pending add or deletion holding `key`."""
-    add = store.pending / (ADD + key)
-    if add.is_dir():
-        return add, add
-    if store.pending.is_dir():
-        for operation in store.pending.glob(DELETE + "*"):
-            if (operation / key).is_dir():
-                return operation, operation / key
-    return None
+def _drop_copied(copied: _Copied, out: Path, key: str) -> None:
+    """Take back a key whose assessment was deleted while its files were copied: it is left out."""
+    for name in [name for name in copied.files if name.startswith(f"{IMAGES}/{key[:2]}/{key}/")]:
+        (out / name).unlink()
+        del copied.files[name]
+    copied.missing.append(key)
 
 
 def _manifest(kind: str, facts: Facts, copied: _Copied, keys_included: bool) -> dict:
@@ -288,11 +251,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _read_at(dir_fd: int, name: str) -> bytes:
-    with os.fdopen(os.open(name, os.O_RDONLY, dir_fd=dir_fd), "rb") as f:
-        return f.read()
 
 
 def fsync_tree(root: Path) -> None:

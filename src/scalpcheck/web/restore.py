@@ -35,7 +35,7 @@ from scalpcheck.web.backup import (
 )
 from scalpcheck.web.crypto import KeyRing, key_id
 from scalpcheck.web.database import MIGRATIONS_DIR
-from scalpcheck.web.dumps import COUNTED, Facts, connect, sqlite_facts
+from scalpcheck.web.dumps import COUNTED, Database, Facts, connect, sqlite_facts
 from scalpcheck.web.storage import (
     KEYS,
     OVERLAY_FILE,
@@ -44,14 +44,13 @@ from scalpcheck.web.storage import (
     PLAIN,
     THUMBNAIL_FILE,
     FolderStore,
+    StoreUnavailable,
     open_dir,
     replace_in,
-    require_folder_store,
 )
 
 
 def restore(settings: Settings, folder: Path, say: Callable[[str], None] = print) -> dict:
-    require_folder_store(settings, "scalpcheck restore")
     manifest = read_backup(folder)
     database = connect(settings.database_url)
     if manifest["database"] != database.kind:
@@ -72,6 +71,10 @@ def restore(settings: Settings, folder: Path, say: Callable[[str], None] = print
             folder, manifest, folders, sqlite_facts(folder / DATABASE_FILES["sqlite"], immutable=True)
         )
     database.check_empty(manifest.get("postgresql_schema"))
+    if settings.image_store.bucket:
+        _restore_into_bucket(settings, folder, manifest, database, folders)
+        _said(settings, folder, manifest, say)
+        return manifest
     uploads = settings.uploads_dir
     _check_uploads_empty(uploads)
     ring = _restore_keys(settings, folder, manifest)
@@ -102,6 +105,56 @@ def restore(settings: Settings, folder: Path, say: Callable[[str], None] = print
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _said(settings, folder, manifest, say)
+    return manifest
+
+
+def _restore_into_bucket(
+    settings: Settings, folder: Path, manifest: dict, database: Database, folders: dict[str, set[str]]
+) -> None:
+    """The images go straight to the bucket under a marker (S3Store.restoring), the rows inside it; the
+    other hosts need the keys too (IMAGE_KEY, or this home's key file copied to theirs)."""
+    from scalpcheck.web.s3_store import Bucket, S3Store
+
+    if manifest["plain_images"]:
+        raise UsageError(
+            f"{folder} holds images from before encryption, which a bucket does not take: restore it into "
+            "a folder store, run `scalpcheck keys rotate`, back it up again; nothing was restored"
+        )
+    ring = _restore_keys(settings, folder, manifest)
+    store = S3Store(Bucket.from_settings(settings), KeyRing(lambda: list(ring.keys)))
+    try:
+        if store.has_images():
+            raise UsageError(f"the image store {store.where} is not empty: restore into an empty bucket")
+        files = [
+            (key, name, folder / IMAGES / key[:2] / key / name)
+            for key, names in sorted(folders.items())
+            for name in sorted(names)
+        ]
+        for kid in manifest["keys"]["needed"]:
+            store.ensure_check(kid)
+        loaded = wrote_keys = False
+        try:
+            with store.restoring(files):
+                database.load(folder / DATABASE_FILES[database.kind])
+                loaded = True
+                _check_facts(folder, manifest, folders, database.facts())
+                database.forget(manifest["left_out"])
+                if ring.write:  # a key file there already keeps its keys, after the backup's
+                    wrote_keys = not settings.image_keys_file.exists()
+                    settings.home.mkdir(parents=True, exist_ok=True)
+                    _save_keys(settings.image_keys_file, ring.keys)
+        except BaseException:
+            if loaded:
+                database.clear()
+            if wrote_keys:
+                settings.image_keys_file.unlink(missing_ok=True)
+            raise
+    except StoreUnavailable as exc:
+        raise UsageError(f"the image store cannot be reached ({exc}); nothing was restored") from None
+
+
+def _said(settings: Settings, folder: Path, manifest: dict, say: Callable[[str], None]) -> None:
     if manifest["keys"]["included"] and settings.image_keys_env:
         say("IMAGE_KEY is set, so the backup's key file was not written: IMAGE_KEY holds the keys needed")
     counts = manifest["counts"]
@@ -109,7 +162,6 @@ def restore(settings: Settings, folder: Path, say: Callable[[str], None] = print
         f"restored {counts['users']} user(s), {counts['assessments'] - len(manifest['left_out'])} "
         f"assessment(s) and {counts['images']} image(s) from {folder} (made {manifest['created']})"
     )
-    return manifest
 
 
 def read_backup(folder: Path) -> dict:

@@ -31,6 +31,7 @@ from pathlib import Path
 from scalpcheck.errors import UsageError
 from scalpcheck.settings import IMAGE_KEY_BYTES, Settings, encode_image_key
 from scalpcheck.web.crypto import HEADER_BYTES, SealError, is_sealed, key_id, sealed_key_id
+from scalpcheck.web.dumps import connect
 from scalpcheck.web.storage import (
     ADD,
     DELETE,
@@ -103,7 +104,7 @@ def _rotate_bucket(settings: Settings, say: Callable[[str], None]) -> Rotation:
     def resealed(place: str) -> None:
         result.resealed += 1
 
-    existing = existing_keys(settings)
+    existing = connect(settings.database_url).live_keys
     for _ in range(MAX_PASSES):
         if not store.reseal_pass(resealed, result.refused, existing):
             break
@@ -112,22 +113,6 @@ def _rotate_bucket(settings: Settings, say: Callable[[str], None]) -> Rotation:
     store.retire()
     result.retired = [kid for kid in store.keys.ids if kid != result.key]
     return _told(result, settings, say)
-
-
-def existing_keys(settings: Settings) -> Callable[[list[str]], set[str]]:
-    """Those of the keys that have an assessment row, asked of the database itself (a command has no app)."""
-    from sqlalchemy import create_engine, select
-
-    from scalpcheck.web.database import database_uri
-    from scalpcheck.web.models import Assessment
-
-    engine = create_engine(database_uri(settings.database_url))
-
-    def existing(keys: list[str]) -> set[str]:
-        with engine.connect() as conn:
-            return set(conn.scalars(select(Assessment.image_key).where(Assessment.image_key.in_(keys))))
-
-    return existing
 
 
 def _told(result: Rotation, settings: Settings, say: Callable[[str], None]) -> Rotation:

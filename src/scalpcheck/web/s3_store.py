@@ -54,6 +54,8 @@ from scalpcheck.web.storage import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PIL import Image
 
     from scalpcheck.settings import Settings
@@ -80,9 +82,21 @@ class S3Store:
     def fetch(self, key: str, name: str) -> StoredImage:
         place = f"{key}/{name}"
         stored = self.bucket.get(self._image(key, name))
-        if not is_sealed(stored.data):  # a bucket store never held images from before encryption
+        return StoredImage(self.opened(stored.data, place), stored.etag, stored.modified)
+
+    def opened(self, data: bytes, place: str) -> bytes:
+        if not is_sealed(data):  # a bucket store never held images from before encryption
             raise SealError(f"{place}: not sealed")
-        return StoredImage(self.keys.open(stored.data, place), stored.etag, stored.modified)
+        return self.keys.open(data, place)
+
+    def stored_files(self, key: str, names: list[str]) -> dict[str, bytes] | None:
+        found = {}
+        for name in names:
+            try:
+                found[name] = self.bucket.get(self._image(key, name)).data
+            except FileNotFoundError:
+                continue
+        return found or None
 
     def check_keys(self) -> None:
         """Refuse keys that do not open what is stored (UsageError); then record the current key."""
@@ -131,6 +145,27 @@ class S3Store:
             self._undo([marker])
             raise
         self.bucket.delete([*self._objects_of(keys), marker])
+
+    @contextmanager
+    def restoring(self, files: list[tuple[str, str, Path]]) -> Iterator[None]:
+        """Put a backup's files, (key, name, the file of its sealed bytes), in place one at a time; load
+        the rows inside the `with` block. A marker like a deletion's names their keys first, so what a
+        restore killed midway put in the bucket goes to recovery's rule: kept if the rows came, else not."""
+        keys = sorted({key for key, _, _ in files})
+        marker = f"{PENDING}/{DELETE}{new_key()[:16]}"
+        self.bucket.put(marker, json.dumps(keys).encode())
+        try:
+            for key, name, path in files:
+                self.bucket.put(self._image(key, name), path.read_bytes())
+            yield
+        except BaseException:
+            self._undo([*(self._image(key, name) for key, name, _ in files), marker])
+            raise
+        self.bucket.delete([marker])
+
+    def has_images(self) -> bool:
+        """Whether anything but key check files and settled markers is in the bucket."""
+        return any(not name.startswith((KEYS + "/", PENDING + "/")) for name in self.bucket.names(limit=1))
 
     def recover(self, existing_keys: ExistingKeys) -> int:
         """Settle the markers older than `settle_after_s`, left by processes that died; how many."""

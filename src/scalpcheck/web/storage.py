@@ -65,6 +65,7 @@ ADD, DELETE = "add-", "del-"
 # A pending folder is created under a hidden name and locked before it gets its real name; one left hidden
 # (its process died in that instant) is empty and removed once this old.
 ABANDONED_AFTER_S = 60
+FOLDER_TRIES = 5  # looks for a folder that pending operations move meanwhile
 KEYS = ".keys"
 PLAIN = "plain"
 CHECK_TEXT = b"scalpcheck image key check"
@@ -109,6 +110,14 @@ class ImageStore(Protocol):
 
     def fetch(self, key: str, name: str) -> StoredImage:
         """The image `name` of assessment `key`, opened; FileNotFoundError or SealError."""
+        ...
+
+    def stored_files(self, key: str, names: list[str]) -> dict[str, bytes] | None:
+        """Those of the files `names` of assessment `key` that are there, sealed as stored; None: none."""
+        ...
+
+    def opened(self, data: bytes, place: str) -> bytes:
+        """What the stored file `data` at `place` (`<key>/<file name>`) holds; SealError if untrustworthy."""
         ...
 
 
@@ -165,6 +174,36 @@ class FolderStore:
         if (self.keys_dir / PLAIN).exists():  # written before encryption, not yet sealed by a rotation
             return data
         raise SealError(f"{place}: not sealed, and this store has no images from before encryption")
+
+    def stored_files(self, key: str, names: list[str]) -> dict[str, bytes] | None:
+        """The files `names` of one assessment as stored (sealed), in place or pending; None when it is
+        nowhere. Read under the folder's lock, which a deletion takes before it moves the folder."""
+        folder = self._folder(key)
+        for _ in range(FOLDER_TRIES):
+            found = _read_locked(folder, folder, names)
+            if found is not None:
+                return found
+            pending = self._pending_folder(key)
+            if pending is None:
+                return _read_locked(folder, folder, names)  # it went into place between the two looks
+            operation, staged = pending
+            # A live operation holds this lock: waiting for it settles where the folder is. A dead one's
+            # folder is read where it lies (its row exists, so recovery will put it in place).
+            found = _read_locked(operation, staged, names)
+            if found is not None:
+                return found
+        return None
+
+    def _pending_folder(self, key: str) -> tuple[Path, Path] | None:
+        """(operation folder, the key's folder in it) of a pending add or deletion holding `key`."""
+        add = self.pending / (ADD + key)
+        if add.is_dir():
+            return add, add
+        if self.pending.is_dir():
+            for operation in self.pending.glob(DELETE + "*"):
+                if (operation / key).is_dir():
+                    return operation, operation / key
+        return None
 
     def check_keys(self) -> None:
         """Refuse keys that do not open what is stored (UsageError); then record the current key."""
@@ -479,6 +518,23 @@ def open_dir(folder: Path) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+def _read_locked(lock: Path, folder: Path, names: list[str]) -> dict[str, bytes] | None:
+    try:
+        with locked(lock) as fd:
+            if os.stat(lock).st_ino != os.fstat(fd).st_ino or not folder.is_dir():
+                return None  # moved between opening and locking
+            with open_dir(folder) as folder_fd:
+                present = set(os.listdir(folder_fd))
+                return {name: read_at(folder_fd, name) for name in names if name in present}
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def read_at(dir_fd: int, name: str) -> bytes:
+    with os.fdopen(os.open(name, os.O_RDONLY, dir_fd=dir_fd), "rb") as f:
+        return f.read()
 
 
 def _try_lock(folder: Path, action: Callable[[Path], None]) -> bool:
