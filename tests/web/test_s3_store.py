@@ -5,6 +5,7 @@ serve each other's photos."""
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import shutil
 
@@ -157,13 +158,16 @@ def test_a_bucket_that_goes_away_is_answered_503_and_stores_nothing(s3, random_m
 def test_two_hosts_share_the_bucket_and_the_database(
     database, s3, random_bundles, make_app, tmp_path, monkeypatch
 ):
-    """Two app hosts with separate home folders share only PostgreSQL and the bucket (and the image key):
-    a photo uploaded through one is shown, reported and deleted through the other."""
-    if database != "postgresql":
-        pytest.skip("several hosts share a database server; SQLite is one host's file")
+    """Two app hosts with separate home folders share only PostgreSQL, Redis and the bucket (and the image
+    key): a photo uploaded through one is shown, reported and deleted through the other. (Both apps live
+    in this process, so Flask-Limiter's one limiter serves both: that Redis shares the limits between
+    processes is the brute-force test's, in tests/hardening/test_servers.py.)"""
+    if database != "postgresql" or not os.environ.get("TEST_REDIS_URL"):
+        pytest.skip("several hosts share a database server and Redis; SQLite is one host's file")
     from scalpcheck import bundle
 
     monkeypatch.setenv("IMAGE_KEY", "k" * 43 + "=")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", os.environ["TEST_REDIS_URL"])
     hosts = []
     for name in ("a", "b"):
         home = tmp_path / f"host-{name}"
