@@ -9,8 +9,9 @@ finish has no manifest, and restore refuses it.
 Consistency: the database is copied first, from one snapshot, and then exactly the images of the
 assessments in that snapshot (from a folder, each under its folder's lock, which a deletion takes before it
 moves a folder; from a bucket, where a deletion can come between two files, the database says whether a
-half-copied assessment was deleted), so later uploads are left out and every row gets its files. Each image is opened under its key as it is
-copied: a damaged store fails the backup instead of giving one that restores broken images. An assessment
+half-copied assessment was deleted), so later uploads are left out and every row gets its files. Each
+image is opened under its key as it is copied: a damaged store fails the backup instead of giving one that
+restores broken images. An assessment
 deleted after the snapshot, before its images were copied, is listed in the manifest (`left_out`), and
 restore deletes it again: a restore never brings back what a user deleted while the backup ran.
 

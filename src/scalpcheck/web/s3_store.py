@@ -40,7 +40,9 @@ from scalpcheck.web.storage import (
     CHECK_TEXT,
     DELETE,
     KEYS,
+    OVERLAY_FILE,
     PENDING,
+    PHOTO_FILES,
     THUMBNAIL_FILE,
     ExistingKeys,
     StoredImage,
@@ -64,6 +66,7 @@ log = logging.getLogger(__name__)
 
 MISSING = {"NoSuchKey", "404", "NotFound"}
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
+FILE_NAMES = (*PHOTO_FILES.values(), OVERLAY_FILE, THUMBNAIL_FILE)
 
 
 class S3Store:
@@ -151,12 +154,16 @@ class S3Store:
         """Put a backup's files, (key, name, the file of its sealed bytes), in place one at a time; load
         the rows inside the `with` block. A marker like a deletion's names their keys first, so what a
         restore killed midway put in the bucket goes to recovery's rule: kept if the rows came, else not."""
-        keys = sorted({key for key, _, _ in files})
+        keys = json.dumps(sorted({key for key, _, _ in files})).encode()
         marker = f"{PENDING}/{DELETE}{new_key()[:16]}"
-        self.bucket.put(marker, json.dumps(keys).encode())
+        self.bucket.put(marker, keys)
+        renewed = time.monotonic()
         try:
             for key, name, path in files:
                 self.bucket.put(self._image(key, name), path.read_bytes())
+                if time.monotonic() - renewed > self.settle_after_s / 4:  # a long restore is not a dead one
+                    self.bucket.put(marker, keys)
+                    renewed = time.monotonic()
             yield
         except BaseException:
             self._undo([*(self._image(key, name) for key, name, _ in files), marker])
@@ -256,10 +263,9 @@ class S3Store:
         return f"{key_prefix(key)}/{key}/{name}"
 
     def _objects_of(self, keys: Iterable[str]) -> list[str]:
-        found = []
-        for key in keys:
-            found += self.bucket.names(f"{key_prefix(key)}/{key}/")
-        return found
+        """Every name an assessment's file can have: deleting one that is not there costs nothing, listing
+        each assessment's files would cost a request each."""
+        return [self._image(key, name) for key in keys for name in FILE_NAMES]
 
     def _check_sample(self) -> None:
         """One stored image's key must be known too, should the check files have been lost."""
