@@ -124,36 +124,24 @@ def _batches(items: Sequence[Item], pre: Preprocess, plan: dict[int, int], seed:
 
 
 def extract(
-    model: nn.Module,
+    network: nn.Module,
     items: Sequence[Item],
     pre: Preprocess,
     plan: dict[int, int],
     seed: int,
     progress: bool = False,
     desc: str = "features",
+    *,
+    maps: bool = False,
 ) -> Features:
     """Embeddings (global average of `forward_features`) of the plain view of every item and of
-    `plan[i]` augmented views of item i."""
-    return run(_Pooled(model), "embedding", np.float32, items, pre, plan, seed, progress, desc)
-
-
-def run(
-    network: nn.Module,
-    output: str,
-    dtype: type,
-    items: Sequence[Item],
-    pre: Preprocess,
-    plan: dict[int, int],
-    seed: int,
-    progress: bool = False,
-    desc: str = "features",
-) -> Features:
-    """`network`'s output for the plain view of every item and `plan[i]` augmented views of item i.
+    `plan[i]` augmented views of item i; with `maps`, the network's own output instead, as float16 maps.
 
     One thread decodes and augments the next batch while ONNX Runtime runs the current one, so the cores
     do not wait for image preparation.
     """
-    compute = runner(network, pre.input_size, output)
+    output, dtype = ("maps", np.float16) if maps else ("embedding", np.float32)
+    compute = runner(network if maps else _Pooled(network), pre.input_size, output)
     chunks: list[np.ndarray] = []
     index: list[tuple[int, int]] = []
     start = time.perf_counter()

@@ -22,6 +22,11 @@ def _ci(interval: Interval | None, percent: bool) -> str:
     return f"{fmt(interval[0])} to {fmt(interval[1])}"
 
 
+def _section(title: str, *body: str) -> list[str]:
+    """A section of the report: its heading, a blank line, its body and a blank line."""
+    return [f"## {title}", "", *body, ""]
+
+
 def _data_section(s: RunSummary) -> list[str]:
     d = s.data
     split_counts = d.split_counts or {}
@@ -36,16 +41,14 @@ def _data_section(s: RunSummary) -> list[str]:
         if d.layout == "presplit"
         else f"a stratified, seeded {fractions} split (every class in every split)"
     )
-    return [
-        "## Data and split",
-        "",
+    return _section(
+        "Data and split",
         f"- Folder: `{d.root}` ({d.layout} layout), {d.n_images} images, {len(s.labels)} classes.",
         f"- Fingerprint (content hashes of every file, its label and split): `{d.fingerprint}`.",
         f"- Split: {how}; the manifest is `split.csv`.",
         "",
         *markdown(["label", *splits, "total"], rows),
-        "",
-    ]
+    )
 
 
 def _leaderboard_section(s: RunSummary) -> list[str]:
@@ -84,7 +87,7 @@ def _leaderboard_section(s: RunSummary) -> list[str]:
                 f"{b.seconds:.0f}",
             ]
         )
-    lines = ["## Leaderboard", "", *markdown(header, rows), ""]
+    lines = _section("Leaderboard", *markdown(header, rows))
     random_init = [b.backbone for b in s.leaderboard if not b.pretrained]
     if random_init:
         lines += [
@@ -101,9 +104,8 @@ def _choice_section(s: RunSummary) -> list[str]:
     val = best.figures.val.assessed_scores
     score = _num(val.qwk if s.ordinal else val.f1_macro)
     reason = f"`{s.best}` has the best {s.selection} ({score}), ties broken by the lower validation loss."
-    return [
-        "## Chosen model and why",
-        "",
+    return _section(
+        "Chosen model and why",
         reason + " The test split played no part in this choice.",
         f"Its head: two dense layers of {p.hidden} units with dropout {p.dropout:.2f}, AdamW at "
         f"learning rate {p.lr:.2g} (weight decay {p.weight_decay:g}), batch {p.batch_size}, early "
@@ -119,8 +121,7 @@ def _choice_section(s: RunSummary) -> list[str]:
         f"Hyper-parameters were tuned with Optuna (seeded TPE, {len(best.trials)} trials, the default "
         f"configuration first); objective: {s.tuning_objective}.",
         f"Weights of the backbone: {best.weights}.",
-        "",
-    ]
+    )
 
 
 def _test_section(s: RunSummary) -> list[str]:
@@ -146,9 +147,8 @@ def _test_section(s: RunSummary) -> list[str]:
         [label, _num(v.precision), _num(v.recall), _num(v.f1), str(v.support)]
         for label, v in m.per_class.items()
     ]
-    return [
-        f"## Test split ({m.n} held-out images)",
-        "",
+    return _section(
+        f"Test split ({m.n} held-out images)",
         "95 % intervals: percentile bootstrap over the test images (2000 resamples).",
         "",
         *markdown(["metric", "value", "95 % interval"], rows),
@@ -156,21 +156,18 @@ def _test_section(s: RunSummary) -> list[str]:
         *markdown(["class", "precision", "recall", "F1", "images"], per_class),
         "",
         "![confusion matrix](confusion_matrix.png)",
-        "",
-    ]
+    )
 
 
 def _subgroup_section(s: RunSummary) -> list[str]:
     test = s.best_figures.test
     if not test.subgroups:
         return []
-    lines = [
-        "## Test split by subgroup",
-        "",
+    lines = _section(
+        "Test split by subgroup",
         "From the dataset's manifest.csv; intervals resample each group's images. Small groups make gaps "
         "look larger or smaller than they are: read a gap against its interval.",
-        "",
-    ]
+    )
     for table in test.subgroups.values():
         lines += [
             f"### By {table.attribute}",
@@ -184,9 +181,8 @@ def _subgroup_section(s: RunSummary) -> list[str]:
 def _calibration_section(s: RunSummary) -> list[str]:
     f = s.best_figures
     c, val, test = f.calibration, f.val.assessed_scores, f.test.assessed_scores
-    return [
-        "## Calibration",
-        "",
+    return _section(
+        "Calibration",
         f"Temperature scaling fitted on {c.fitted_on}: T = {c.temperature:.3f}. Expected "
         f"calibration error (15 bins): validation {_num(c.val_ece_before)} before, "
         f"{_num(val.ece)} after; test {_num(c.test_ece_before)} before, {_num(test.ece)} after "
@@ -195,8 +191,7 @@ def _calibration_section(s: RunSummary) -> list[str]:
         *_confidence_map(s),
         "",
         "![calibration](calibration.png)",
-        "",
-    ]
+    )
 
 
 def _confidence_map(s: RunSummary) -> list[str]:
@@ -228,16 +223,14 @@ def _chance_ece(chance: ChanceEce | None, measured: float) -> list[str]:
 def _overfitting_section(s: RunSummary) -> list[str]:
     o = s.best_figures.overfitting
     verdict = "within" if o.gap_points <= GAP_LIMIT_POINTS else "**above**"
-    return [
-        "## Overfitting check",
-        "",
+    return _section(
+        "Overfitting check",
         f"Accuracy on the training images (plain views, no augmentation) {pct(o.train_accuracy)} against "
         f"{pct(o.val_accuracy)} on validation: a gap of {o.gap_points:.1f} points, {verdict} the "
         f"{GAP_LIMIT_POINTS:.0f}-point limit. Learning curves of every backbone's chosen trial:",
         "",
         "![curves](curves.png)",
-        "",
-    ]
+    )
 
 
 def _fine_tune_section(s: RunSummary) -> list[str]:
@@ -249,14 +242,12 @@ def _fine_tune_section(s: RunSummary) -> list[str]:
         if ft.kept
         else "discarded: it did not lower the validation loss, so the frozen backbone was kept"
     )
-    return [
-        "## Fine-tuning",
-        "",
+    return _section(
+        "Fine-tuning",
         f"The backbone's tail was trained with the head for {ft.epochs} epochs on augmented views "
         f"(validation loss {_num(ft.val_loss_before)} before, {_num(ft.val_loss_after)} after); "
         f"{outcome}.",
-        "",
-    ]
+    )
 
 
 def _cv_section(s: RunSummary) -> list[str]:
@@ -280,16 +271,14 @@ def _cv_section(s: RunSummary) -> list[str]:
         for key, title in names.items()
         if (value := getattr(cv, key)) is not None
     ]
-    return [
-        f"## Cross-validation ({cv.k}-fold, {CV_REPEATS} repeats, over train + validation)",
-        "",
+    return _section(
+        f"Cross-validation ({cv.k}-fold, {CV_REPEATS} repeats, over train + validation)",
         "Each fold trains the tuned head for the tuned number of epochs and scores its held-out images. "
         "Intervals: Student t over the folds; folds share training images, so they are somewhat optimistic."
         + frozen,
         "",
         *markdown(["metric", "mean", "95 % interval"], rows),
-        "",
-    ]
+    )
 
 
 def _ood_section(s: RunSummary) -> list[str]:
@@ -302,15 +291,13 @@ def _ood_section(s: RunSummary) -> list[str]:
         if o.negatives
         else ""
     )
-    return [
-        "## Refusing photos that are not scalps",
-        "",
+    return _section(
+        "Refusing photos that are not scalps",
         f"Method: {o.method} distance of {gate} embedding, statistics from {o.fitted_on}. Threshold "
         f"{o.threshold:.3f}, chosen on {o.threshold_from} to accept {pct(o.accept_rate_target)} of them "
         f"(never on the training images, whose distances are biased low). Accepted: "
         f"{pct(o.heldout_accept_rate)} of those{test}.{negatives}",
-        "",
-    ]
+    )
 
 
 def _loso_section(s: RunSummary) -> list[str]:
@@ -335,9 +322,8 @@ def _loso_section(s: RunSummary) -> list[str]:
         for f in report.folds
     ]
     pooled = report.pooled
-    lines = [
-        f"## Leave one {report.attribute} out",
-        "",
+    lines = _section(
+        f"Leave one {report.attribute} out",
         f"Each {report.attribute} in turn was left out of training (the chosen recipe and head parameters) "
         "and the fold tested on it; in-style figures are on the other styles' test split. 95 % intervals "
         "over images.",
@@ -351,8 +337,7 @@ def _loso_section(s: RunSummary) -> list[str]:
         f"{figure(pooled)}, accuracy {pct(pooled.assessed_scores.accuracy)}, ECE "
         f"{_num(pooled.assessed_scores.ece)}, {pooled.confident_errors} wrong answers at 95 % confidence or "
         "more.",
-        "",
-    ]
+    )
     for table in pooled.subgroups.values():
         if table.attribute != report.attribute:
             lines += [tables.gap_sentence(table), ""]
@@ -364,14 +349,12 @@ def _shift_section(s: RunSummary) -> list[str]:
     if shift is None:
         return []
     e = shift.evaluation
-    lines = [
-        "## Photos from a source the model never saw",
-        "",
+    lines = _section(
+        "Photos from a source the model never saw",
         f"The exported bundle, through the serving path (quality gate and refusal included), on {e.n} images "
         f"of `{shift.source}`: {e.assessed} assessed, {pct(e.refusal_rate)} refused "
         f"({', '.join(f'{k} {v}' for k, v in sorted(e.refused.items())) or 'none'}).",
-        "",
-    ]
+    )
     m, ci = e.scores, e.intervals
     if m is not None and ci is not None:
         rows = [
@@ -407,15 +390,13 @@ def _density_section(s: RunSummary) -> list[str]:
         else "No re-shoots were given, so there is no smallest detectable change: a change between two "
         "readings is reported with both intervals, never as a change beyond noise."
     )
-    lines = [
-        "## Hair density",
-        "",
+    lines = _section(
+        "Hair density",
         f"A ridge regression on the embedding reads hair density (0 to 1 of a full head), fitted on "
         f"{info.fitted_on}. Its {pct(info.coverage_target)} interval is +- {_num(info.half_width)} "
         f"(split conformal, from {info.interval_from}). {sdc}",
-        "",
-        *([density_sentence(s.density, "test images"), ""] if s.density else []),
-    ]
+        *(["", density_sentence(s.density, "test images")] if s.density else []),
+    )
     shift = s.bundle.metrics.shift
     if shift is not None and shift.evaluation.density is not None:
         lines += [density_sentence(shift.evaluation.density, f"images of `{shift.source}`"), ""]
@@ -442,7 +423,7 @@ def _limitations(s: RunSummary) -> list[str]:
         "The model assesses close-up top-down scalp photos like its training data; anything else is "
         "refused or, if it resembles them, may be misjudged. It is not a diagnosis."
     )
-    return ["## Limitations", "", *(f"- {i}" for i in items), ""]
+    return _section("Limitations", *(f"- {i}" for i in items))
 
 
 def render(summary: RunSummary) -> str:

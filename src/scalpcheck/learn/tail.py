@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from scalpcheck.learn.backbones import Backbone
 from scalpcheck.learn.dataset import PreparedData
-from scalpcheck.learn.features import Features, cached_extract, run
+from scalpcheck.learn.features import Features, cached_extract, extract
 from scalpcheck.learn.head import class_weights
 from scalpcheck.learn.results import FineTuning
 from scalpcheck.preprocess import Preprocess
@@ -71,9 +71,7 @@ def stem_maps(
         cache_dir,
         key,
         f"{backbone.name}-stem",
-        lambda: run(
-            stem, "maps", np.float16, data.items, pre, plan, seed, progress, f"{backbone.name} stem maps"
-        ),
+        lambda: extract(stem, data.items, pre, plan, seed, progress, f"{backbone.name} stem maps", maps=True),
     )
 
 

@@ -1,5 +1,5 @@
-"""The app's request class (uploaded files stay in memory instead of a temporary file on disk), and how an
-upload form is answered (form_page, made).
+"""The app's request class (uploaded files stay in memory instead of a temporary file on disk), and how a
+form is answered (form_page and made for the upload forms, filled_in for the others).
 
 Werkzeug spools any upload over 500 kB to a temporary file. Here that only added work: the photo is read back
 into memory at once (the decoder and the metadata stripper take bytes), so a 12 MP phone photo was written to
@@ -14,6 +14,7 @@ import io
 from typing import IO
 
 from flask import Request, Response, redirect, render_template, request
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
 
 from scalpcheck.errors import AssessmentError
@@ -40,6 +41,11 @@ def form_page(template: str, task: str, error: AssessmentError | None = None, **
     info = task_catalog()[task]
     status = error.status if error is not None else (200 if info.available else 503)
     return render_template(template, task=info, error=error, **context), status
+
+
+def filled_in(template: str, form: FlaskForm, **context) -> tuple[str, int]:
+    """The page `template` of `form`: 422 when it comes back refused, 200 when it is first shown."""
+    return render_template(template, form=form, **context), 422 if form.is_submitted() else 200
 
 
 def made(location: str) -> BaseResponse:

@@ -22,6 +22,7 @@ from scalpcheck.web.auth.passwords import check_password
 from scalpcheck.web.export import export_response, holdings
 from scalpcheck.web.extensions import db, limiter
 from scalpcheck.web.models import Assessment, AuditEntry
+from scalpcheck.web.request import filled_in
 from scalpcheck.web.security import forget_cached_pages
 from scalpcheck.web.service import delete_account
 
@@ -77,8 +78,7 @@ def email():
             flash(gettext("A confirmation link is on its way to %(email)s.", email=form.email.data), "info")
             return redirect(url_for("account.email"), 303)
         form.password.errors.append(gettext("That is not your password."))
-    status = 422 if form.is_submitted() else 200
-    return render_template("account/email.html", form=form), status
+    return filled_in("account/email.html", form)
 
 
 @bp.route("/email/verify/<token>")
@@ -152,9 +152,8 @@ def two_factor():
             session.pop(ENROLLING, None)
             audit.record("two_factor_on", current_user)
             return render_template("account/recovery_codes.html", codes=codes)
-    status = 422 if form.is_submitted() else 200
     qr = twofactor.qr_code(current_user, secret)
-    return render_template("account/two_factor.html", form=form, enabled=False, qr=qr, secret=secret), status
+    return filled_in("account/two_factor.html", form, enabled=False, qr=qr, secret=secret)
 
 
 @bp.route("/2fa/off", methods=["POST"])
@@ -192,5 +191,4 @@ def password():
             flash(gettext("Your password is changed and every session is ended. Please log in."), "success")
             return forget_cached_pages(redirect(url_for("auth.login"), 303))
         form.current.errors.append(gettext("That is not your password."))
-    status = 422 if form.is_submitted() else 200
-    return render_template("account/password.html", form=form), status
+    return filled_in("account/password.html", form)

@@ -24,6 +24,7 @@ from scalpcheck.web.auth.forms import ForgotForm, LoginForm, RegisterForm, Reset
 from scalpcheck.web.auth.passwords import check_password, hash_password
 from scalpcheck.web.extensions import db, limiter
 from scalpcheck.web.models import SESSION_EPOCH, User
+from scalpcheck.web.request import filled_in
 from scalpcheck.web.security import forget_cached_pages
 
 WRONG_CREDENTIALS = N_("Wrong username or password.")
@@ -64,8 +65,7 @@ def register():
             audit.record("register", user)
             flash(gettext("Your account is ready. Please log in."), "success")
             return redirect(url_for("auth.login"), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/register.html", form=form), status
+    return filled_in("auth/register.html", form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -159,8 +159,7 @@ def forgot():
         # The same words whether or not the address has an account: the page reveals no addresses.
         flash(gettext("If that address belongs to an account, a reset link is on its way."), "info")
         return redirect(url_for("auth.login"), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/forgot.html", form=form, minutes=recovery.reset_minutes()), status
+    return filled_in("auth/forgot.html", form, minutes=recovery.reset_minutes())
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -178,5 +177,4 @@ def reset(token: str):
         session.clear()
         flash(gettext("Your password is changed and every session is ended. Please log in."), "success")
         return forget_cached_pages(redirect(url_for("auth.login"), 303))
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/reset.html", form=form), status
+    return filled_in("auth/reset.html", form)
